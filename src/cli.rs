@@ -1,0 +1,271 @@
+//! Command-line definitions (clap derive) and nothing else.
+//!
+//! Each subcommand's arguments are turned into a validated configuration by the command's own module
+//! under `commands/`; this file only says what can be typed.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (audit: nothing found)
+  1  done, but something was found or could not be read completely
+     (audit: findings; cat: a truncated or tampered segment; seal: a file was skipped)
+  2  error: bad usage, bad config, unreadable input, unwritable output";
+
+/// Redact personal data from chat-bot logs, seal what is kept (gzip + age), delete it on time.
+#[derive(Debug, Parser)]
+#[command(name = "logveil", version, about, long_about = None, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Format of logveil's own log lines on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+
+    /// More log output (-v: debug, -vv: trace). Logs never contain matched values.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Redact files (or stdin) to stdout; a streaming filter: `bot | logveil redact`.
+    Redact(RedactArgs),
+    /// stdin -> redact -> sealed segments in DIR (and stdout with --tee).
+    Pipe(PipeArgs),
+    /// Redact and seal already rotated files, then remove them (a logrotate postrotate hook).
+    Seal(SealArgs),
+    /// Follow log files through rotation; redact and seal every line exactly once.
+    Tail(TailArgs),
+    /// Decrypt and decompress segments to stdout, in data order.
+    Cat(CatArgs),
+    /// Write a new age identity (private key, 0600) and print its recipient (public key).
+    Keygen(KeygenArgs),
+    /// Delete expired segments and plaintext, once (for cron or a systemd timer).
+    Retention(RetentionArgs),
+    /// Audit paths for privacy problems: permissions, residual PII, expired data, encryption.
+    Audit(AuditArgs),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Generate a man page or shell completions (for packaging).
+    #[command(hide = true)]
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConfigArg {
+    /// YAML config (the seed `privacy:` format, plus the `logveil:` extensions). Built-in defaults
+    /// when absent.
+    #[arg(short, long, value_name = "FILE", env = "LOGVEIL_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RedactArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+
+    /// Print a per-type count of redactions to stderr at the end (counts only, never values).
+    #[arg(long)]
+    pub stats: bool,
+
+    /// Files to redact, one after another; stdin when none (or `-`).
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+/// Where and how sealed segments are written.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SealArgsCommon {
+    /// Directory for sealed segments (created 0700).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// age recipient (age1... or an ssh-ed25519 / ssh-rsa public key); may be repeated.
+    #[arg(short, long = "recipient", value_name = "RECIPIENT")]
+    pub recipients: Vec<String>,
+
+    /// File with recipients, one per line, # comments allowed; may be repeated.
+    #[arg(short = 'R', long = "recipients-file", value_name = "FILE")]
+    pub recipients_files: Vec<PathBuf>,
+
+    /// gzip level 0-9 (default 6, as logrotate).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=9))]
+    pub gzip_level: Option<u32>,
+
+    /// Finish a segment once it holds this much input (e.g. 64MiB).
+    #[arg(long, value_name = "SIZE")]
+    pub max_segment_bytes: Option<String>,
+
+    /// Finish a segment once its first record is this old (e.g. 1h, 30m).
+    #[arg(long, value_name = "DURATION")]
+    pub max_segment_age: Option<String>,
+
+    /// Write counters in the Prometheus text format to FILE (node_exporter textfile collector).
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PipeArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+
+    #[command(flatten)]
+    pub seal: SealArgsCommon,
+
+    /// Name of the segment stream (part of every segment's name).
+    #[arg(long, value_name = "NAME", default_value = "stdin")]
+    pub stream: String,
+
+    /// Also write the redacted lines to stdout.
+    #[arg(long)]
+    pub tee: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SealArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+
+    #[command(flatten)]
+    pub seal: SealArgsCommon,
+
+    /// Keep the plaintext files after sealing them (default: remove them).
+    #[arg(long)]
+    pub keep: bool,
+
+    /// Stream name for the segments (default: the file name without rotation suffixes).
+    #[arg(long, value_name = "NAME")]
+    pub stream: Option<String>,
+
+    /// Rotated files to seal.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+
+    #[command(flatten)]
+    pub seal: SealArgsCommon,
+
+    /// Directory for checkpoints (created 0700).
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+
+    /// Poll for changes instead of (or when there are no) file-system events.
+    #[arg(long)]
+    pub poll: bool,
+
+    /// Interval between polls, and the backstop check when events are used.
+    #[arg(long, value_name = "DURATION", default_value = "1s")]
+    pub poll_interval: String,
+
+    /// Files, directories or globs (e.g. '/var/log/clawdbot/*.log') to follow.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CatArgs {
+    /// age identity file (private key). Keep it off the host that writes the logs.
+    #[arg(short, long, value_name = "FILE", required = true)]
+    pub identity: Vec<PathBuf>,
+
+    /// Segments, or directories of segments (read in data order).
+    #[arg(value_name = "SEGMENT_OR_DIR", required = true)]
+    pub inputs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Write the identity to FILE (0600; refuses to overwrite) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RetentionArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+
+    /// Segment directory (default: the config's segment directory).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Vec<PathBuf>,
+
+    /// Override the retention of segments (e.g. 90d).
+    #[arg(long, value_name = "DURATION")]
+    pub max_age: Option<String>,
+
+    /// Print what would be deleted, delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Evaluate expiry as of this time (RFC 3339) instead of now.
+    #[arg(long, value_name = "RFC3339")]
+    pub as_of: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+
+    /// Print the report as JSON (stable schema).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Paths to audit.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the config; print each pattern, its action and the DFA's size.
+    Check(ConfigCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigCheckArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    #[arg(value_enum)]
+    pub what: GenerateWhat,
+    /// Output directory.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GenerateWhat {
+    Man,
+    Completions,
+}

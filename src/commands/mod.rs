@@ -1,0 +1,100 @@
+//! One module per subcommand: each turns its CLI arguments into a validated setup and wires the stages.
+
+pub mod config_check;
+pub mod redact;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command, ConfigArg, GlobalArgs, LogFormat};
+use crate::config::Config;
+
+/// Exit codes (documented in `--help` and the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Success (audit: nothing found).
+    Ok = 0,
+    /// Done, but something was found or could not be read completely.
+    Found = 1,
+    /// Error: bad usage, config, unreadable input, unwritable output.
+    Error = 2,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e as u8)
+    }
+}
+
+/// Runs a parsed command line; prints an error once, with a hint when there is one.
+pub fn run(cli: Cli) -> ExitCode {
+    init_logging(&cli.global);
+    let result = match cli.command {
+        Command::Redact(a) => redact::run(&a),
+        Command::Config(crate::cli::ConfigCommand::Check(a)) => config_check::run(&a),
+        other => Err(anyhow::anyhow!(
+            "{}: not available in this build yet",
+            command_name(&other)
+        )),
+    };
+    match result {
+        Ok(code) => code.into(),
+        Err(e) => {
+            report(&e);
+            Exit::Error.into()
+        }
+    }
+}
+
+fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::Redact(_) => "redact",
+        Command::Pipe(_) => "pipe",
+        Command::Seal(_) => "seal",
+        Command::Tail(_) => "tail",
+        Command::Cat(_) => "cat",
+        Command::Keygen(_) => "keygen",
+        Command::Retention(_) => "retention",
+        Command::Audit(_) => "audit",
+        Command::Config(_) => "config",
+        Command::Generate(_) => "generate",
+    }
+}
+
+/// Prints an error chain as one message on stderr: `logveil: error: what: why`.
+pub fn report(e: &anyhow::Error) {
+    eprintln!("logveil: error: {e:#}");
+}
+
+/// logveil's own logs go to stderr (stdout is data), human or JSON. `LOGVEIL_LOG` overrides the level.
+pub fn init_logging(g: &GlobalArgs) {
+    use tracing_subscriber::EnvFilter;
+    let level = if g.quiet {
+        "error"
+    } else {
+        match g.verbose {
+            0 => "info",
+            1 => "debug",
+            _ => "trace",
+        }
+    };
+    let filter = EnvFilter::try_from_env("LOGVEIL_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = match g.log_format {
+        LogFormat::Human => builder.without_time().try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Loads the config named by `--config` (or built-in defaults) and logs its notes.
+pub fn load_config(arg: &ConfigArg) -> Result<Config> {
+    let cfg = Config::load(arg.config.as_deref())?;
+    for note in &cfg.notes {
+        tracing::warn!("config: {note}");
+    }
+    Ok(cfg)
+}

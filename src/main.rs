@@ -1,0 +1,5 @@
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    logveil::commands::run(logveil::cli::Cli::parse())
+}

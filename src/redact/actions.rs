@@ -1,0 +1,239 @@
+//! Actions: what replaces a detected value. `redact` (a template), `mask` (keep a prefix and suffix),
+//! `hash` (a keyed, stable pseudonym), `drop_line`, and `allow` (count only).
+
+use std::fmt;
+use std::path::Path;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionKind {
+    Redact,
+    Mask,
+    Hash,
+    DropLine,
+    Allow,
+}
+
+impl ActionKind {
+    /// Parses an action name; the seed's `redact_in_logs` is `redact`.
+    pub fn parse(text: &str) -> Option<ActionKind> {
+        Some(match text.trim().to_ascii_lowercase().as_str() {
+            "redact" | "redact_in_logs" | "replace" => ActionKind::Redact,
+            "mask" | "mask_in_logs" | "partial" => ActionKind::Mask,
+            "hash" | "hash_in_logs" | "pseudonymize" | "pseudonymise" => ActionKind::Hash,
+            "drop_line" | "drop" | "drop_in_logs" => ActionKind::DropLine,
+            "allow" | "count" | "log_only" | "detect_only" => ActionKind::Allow,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ActionKind::Redact => "redact",
+            ActionKind::Mask => "mask",
+            ActionKind::Hash => "hash",
+            ActionKind::DropLine => "drop_line",
+            ActionKind::Allow => "allow",
+        }
+    }
+}
+
+/// An action as configured: kind plus its options (unset options take the detector's defaults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionSpec {
+    pub kind: ActionKind,
+    /// `redact`: template, `{type}` is replaced by the type name. None: the global replacement.
+    pub replacement: Option<String>,
+    /// `mask`: characters kept at the start / end.
+    pub keep_prefix: Option<usize>,
+    pub keep_suffix: Option<usize>,
+}
+
+impl ActionSpec {
+    pub fn redact() -> Self {
+        ActionSpec {
+            kind: ActionKind::Redact,
+            replacement: None,
+            keep_prefix: None,
+            keep_suffix: None,
+        }
+    }
+}
+
+/// The key of the `hash` action. Its bytes are never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HashKey(Vec<u8>);
+
+impl fmt::Debug for HashKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HashKey(<{} bytes>)", self.0.len())
+    }
+}
+
+const MIN_KEY_BYTES: usize = 16;
+
+impl HashKey {
+    pub fn from_bytes(bytes: &[u8]) -> Result<HashKey, String> {
+        if bytes.len() < MIN_KEY_BYTES {
+            return Err(format!(
+                "hash key is {} bytes; at least {MIN_KEY_BYTES} are needed",
+                bytes.len()
+            ));
+        }
+        Ok(HashKey(bytes.to_vec()))
+    }
+
+    /// The key as given in an environment variable (its bytes, as they are).
+    pub fn from_env_value(value: &str) -> Result<HashKey, String> {
+        HashKey::from_bytes(value.trim_end_matches(['\n', '\r']).as_bytes())
+    }
+
+    /// Reads a key file; it must not be readable or writable by group or others.
+    pub fn from_file(path: &Path) -> Result<HashKey, String> {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "{}: mode {mode:04o} lets others read the key; it must be 0600",
+                path.display()
+            ));
+        }
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut trimmed = &bytes[..];
+        if let Some(t) = trimmed.strip_suffix(b"\n") {
+            trimmed = t;
+        }
+        if let Some(t) = trimmed.strip_suffix(b"\r") {
+            trimmed = t;
+        }
+        HashKey::from_bytes(trimmed).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// First 4 bytes of HMAC-SHA256(key, type ":" value), as 8 hex digits.
+    pub fn pseudonym(&self, type_name: &str, normalized: &[u8]) -> [u8; 8] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key");
+        mac.update(type_name.as_bytes());
+        mac.update(b":");
+        mac.update(normalized);
+        let tag = mac.finalize().into_bytes();
+        let mut out = [0u8; 8];
+        for (i, b) in tag[..4].iter().enumerate() {
+            out[2 * i] = HEX[usize::from(b >> 4)];
+            out[2 * i + 1] = HEX[usize::from(b & 0xF)];
+        }
+        out
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Is this byte a "significant" character for masking (separators and punctuation are kept)?
+fn significant(c: char) -> bool {
+    c.is_alphanumeric()
+}
+
+/// Masks `value`: keeps `keep_prefix` significant characters at the start and `keep_suffix` at the end,
+/// replaces the other significant characters with `*`, keeps separators. When prefix and suffix together
+/// would keep the whole value, everything significant is masked. Invalid UTF-8 bytes are masked too.
+pub fn mask_into(value: &[u8], keep_prefix: usize, keep_suffix: usize, out: &mut Vec<u8>) {
+    let text = String::from_utf8_lossy(value);
+    let total = text.chars().filter(|&c| significant(c)).count();
+    let (p, s) = if keep_prefix + keep_suffix >= total {
+        (0, 0)
+    } else {
+        (keep_prefix, keep_suffix)
+    };
+    let mut seen = 0;
+    for c in text.chars() {
+        if significant(c) {
+            seen += 1;
+            if seen <= p || seen > total.saturating_sub(s) {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            } else {
+                out.push(b'*');
+            }
+        } else if c == char::REPLACEMENT_CHARACTER {
+            out.push(b'*');
+        } else {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        }
+    }
+}
+
+/// Fills `{type}` in a replacement template.
+pub fn render_template(template: &str, type_name: &str) -> Vec<u8> {
+    template.replace("{type}", type_name).into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mask_keeps_prefix_suffix_and_separators() {
+        let mut out = Vec::new();
+        mask_into(b"13812345678", 3, 4, &mut out);
+        assert_eq!(out, b"138****5678");
+        out.clear();
+        mask_into(b"6222020000000000123", 4, 4, &mut out);
+        assert_eq!(out, b"6222***********0123");
+        out.clear();
+        mask_into(b"6222 0200 0000 0123", 4, 4, &mut out);
+        assert_eq!(out, b"6222 **** **** 0123");
+        out.clear();
+        mask_into(b"abc", 1, 1, &mut out);
+        assert_eq!(out, b"a*c");
+        out.clear();
+        mask_into(b"ab", 1, 1, &mut out);
+        assert_eq!(
+            out, b"**",
+            "a value shorter than what is kept is masked whole"
+        );
+    }
+
+    #[test]
+    fn pseudonyms_are_stable_per_key_and_differ_across_keys() {
+        let k1 = HashKey::from_bytes(&[1; 32]).unwrap();
+        let k2 = HashKey::from_bytes(&[2; 32]).unwrap();
+        assert_eq!(
+            k1.pseudonym("phone", b"13812345678"),
+            k1.pseudonym("phone", b"13812345678")
+        );
+        assert_ne!(
+            k1.pseudonym("phone", b"13812345678"),
+            k2.pseudonym("phone", b"13812345678")
+        );
+        assert_ne!(
+            k1.pseudonym("phone", b"13812345678"),
+            k1.pseudonym("phone", b"13912345678")
+        );
+        assert!(k1
+            .pseudonym("phone", b"1")
+            .iter()
+            .all(u8::is_ascii_hexdigit));
+    }
+
+    #[test]
+    fn short_keys_are_refused_and_key_bytes_never_debug_printed() {
+        assert!(HashKey::from_bytes(b"short").is_err());
+        let k = HashKey::from_bytes(b"0123456789abcdef-secret").unwrap();
+        let dbg = format!("{k:?}");
+        assert!(!dbg.contains("secret"), "{dbg}");
+    }
+
+    #[test]
+    fn action_names_accept_the_seed_spelling() {
+        assert_eq!(
+            ActionKind::parse("redact_in_logs"),
+            Some(ActionKind::Redact)
+        );
+        assert_eq!(ActionKind::parse("MASK"), Some(ActionKind::Mask));
+        assert_eq!(ActionKind::parse("drop_line"), Some(ActionKind::DropLine));
+        assert_eq!(ActionKind::parse("encrypt"), None);
+    }
+}

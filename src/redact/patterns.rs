@@ -1,0 +1,208 @@
+//! The built-in detector library: what each detector is called, and the candidate patterns that go into
+//! the one DFA. Candidates are deliberately loose and assertion-free (a DFA runs them in one pass over raw
+//! bytes); every decision about boundaries, checksums and ranges is made by `validators` afterwards.
+
+/// A built-in detector: a type name users see in `[REDACTED:{type}]`, config and stats.
+#[derive(Debug, Clone, Copy)]
+pub struct BuiltinDetector {
+    pub name: &'static str,
+    pub summary: &'static str,
+    /// Characters kept at the start and end by the `mask` action.
+    pub mask_keep: (usize, usize),
+}
+
+pub const PHONE: &str = "phone";
+pub const ID_CARD: &str = "id_card";
+pub const BANK_CARD: &str = "bank_card";
+pub const EMAIL: &str = "email";
+pub const IPV4: &str = "ipv4";
+pub const IPV6: &str = "ipv6";
+pub const SECRET: &str = "secret";
+pub const PASSWORD: &str = "password";
+
+/// All built-in detectors, in the order their type ids are assigned.
+pub const BUILTIN_DETECTORS: &[BuiltinDetector] = &[
+    BuiltinDetector {
+        name: PHONE,
+        summary: "CN mobile numbers (+86/86/0086, grouped, full-width), allocated 13x-19x ranges",
+        mask_keep: (3, 4),
+    },
+    BuiltinDetector {
+        name: ID_CARD,
+        summary: "resident ID: 18-char (MOD 11-2 check digit, birth date), 15-digit legacy (date)",
+        mask_keep: (4, 4),
+    },
+    BuiltinDetector {
+        name: BANK_CARD,
+        summary: "13-19 digit card numbers passing Luhn, bare or grouped by 4",
+        mask_keep: (4, 4),
+    },
+    BuiltinDetector {
+        name: EMAIL,
+        summary: "e-mail addresses, also URL-encoded (%40) and with non-Latin local parts",
+        mask_keep: (1, 0),
+    },
+    BuiltinDetector {
+        name: IPV4,
+        summary: "IPv4 addresses (not version strings; ports stay)",
+        mask_keep: (0, 0),
+    },
+    BuiltinDetector {
+        name: IPV6,
+        summary: "IPv6 addresses",
+        mask_keep: (0, 0),
+    },
+    BuiltinDetector {
+        name: SECRET,
+        summary:
+            "tokens and keys: bearer/JWT, access_token, corpsecret, webhook key, AES keys, PEM",
+        mask_keep: (0, 0),
+    },
+    BuiltinDetector {
+        name: PASSWORD,
+        summary: "password=/passwd=/pwd= values, DSN passwords, 密码是/密码：",
+        mask_keep: (0, 0),
+    },
+];
+
+/// What decides on a candidate found by a DFA pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handler {
+    /// A run of digits (ASCII or full-width) with optional single separators and a `+`/`%2B` prefix:
+    /// phone, id_card and bank_card are all decided from it.
+    Numeric,
+    /// `@`, `%40` or `＠` followed by a domain; the local part is found leftwards.
+    EmailAnchor,
+    /// A credential key name followed by its separator; the value follows.
+    Keyword,
+    /// `--password VALUE` style command-line options.
+    CliOption,
+    /// `Bearer TOKEN`.
+    Bearer,
+    /// `密码是...`, `密码：...`: a password typed into chat.
+    ChatPassword,
+    /// `://`: a URL authority whose userinfo may hold `user:password@`.
+    UrlAuthority,
+    /// `user:pass@tcp(host)`: Go MySQL DSN.
+    GoDsn,
+    /// `-----BEGIN ... PRIVATE KEY-----`: the whole block.
+    PemBlock,
+    /// A token with a self-identifying format (JWT, sk-, ghp_, AKIA...).
+    TokenFormat,
+    Ipv4,
+    Ipv6,
+}
+
+/// One built-in DFA pattern.
+#[derive(Debug, Clone, Copy)]
+pub struct BuiltinPattern {
+    pub handler: Handler,
+    /// Detector names that can result; the pattern is compiled when any of them is enabled.
+    pub detectors: &'static [&'static str],
+    pub regex: &'static str,
+}
+
+// Byte-level building blocks (the patterns are compiled with Unicode off: they run over raw bytes).
+macro_rules! digit {
+    () => {
+        r"(?:[0-9]|\xEF\xBC[\x90-\x99])"
+    };
+}
+macro_rules! sep {
+    () => {
+        r"(?:[ \-]|\xE2\x80[\x90-\x94]|\xE3\x80\x80|\xEF\xBC\x8D)"
+    };
+}
+
+/// The built-in patterns in priority order: when two start at the same byte, the earlier one is tried first.
+pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
+    BuiltinPattern {
+        handler: Handler::PemBlock,
+        detectors: &[SECRET],
+        // The header's rest (`... PRIVATE KEY-----`) and the body are read by the validator.
+        regex: r"(?-u:-----BEGIN )",
+    },
+    BuiltinPattern {
+        handler: Handler::TokenFormat,
+        detectors: &[SECRET],
+        // Only the prefix: counted token bodies in an unanchored DFA multiply its states, so the validator
+        // reads the body (JWT: three dot-separated base64url parts; others: a minimum length).
+        regex: r"(?-u:eyJ|sk-|gh[pousr]_|github_pat_|xox[abeoprs]-|A[KS]IA|AIza)",
+    },
+    BuiltinPattern {
+        handler: Handler::Keyword,
+        detectors: &[SECRET, PASSWORD],
+        // The key name, its closing quote (plain, or escaped inside a JSON string), the separator, and the
+        // value's opening quote. `key`, `pass`, `pwd`, `auth` need a boundary before them (validators).
+        regex: concat!(
+            r"(?-u:(?i:password|passwd|passphrase|pass|pwd",
+            r"|token|secret|credentials?|authorization|auth|ticket",
+            r"|encoding[_\-]?aes[_\-]?key|aes[_\-]?key|api[_\-]?key|access[_\-]?key|secret[_\-]?key",
+            r"|private[_\-]?key|app[_\-]?key|key|session[_\-]?id)",
+            r#"(?:\\?["'])?[ \t]*(?::|=>|=|\xEF\xBC\x9A)[ \t]*(?:\\?["'])?"#,
+            r"|(?i:password|passwd|pwd)[ \t]+is[ \t]+)"
+        ),
+    },
+    BuiltinPattern {
+        handler: Handler::CliOption,
+        detectors: &[SECRET, PASSWORD],
+        regex: r"(?-u:--(?i:password|passwd|pwd|pass|token|secret|api-key|apikey|access-token|auth-token)[ \t]+)",
+    },
+    BuiltinPattern {
+        handler: Handler::Bearer,
+        detectors: &[SECRET],
+        regex: r"(?-u:(?i:bearer)(?:[ \t]+|%20))",
+    },
+    BuiltinPattern {
+        handler: Handler::ChatPassword,
+        detectors: &[PASSWORD, SECRET],
+        // 密码 口令 密碼 (password), 密钥 (secret key); then 是/为/為, colons, '=' or blanks.
+        regex: r"(?-u:(?:密码|密碼|口令|密钥|密鑰)(?:是|为|為|:|\xEF\xBC\x9A|=|[ \t]|\xE3\x80\x80)*)",
+    },
+    BuiltinPattern {
+        handler: Handler::GoDsn,
+        detectors: &[PASSWORD],
+        regex: r"(?-u:@(?:tcp|udp|unix)\()",
+    },
+    BuiltinPattern {
+        handler: Handler::UrlAuthority,
+        detectors: &[PASSWORD],
+        regex: r"(?-u:://)",
+    },
+    BuiltinPattern {
+        handler: Handler::EmailAnchor,
+        detectors: &[EMAIL],
+        regex: r"(?-u:(?:@|%40|\xEF\xBC\xA0)[A-Za-z0-9][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)+)",
+    },
+    BuiltinPattern {
+        handler: Handler::Numeric,
+        detectors: &[PHONE, ID_CARD, BANK_CARD],
+        // Eleven digits (ASCII or full-width, single separators allowed) start a candidate; the validator
+        // reads the rest of the run.
+        regex: concat!(
+            r"(?-u:(?:\+|%2[Bb]|\xEF\xBC\x8B)?",
+            digit!(),
+            "(?:",
+            sep!(),
+            "?",
+            digit!(),
+            r"){10})"
+        ),
+    },
+    BuiltinPattern {
+        handler: Handler::Ipv4,
+        detectors: &[IPV4],
+        regex: r"(?-u:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})",
+    },
+    BuiltinPattern {
+        handler: Handler::Ipv6,
+        detectors: &[IPV6],
+        // Two colons after a group (`2001:db8:`, `fe80::`) or `::` before one; the validator reads the rest.
+        regex: r"(?-u:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:|::[0-9A-Fa-f]{1,4})",
+    },
+];
+
+/// Index of a built-in detector by name.
+pub fn detector_index(name: &str) -> Option<usize> {
+    BUILTIN_DETECTORS.iter().position(|d| d.name == name)
+}

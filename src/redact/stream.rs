@@ -1,0 +1,131 @@
+//! Streaming over the engine: arbitrary byte chunks in, redacted bytes out, in bounded memory.
+//!
+//! Complete lines are redacted as soon as they arrive (so `bot | logveil redact` shows each line at once); a
+//! partial last line waits for its newline or the end of input. A line longer than the buffer is redacted
+//! in pieces that overlap by [`HOLD`] bytes of look-ahead, so a value that straddles a piece boundary is still
+//! found. Bytes that are not redacted come out exactly as they came in.
+
+use super::engine::{ChunkState, Engine};
+use super::Findings;
+
+/// Look-behind kept from already emitted input, for the validators' context checks.
+const CONTEXT: usize = 256;
+/// Look-ahead kept back when a line is cut (longer than any value a validator reads).
+pub const HOLD: usize = 64 << 10;
+/// A line longer than this is redacted in pieces.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// A streaming redactor over one input.
+pub struct Redactor<'e> {
+    engine: &'e Engine,
+    buf: Vec<u8>,
+    /// `buf[..ctx]` was already emitted and is kept as context.
+    ctx: usize,
+    /// Offset in `buf` up to which no newline was found (so a long line is not rescanned).
+    scanned: usize,
+    st: ChunkState,
+    findings: Findings,
+    max_line: usize,
+}
+
+impl<'e> Redactor<'e> {
+    pub fn new(engine: &'e Engine) -> Self {
+        Self::with_max_line(engine, MAX_LINE)
+    }
+
+    /// As [`Redactor::new`], cutting lines longer than `max_line` (at least twice [`HOLD`]).
+    pub fn with_max_line(engine: &'e Engine, max_line: usize) -> Self {
+        Redactor {
+            engine,
+            buf: Vec::new(),
+            ctx: 0,
+            scanned: 0,
+            st: ChunkState::default(),
+            findings: engine.new_findings(),
+            max_line: max_line.max(2 * HOLD),
+        }
+    }
+
+    /// Feeds input; appends the redaction of every complete line (and of cut pieces of a long one) to `out`.
+    pub fn push(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        let mut data = data;
+        while !data.is_empty() {
+            // Never hold more than one long line's worth: feed in slices so a cut can happen between them.
+            let room = (self.max_line + HOLD)
+                .saturating_sub(self.buf.len() - self.ctx)
+                .max(1);
+            let (now, later) = data.split_at(room.min(data.len()));
+            self.buf.extend_from_slice(now);
+            self.process(out, false);
+            data = later;
+        }
+    }
+
+    /// End of input: redacts and appends whatever is left (a last line without newline included).
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        self.process(out, true);
+        self.buf.clear();
+        self.ctx = 0;
+        self.scanned = 0;
+        self.st = ChunkState::default();
+    }
+
+    /// Input bytes received but not yet emitted (a partial line).
+    pub fn pending(&self) -> usize {
+        self.buf.len() - self.ctx
+    }
+
+    pub fn findings(&self) -> &Findings {
+        &self.findings
+    }
+
+    pub fn take_findings(&mut self) -> Findings {
+        std::mem::replace(&mut self.findings, self.engine.new_findings())
+    }
+
+    fn process(&mut self, out: &mut Vec<u8>, eof: bool) {
+        loop {
+            let len = self.buf.len();
+            let from = self.scanned.max(self.ctx);
+            let cut = if eof {
+                len
+            } else {
+                match memchr::memrchr(b'\n', &self.buf[from..]) {
+                    Some(i) => from + i + 1,
+                    None if len - self.ctx >= self.max_line + HOLD => len - HOLD,
+                    None => {
+                        self.scanned = len;
+                        return;
+                    }
+                }
+            };
+            if cut <= self.ctx {
+                return;
+            }
+            let done = self.engine.redact_region(
+                &self.buf,
+                self.ctx,
+                cut,
+                &mut self.st,
+                out,
+                &mut self.findings,
+            );
+            let keep_from = done.saturating_sub(CONTEXT);
+            self.buf.drain(..keep_from);
+            self.ctx = done - keep_from;
+            self.scanned = self.ctx;
+            if eof || self.buf.len() - self.ctx < self.max_line + HOLD {
+                return;
+            }
+        }
+    }
+}
+
+/// Redacts a whole byte slice (tests, benches, small inputs).
+pub fn redact_all(engine: &Engine, input: &[u8]) -> (Vec<u8>, Findings) {
+    let mut r = Redactor::new(engine);
+    let mut out = Vec::with_capacity(input.len());
+    r.push(input, &mut out);
+    r.finish(&mut out);
+    (out, r.take_findings())
+}
