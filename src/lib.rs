@@ -9,4 +9,5 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod redact;
+pub mod sink;
 pub mod units;
