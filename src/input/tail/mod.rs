@@ -190,7 +190,8 @@ impl Tailer {
     }
 
     /// Checks the sources that may have changed (all of them every `poll_interval`) and hands out their
-    /// complete lines. Returns whether some source has more to read right away.
+    /// complete lines. Returns whether some source has more to read right away. A source found by this
+    /// pass (a new glob match) is read from the next pass on, so that the caller can set it up first.
     pub fn pass<E: From<TailError>>(
         &mut self,
         mut emit: impl FnMut(Chunk<'_>) -> Result<(), E>,
@@ -198,6 +199,8 @@ impl Tailer {
         let p = self.wake.take();
         self.merge_pending(p);
         let pending = std::mem::take(&mut self.pending);
+        // Sources found in this pass are read from the next one: the caller sets them up in between.
+        let known = self.sources.len();
         let full = pending.everything
             || self
                 .last_full
@@ -213,7 +216,7 @@ impl Tailer {
         {
             self.discover()?;
         }
-        let targets: Vec<usize> = (0..self.sources.len())
+        let targets: Vec<usize> = (0..known)
             .filter(|&i| {
                 full || self.busy.contains(&i) || {
                     let s = &self.sources[i];
@@ -223,7 +226,7 @@ impl Tailer {
                 }
             })
             .collect();
-        let mut more = false;
+        let mut more = self.sources.len() > known;
         for i in targets {
             let src = &mut self.sources[i];
             src.check_path();

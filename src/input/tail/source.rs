@@ -500,13 +500,23 @@ impl Source {
         } else {
             None
         };
-        tracing::info!(
-            source = %self.path.display(),
-            offset = old.offset,
-            size,
-            copy = copy.as_ref().map(|(p, _, _)| p.display().to_string()).unwrap_or_default(),
-            "tail: file truncated in place (copytruncate?); reading it again from its start"
-        );
+        match &copy {
+            Some((p, _, m)) => tracing::info!(
+                source = %self.path.display(),
+                offset = old.offset,
+                size,
+                copy = %p.display(),
+                unread = m.len() - old.offset,
+                "tail: file truncated in place (copytruncate); reading the rest of its copy, then the file \
+                 again from its start"
+            ),
+            None => tracing::info!(
+                source = %self.path.display(),
+                offset = old.offset,
+                size,
+                "tail: file truncated in place (copytruncate?); reading it again from its start"
+            ),
+        }
         g.offset = 0;
         g.fp = Fingerprint::empty();
         g.serial = self.serial();
