@@ -10,7 +10,15 @@ use std::time::{Duration, Instant};
 
 use logveil::input::tail::{Chunk, Resume, TailError, TailOptions, Tailer};
 
+fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("TEST_LOG"))
+        .with_test_writer()
+        .try_init();
+}
+
 fn opts(state: &Path) -> TailOptions {
+    init_logs();
     let mut o = TailOptions::new(state.to_path_buf());
     o.poll_interval = Duration::from_millis(50);
     o.rotate_wait = Duration::from_millis(300);
@@ -148,11 +156,16 @@ fn rename_and_create_reads_the_old_file_to_its_end_first() {
     append(&logs.join("output.log.1"), &lines(150, 160));
     append(&log, &lines(160, 190));
     // The tailer sees the new file (and keeps reading the old one until it is idle)...
-    t.pass(|c| {
-        sink.take(&c);
-        Ok::<(), TailError>(())
-    })
-    .unwrap();
+    let start = Instant::now();
+    while t.sources()[0].open_files() < 2 {
+        assert!(start.elapsed() < T, "the new file was not seen");
+        t.pass(|c| {
+            sink.take(&c);
+            Ok::<(), TailError>(())
+        })
+        .unwrap();
+        t.wait(Duration::from_millis(10));
+    }
     // ... and a second rotation comes before the first is finished.
     append(&log, &lines(190, 200));
     fs::rename(&log, logs.join("output.log.0")).unwrap();
@@ -489,5 +502,51 @@ fn exactly_once_through_rotations_and_crashes() {
     assert!(
         got.iter().enumerate().all(|(i, &s)| i == s),
         "every line once, in order"
+    );
+}
+
+/// A pass returns after a few sources' budgets; the next one starts with the sources it had no time for,
+/// so a backlog in some files does not starve the others (and signals are handled in bounded time).
+#[test]
+fn passes_are_bounded_and_sources_take_turns() {
+    let (_tmp, logs, state) = setup();
+    for f in 0..8 {
+        append(&logs.join(format!("f{f}.log")), &lines(0, 20_000));
+    }
+    let mut o = opts(&state);
+    o.pass_budget = 64 << 10;
+    let mut t = Tailer::new(&[logs.join("*.log")], o).unwrap();
+    let mut got = [0u64; 8];
+    let pass = |t: &mut Tailer, got: &mut [u64; 8]| {
+        let mut n = 0u64;
+        let more = t
+            .pass(|c| {
+                got[c.source] += c.bytes.len() as u64;
+                n += c.bytes.len() as u64;
+                Ok::<(), TailError>(())
+            })
+            .unwrap();
+        (n, more)
+    };
+    let (n1, more) = pass(&mut t, &mut got);
+    assert!(more);
+    // Four budgets, each overshot by at most one read (a budget is checked between reads).
+    assert!(n1 <= 4 * 2 * (64 << 10), "one pass read {n1} bytes");
+    let first = got;
+    assert!(first.contains(&0), "one pass did not read everything");
+    let (_, more) = pass(&mut t, &mut got);
+    assert!(more);
+    for (i, &g) in first.iter().enumerate() {
+        if g > 0 {
+            assert_eq!(
+                got[i], g,
+                "the second pass starts with the sources the first had no time for"
+            );
+        }
+    }
+    pass(&mut t, &mut got);
+    assert!(
+        got.iter().all(|&g| g > 0),
+        "every source had its turn after three passes: {got:?}"
     );
 }

@@ -100,7 +100,12 @@ pub struct Tailer {
     busy: BTreeSet<usize>,
     /// Last segment recorded per source (kept when a commit names none).
     segments: Vec<Option<String>>,
+    /// The source the next pass starts with (the first one this pass had no time for).
+    next_first: usize,
 }
+
+/// A pass reads at most this many sources' budgets before returning to the caller.
+const PASS_BUDGETS: u64 = 4;
 
 impl Tailer {
     /// Opens the state directory, interprets the paths, loads the checkpoints of the sources found now and
@@ -116,13 +121,8 @@ impl Tailer {
         let mut specs: Vec<Spec> = Vec::new();
         for p in paths {
             let spec = Spec::parse(p);
-            if let Spec::Glob { dir, .. } = &spec {
-                if !dir.is_dir() {
-                    return Err(TailError::Path {
-                        path: dir.clone(),
-                        message: "the directory of a glob must exist".into(),
-                    });
-                }
+            if !spec.dir().is_dir() {
+                tracing::warn!(dir = %spec.dir().display(), "tail: directory does not exist (yet); waiting for it");
             }
             if !specs.contains(&spec) {
                 specs.push(spec);
@@ -153,10 +153,10 @@ impl Tailer {
             pending: watch::Pending::default(),
             busy: BTreeSet::new(),
             segments: Vec::new(),
+            next_first: 0,
         };
         t.maintain_watches();
         t.discover()?;
-        t.last_full = Some(Instant::now());
         Ok(t)
     }
 
@@ -227,16 +227,34 @@ impl Tailer {
             })
             .collect();
         let mut more = self.sources.len() > known;
-        for i in targets {
+        // Start where the last pass stopped, so that busy sources take turns; stop after a few budgets so
+        // that the caller gets control back (signals, segment ages) in bounded time.
+        let start = targets.partition_point(|&i| i < self.next_first);
+        let mut total = 0u64;
+        let n = targets.len();
+        let mut skipped = false;
+        self.next_first = 0;
+        for k in 0..n {
+            let i = targets[(start + k) % n];
+            if total >= PASS_BUDGETS * self.opts.pass_budget {
+                self.busy.insert(i);
+                if !skipped {
+                    self.next_first = i;
+                    skipped = true;
+                }
+                more = true;
+                continue;
+            }
             let src = &mut self.sources[i];
             src.check_path();
-            let (_, m) = src.read(
+            let (done, m) = src.read(
                 i,
                 &mut self.buf,
                 self.opts.pass_budget,
                 &self.opts,
                 &mut emit,
             )?;
+            total += done;
             if m {
                 self.busy.insert(i);
                 more = true;

@@ -112,6 +112,8 @@ pub struct DirWatcher {
     watcher: notify::RecommendedWatcher,
     /// Watched directories and their identity (a directory removed and created again needs a new watch).
     watched: HashMap<PathBuf, FileId>,
+    /// Directories that could not be watched (reported once; polled).
+    failed: HashSet<PathBuf>,
 }
 
 impl DirWatcher {
@@ -124,6 +126,7 @@ impl DirWatcher {
         Ok(DirWatcher {
             watcher,
             watched: HashMap::new(),
+            failed: HashSet::new(),
         })
     }
 
@@ -145,9 +148,12 @@ impl DirWatcher {
             Ok(()) => {
                 tracing::debug!(dir = %dir.display(), "tail: watching");
                 self.watched.insert(dir.to_path_buf(), id);
+                self.failed.remove(dir);
             }
             Err(e) => {
-                tracing::warn!(dir = %dir.display(), error = %e, "tail: cannot watch directory; polling it");
+                if self.failed.insert(dir.to_path_buf()) {
+                    tracing::warn!(dir = %dir.display(), error = %e, "tail: cannot watch directory; polling it");
+                }
                 self.watched.remove(dir);
             }
         }
