@@ -491,6 +491,7 @@ impl Engine {
                     let det = match n.kind {
                         NumberKind::Phone => PHONE,
                         NumberKind::IdCard => ID_CARD,
+                        NumberKind::BankCard if v::value_of_id_key(hay, n.start) => continue,
                         NumberKind::BankCard => BANK_CARD,
                     };
                     hits.extend(self.builtin_hit(det, n.start, n.end, n.core_start));
@@ -642,6 +643,7 @@ impl Engine {
         F: FnMut(&Hit) -> usize,
     {
         let mut pos = from;
+        let mut reach = to;
         if st.in_pem {
             st.in_pem = false;
             let limit = hay
@@ -655,11 +657,12 @@ impl Engine {
             if e > from {
                 if let Some(h) = self.builtin_hit(SECRET, from, e, from) {
                     pos = on_hit(&h);
+                    reach = reach.max(pos);
                 }
             }
         }
         if self.sources.is_empty() {
-            return to.max(pos);
+            return reach;
         }
         let mut hits = Vec::new();
         let mut nums = Vec::new();
@@ -695,10 +698,13 @@ impl Engine {
                 }
                 pos = on_hit(h).max(h.end);
                 next = next.max(pos);
+                reach = reach.max(pos);
             }
             pos = next;
         }
-        pos.max(to)
+        // Past `to`, only what hits covered is done: bytes a failed candidate ran over are scanned again
+        // with the next region.
+        reach
     }
 
     /// Redacts `hay[from..to]` into `out` (see [`Engine::scan`] for the contract). Returns the input offset

@@ -744,6 +744,62 @@ pub fn numeric_run_end(hay: &[u8], from: usize) -> usize {
     end
 }
 
+/// True when the number at `start` is the value of a key that names an identifier (`"msgid": "..."`,
+/// `order_no=`, `traceId:`): message, order and trace ids pass Luhn one time in ten, and are not cards.
+/// Keys that name a card or an account (`card_no`, `bank_acct`) are not identifiers.
+pub fn value_of_id_key(hay: &[u8], start: usize) -> bool {
+    let mut i = start;
+    let mut steps = 0;
+    // The value's opening quote and blanks, then the separator.
+    while i > 0 && steps < 4 && matches!(hay[i - 1], b'"' | b'\'' | b' ' | b'\\') {
+        i -= 1;
+        steps += 1;
+    }
+    if i == 0 || !matches!(hay[i - 1], b':' | b'=') {
+        return false;
+    }
+    i -= 1;
+    steps = 0;
+    while i > 0 && steps < 4 && matches!(hay[i - 1], b'"' | b'\'' | b' ' | b'\\') {
+        i -= 1;
+        steps += 1;
+    }
+    let key_end = i;
+    while i > 0 && key_end - i < 40 && is_key_char(hay[i - 1]) {
+        i -= 1;
+    }
+    let key: Vec<u8> = hay[i..key_end]
+        .iter()
+        .filter(|&&b| b != b'_' && b != b'-')
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    if key.is_empty() {
+        return false;
+    }
+    let has = |w: &[u8]| key.windows(w.len()).any(|x| x == w);
+    if has(b"card") || has(b"bank") || has(b"acct") || has(b"account") || has(b"pan") {
+        return false;
+    }
+    const ID_ENDINGS: &[&[u8]] = &[
+        b"id",
+        b"ids",
+        b"no",
+        b"num",
+        b"number",
+        b"seq",
+        b"sn",
+        b"nonce",
+        b"ts",
+        b"time",
+        b"timestamp",
+        b"version",
+        b"code",
+        b"hash",
+        b"serial",
+    ];
+    ID_ENDINGS.iter().any(|e| key.ends_with(e))
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // E-mail.
 
