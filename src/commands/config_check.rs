@@ -63,6 +63,16 @@ pub fn run(args: &ConfigCheckArgs) -> Result<Exit> {
     for line in cfg.summary_lines() {
         writeln!(out, "{line}")?;
     }
+    for p in cfg.redaction.patterns.iter().filter(|p| p.enabled) {
+        if let Some(d) = cfg.redaction.detectors.iter().find(|d| d.name == p.kind && d.enabled) {
+            writeln!(
+                out,
+                "note: patterns[{}] has the type of the built-in detector {:?}, which already runs; \
+                 it adds to it (and to the DFA's size)",
+                p.index, d.name
+            )?;
+        }
+    }
     for note in &cfg.notes {
         writeln!(out, "note: {note}")?;
     }
