@@ -15,7 +15,8 @@
 //! 3. retention: sealed segments whose last record is older than the retention; files covered by a
 //!    retention rule whose mtime is older than the rule's max age.
 //! 4. encryption: every `*.age` file has a valid age header (checked with the age crate, no identity) and a
-//!    payload length an age stream can have; no `.partial` is older than `max_segment_age` (plus
+//!    payload length an age stream can have (this catches a file cut right after its header; a cut inside
+//!    the payload mostly leaves a possible length, and only decryption, in `cat`, sees it); no `.partial` is older than `max_segment_age` (plus
 //!    [`PARTIAL_GRACE`]); and no plaintext older than one rotation is left in a sealed log directory.
 //!    A *sealed log directory* is the config's segment directory, or any directory that holds a sealed (or
 //!    truncated) logveil segment: logveil seals there, so whatever else is kept there should have been sealed
