@@ -121,6 +121,8 @@ impl Policy {
         if dirs.is_empty() {
             return Err(RetentionError::NoDirectory);
         }
+        // Absolute, so that the privacy log names files unambiguously.
+        let dirs: Vec<PathBuf> = dirs.iter().map(|d| absolute(d)).collect();
         let r = &cfg.retention;
         let rules = r
             .rules
@@ -130,6 +132,7 @@ impl Policy {
         let privacy_log = r
             .privacy_log
             .clone()
+            .map(|p| absolute(&p))
             .unwrap_or_else(|| dirs[0].join(DEFAULT_PRIVACY_LOG_NAME));
         Ok(Policy {
             dirs,
@@ -192,7 +195,7 @@ impl Policy {
             };
             for m in matches {
                 let path = match m {
-                    Ok(p) => p,
+                    Ok(p) => absolute(&p),
                     Err(e) => {
                         listing
                             .problems
@@ -238,7 +241,9 @@ impl Policy {
             .and_then(|n| n.to_str())
             .and_then(SegmentName::parse)
             .is_some();
-        is_segment || same_file(file, &self.privacy_log)
+        is_segment
+            || (file.file_name() == self.privacy_log.file_name()
+                && same_file(file, &self.privacy_log))
     }
 
     /// Decides what to delete as of `now`. Pure: no I/O, no clock.
@@ -339,7 +344,7 @@ impl Policy {
                 Ok(()) => {
                     let line = privacy_line(&d, Timestamp::now(), judged_at);
                     log.write_all(line.as_bytes()).map_err(log_err)?;
-                    tracing::info!(path = %d.path.display(), reason = d.reason.code(), bytes = d.bytes, "retention: deleted");
+                    tracing::debug!(path = %d.path.display(), reason = d.reason.code(), bytes = d.bytes, "retention: deleted");
                     report.deleted.push(d);
                 }
                 // Already gone (a concurrent run): nothing was deleted by us, nothing to record.
@@ -380,6 +385,10 @@ impl Policy {
             privacy_log: None,
         })
     }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 fn older_than(t: Timestamp, now: Timestamp, max_age: Duration) -> bool {

@@ -397,3 +397,22 @@ fn bad_arguments_exit_2_and_say_what() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("missing"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_relative_dir_is_recorded_as_an_absolute_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = dir.path().join("seg");
+    fs::create_dir(&seg).unwrap();
+    let old = sealed("bot", "2020-01-01T00:00:00Z", "2020-01-02T00:00:00Z", 1);
+    plant(&seg, &old, 1, SystemTime::now());
+    let o = Command::new(env!("CARGO_BIN_EXE_logveil"))
+        .args(["retention", "--dir", "seg"])
+        .current_dir(dir.path())
+        .env_remove("LOGVEIL_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let log = fs::read_to_string(seg.join("privacy-log.jsonl")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
+    assert_eq!(v["file"], seg.join(&old).to_str().unwrap());
+}
