@@ -318,6 +318,10 @@ pub fn audit(cfg: &Config, engine: &Engine, opts: &AuditOptions) -> Result<Repor
         })?;
         roots.push((abs, md));
     }
+    // A PATH inside another PATH is walked once.
+    let all: Vec<PathBuf> = roots.iter().map(|(p, _)| p.clone()).collect();
+    roots.retain(|(p, _)| !all.iter().any(|q| q != p && p.starts_with(q)));
+    roots.dedup_by(|a, b| a.0 == b.0);
     for (root, md) in roots {
         if md.is_dir() {
             a.walk(&root, md);
@@ -606,6 +610,8 @@ impl Auditor<'_> {
             None
         };
         match secret {
+            // The `--config` file's mode was checked before the walk.
+            Some(_) if is_config_file => {}
             Some(s) => self.secret_mode(path, md, s),
             None => self.open_to_others(path, md.permissions().mode(), "file"),
         }

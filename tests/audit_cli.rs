@@ -618,3 +618,27 @@ fn a_file_made_by_the_age_cli_has_a_valid_header() {
     let (code, v) = audit_json(&t, &[]);
     assert_eq!(code, Some(0), "{v:#}");
 }
+
+#[test]
+fn a_config_inside_the_tree_and_overlapping_paths_are_reported_once() {
+    let t = clean_tree();
+    let inner = t.root.join("logveil.yaml");
+    fs::rename(&t.config, &inner).unwrap();
+    fs::set_permissions(&inner, fs::Permissions::from_mode(0o644)).unwrap();
+    let o = logveil(&[
+        "audit",
+        "--json",
+        "--config",
+        inner.to_str().unwrap(),
+        t.root.to_str().unwrap(),
+        t.logs.to_str().unwrap(),
+        t.root.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let f = findings(&v, "secret_not_private");
+    assert_eq!(f.len(), 1, "{v:#}");
+    assert_eq!(path_of(f[0]), inner.to_str().unwrap());
+    assert_eq!(v["findings"].as_array().unwrap().len(), 1, "{v:#}");
+    assert_eq!(v["summary"]["directories"], 3, "each directory walked once");
+}
