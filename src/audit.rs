@@ -38,8 +38,9 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::redact::engine::ChunkState;
+use crate::redact::stream::{HOLD, MAX_LINE};
 use crate::redact::{Engine, Hit};
-use crate::retention::{Rule, DEFAULT_PRIVACY_LOG_NAME};
+use crate::retention::{older_than, rules_from_config, Rule, DEFAULT_PRIVACY_LOG_NAME};
 use crate::sink::name::{SegmentName, SegmentState};
 use crate::units::format_duration;
 
@@ -258,12 +259,7 @@ impl Report {
 
 /// Runs the audit. `engine` must be built from `cfg.redaction` (the same engine `redact` uses).
 pub fn audit(cfg: &Config, engine: &Engine, opts: &AuditOptions) -> Result<Report, AuditError> {
-    let rules = cfg
-        .retention
-        .rules
-        .iter()
-        .map(|r| Rule::new(&r.path, r.max_age))
-        .collect::<Result<Vec<_>, _>>()?;
+    let rules = rules_from_config(&cfg.retention)?;
     let file_id = |p: &Path| fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
     let mut a = Auditor {
         cfg,
@@ -356,11 +352,6 @@ fn show(p: &Path) -> String {
 
 fn mode_str(mode: u32) -> String {
     format!("{:04o}", mode & 0o7777)
-}
-
-fn older_than(t: Timestamp, now: Timestamp, max: Duration) -> bool {
-    let age = now.as_second().saturating_sub(t.as_second());
-    age > 0 && age as u64 > max.as_secs()
 }
 
 fn mtime(md: &fs::Metadata) -> Option<Timestamp> {
@@ -588,20 +579,10 @@ impl Auditor<'_> {
             return;
         }
 
-        let mut f = match File::open(path) {
-            Ok(f) => f,
-            Err(e) => {
-                self.open_to_others(path, md.permissions().mode(), "file");
-                self.incomplete(path, "unreadable", format!("cannot open: {e}"));
-                return;
-            }
-        };
-        let mut head = Vec::with_capacity(SNIFF);
-        if let Err(e) = (&mut f).take(SNIFF as u64).read_to_end(&mut head) {
-            self.incomplete(path, "unreadable", format!("cannot read: {e}"));
+        let Some((f, head)) = self.open_head(path) else {
+            self.open_to_others(path, md.permissions().mode(), "file");
             return;
-        }
-
+        };
         let secret = if is_config_file || is_config(&name, &head) {
             Some("config")
         } else if is_key(&name, &head) {
@@ -673,20 +654,29 @@ impl Auditor<'_> {
         self.pii(path, md, head, f);
     }
 
-    fn age_file(&mut self, path: &Path, md: &fs::Metadata) {
+    /// Opens `path` and reads its first [`SNIFF`] bytes; an error is recorded as incomplete.
+    fn open_head(&mut self, path: &Path) -> Option<(File, Vec<u8>)> {
         let mut f = match File::open(path) {
             Ok(f) => f,
             Err(e) => {
                 self.incomplete(path, "unreadable", format!("cannot open: {e}"));
-                return;
+                return None;
             }
         };
         let mut head = Vec::with_capacity(SNIFF);
-        if let Err(e) = (&mut f).take(SNIFF as u64).read_to_end(&mut head) {
-            self.incomplete(path, "unreadable", format!("cannot read: {e}"));
-            return;
+        match (&mut f).take(SNIFF as u64).read_to_end(&mut head) {
+            Ok(_) => Some((f, head)),
+            Err(e) => {
+                self.incomplete(path, "unreadable", format!("cannot read: {e}"));
+                None
+            }
         }
-        self.age_header(path, md, head, f);
+    }
+
+    fn age_file(&mut self, path: &Path, md: &fs::Metadata) {
+        if let Some((f, head)) = self.open_head(path) {
+            self.age_header(path, md, head, f);
+        }
     }
 
     fn age_header(&mut self, path: &Path, md: &fs::Metadata, head: Vec<u8>, f: File) {
@@ -909,10 +899,8 @@ pub struct ScanResult {
     pub error: Option<String>,
 }
 
-/// Look-behind kept for the validators' context checks, and the look-ahead kept back when a huge line is cut.
+/// Look-behind kept for the validators' context checks (as the streaming redactor keeps).
 const CONTEXT: usize = 256;
-const HOLD: usize = 64 << 10;
-const MAX_LINE: usize = 1 << 20;
 const READ: usize = 256 << 10;
 
 /// Scans `head` then the rest of `rest` with `engine`, in bounded memory, reading at most `max_bytes`.

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use jiff::Timestamp;
 
-use crate::config::Config;
+use crate::config::{Config, RetentionConfig};
 use crate::sink::name::{SegmentName, SegmentState};
 use crate::units::format_duration;
 
@@ -124,11 +124,7 @@ impl Policy {
         // Absolute, so that the privacy log names files unambiguously.
         let dirs: Vec<PathBuf> = dirs.iter().map(|d| absolute(d)).collect();
         let r = &cfg.retention;
-        let rules = r
-            .rules
-            .iter()
-            .map(|rule| Rule::new(&rule.path, rule.max_age))
-            .collect::<Result<Vec<_>, _>>()?;
+        let rules = rules_from_config(r)?;
         let privacy_log = r
             .privacy_log
             .clone()
@@ -391,7 +387,16 @@ fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-fn older_than(t: Timestamp, now: Timestamp, max_age: Duration) -> bool {
+/// The config's plaintext rules, compiled.
+pub fn rules_from_config(r: &RetentionConfig) -> Result<Vec<Rule>, RetentionError> {
+    r.rules
+        .iter()
+        .map(|rule| Rule::new(&rule.path, rule.max_age))
+        .collect()
+}
+
+/// Whether something of time `t` is more than `max_age` old at `now` (whole seconds; exactly `max_age` is not).
+pub fn older_than(t: Timestamp, now: Timestamp, max_age: Duration) -> bool {
     let age = now.as_second().saturating_sub(t.as_second());
     age > 0 && age as u64 > max_age.as_secs()
 }
