@@ -597,12 +597,8 @@ impl Auditor<'_> {
             None => self.open_to_others(path, md.permissions().mode(), "file"),
         }
 
-        if name.ends_with(".age") {
-            self.age_header(path, md, head, f);
-            return;
-        }
-
-        // Retention rules cover plaintext by mtime.
+        // Retention rules cover every file but segments by mtime (as `logveil retention` deletes them).
+        let is_age = name.ends_with(".age");
         let is_privacy_log = id == self.privacy_log_id || name == DEFAULT_PRIVACY_LOG_NAME;
         let mt = mtime(md);
         if !is_privacy_log {
@@ -631,7 +627,7 @@ impl Auditor<'_> {
                     }
                 }
                 let rotation = self.cfg.segments.max_segment_age;
-                if in_sealed_dir && secret.is_none() && older_than(mt, now, rotation) {
+                if in_sealed_dir && secret.is_none() && !is_age && older_than(mt, now, rotation) {
                     self.find(
                         Check::Encryption,
                         path,
@@ -648,10 +644,12 @@ impl Auditor<'_> {
             }
         }
 
-        if secret == Some("key") {
-            return; // holds a secret by design; its mode is what matters
+        if is_age {
+            self.age_header(path, md, head, f);
+        } else if secret != Some("key") {
+            // A key file holds a secret by design; its mode is what matters.
+            self.pii(path, md, head, f);
         }
-        self.pii(path, md, head, f);
     }
 
     /// Opens `path` and reads its first [`SNIFF`] bytes; an error is recorded as incomplete.

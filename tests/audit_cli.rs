@@ -432,12 +432,16 @@ fn expired_segments_and_plaintext_past_their_rule_are_reported() {
     set_mtime(&old_conv, SystemTime::now() - hours(31 * 24));
     let new_conv = write(&conv_dir.join("u2.json"), b"{}\n", 0o600);
     set_mtime(&new_conv, SystemTime::now() - hours(29 * 24));
+    // Encrypted or not, a file a rule covers is judged by mtime (as `logveil retention` deletes it).
+    let old_age = write(&conv_dir.join("u3.json.age"), &age_bytes(b"{}"), 0o600);
+    set_mtime(&old_age, SystemTime::now() - hours(31 * 24));
 
     let (code, v) = audit_json(&t, &[]);
     assert_eq!(code, Some(1));
     let f = findings(&v, "plaintext_expired");
-    assert_eq!(f.len(), 1, "{v:#}");
+    assert_eq!(f.len(), 2, "{v:#}");
     assert_eq!(path_of(f[0]), old_conv.to_str().unwrap());
+    assert_eq!(path_of(f[1]), old_age.to_str().unwrap());
     assert_eq!(f[0]["check"], "retention");
     assert_eq!(f[0]["max_age"], "30d");
     assert!(findings(&v, "segment_expired").is_empty());
