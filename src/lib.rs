@@ -5,9 +5,11 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod redact;
+pub mod retention;
 pub mod sink;
 pub mod units;
