@@ -238,6 +238,14 @@ pub struct AuditArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Bytes of each file the PII scan reads (e.g. 64MiB; 0 = no limit). A file read in part is reported.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB")]
+    pub max_bytes: String,
+
+    /// Judge ages (retention, stale .partial files, unsealed plaintext) as of this time (RFC 3339).
+    #[arg(long, value_name = "RFC3339")]
+    pub as_of: Option<String>,
+
     /// Paths to audit.
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,

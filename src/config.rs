@@ -705,8 +705,20 @@ fn build(raw: RawRoot, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, C
     cfg.notes.extend(notes_ret);
     cfg.metrics_file = ours.metrics_file;
 
-    // Compiling proves every regex and the DFA's size now, not at the first line of input.
-    crate::redact::Engine::new(&cfg.redaction).map_err(|e| e.into_config_error())?;
+    // Every user regex is checked now (syntax, look-around, empty matches), naming the pattern and column.
+    // The DFA itself is built once, by the command that runs it.
+    for p in &cfg.redaction.patterns {
+        crate::redact::user_regex::prepare(&p.regex).map_err(|e| {
+            crate::redact::EngineError::InvalidPattern {
+                index: p.index,
+                type_name: p.kind.clone(),
+                message: e.message,
+                column: e.column,
+                hint: e.hint,
+            }
+            .into_config_error()
+        })?;
+    }
     Ok(cfg)
 }
 

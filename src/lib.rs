@@ -5,10 +5,13 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod input;
+pub mod metrics;
 pub mod redact;
+pub mod retention;
 pub mod sink;
 pub mod units;

@@ -1,5 +1,8 @@
 //! `logveil config check`: validate the config and show what will run.
 
+use std::fmt::Write as _;
+use std::io::Write as _;
+
 use anyhow::Result;
 
 use super::{load_config, Exit};
@@ -8,18 +11,33 @@ use crate::redact::Engine;
 
 pub fn run(args: &ConfigCheckArgs) -> Result<Exit> {
     let cfg = load_config(&args.config)?;
+    let mut out = String::new();
     let engine = Engine::new(&cfg.redaction)?;
     let (fwd, rev) = engine.dfa_bytes();
     match &cfg.source {
-        Some(p) => println!("config: {} (ok)", p.display()),
-        None => println!("config: built-in defaults (ok)"),
-    }
-    println!(
+        Some(p) => writeln!(out, "config: {} (ok)", p.display()),
+        None => writeln!(out, "config: built-in defaults (ok)"),
+    }?;
+    writeln!(
+        out,
         "patterns: {} in one DFA: {} KiB forward + {} KiB reverse",
         engine.pattern_count(),
         fwd.div_ceil(1024),
         rev.div_ceil(1024)
-    );
+    )?;
+    let start = engine.start_bytes();
+    writeln!(
+        out,
+        "candidate start bytes: {} of 256 ({})",
+        start.len(),
+        String::from_utf8_lossy(
+            &start
+                .iter()
+                .copied()
+                .filter(u8::is_ascii_graphic)
+                .collect::<Vec<u8>>()
+        )
+    )?;
     let descs = engine.descriptions();
     let w_type = descs
         .iter()
@@ -33,19 +51,37 @@ pub fn run(args: &ConfigCheckArgs) -> Result<Exit> {
         .max()
         .unwrap_or(6)
         .max(6);
-    println!("  {:<w_type$}  {:<w_act$}  source", "type", "action");
+    writeln!(out, "  {:<w_type$}  {:<w_act$}  source", "type", "action")?;
     for d in descs {
-        println!(
+        writeln!(
+            out,
             "  {:<w_type$}  {:<w_act$}  {}",
             d.type_name, d.action, d.origin
-        );
+        )?;
     }
-    println!("replacement: {}", cfg.redaction.replacement);
+    writeln!(out, "replacement: {}", cfg.redaction.replacement)?;
     for line in cfg.summary_lines() {
-        println!("{line}");
+        writeln!(out, "{line}")?;
+    }
+    for p in cfg.redaction.patterns.iter().filter(|p| p.enabled) {
+        if let Some(d) = cfg
+            .redaction
+            .detectors
+            .iter()
+            .find(|d| d.name == p.kind && d.enabled)
+        {
+            writeln!(
+                out,
+                "note: patterns[{}] has the type of the built-in detector {:?}, which already runs; \
+                 it adds to it (and to the DFA's size)",
+                p.index, d.name
+            )?;
+        }
     }
     for note in &cfg.notes {
-        println!("note: {note}");
+        writeln!(out, "note: {note}")?;
     }
+    // A closed stdout (`| head`) is not an error worth a panic.
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
     Ok(Exit::Ok)
 }

@@ -1,7 +1,9 @@
 //! One module per subcommand: each turns its CLI arguments into a validated setup and wires the stages.
 
+pub mod audit;
 pub mod config_check;
 pub mod redact;
+pub mod retention;
 
 use std::process::ExitCode;
 
@@ -33,6 +35,8 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Redact(a) => redact::run(&a),
         Command::Config(crate::cli::ConfigCommand::Check(a)) => config_check::run(&a),
+        Command::Retention(a) => retention::run(&a),
+        Command::Audit(a) => audit::run(&a),
         other => Err(anyhow::anyhow!(
             "{}: not available in this build yet",
             command_name(&other)

@@ -2,26 +2,23 @@
 //! runs over raw bytes, a skip over bytes that cannot start a candidate, validators on candidates, and the
 //! actions that replace what was found.
 
-use regex_automata::dfa::{dense, Automaton, StartKind};
-use regex_automata::nfa::thompson;
+use regex_automata::dfa::{dense, Automaton};
 use regex_automata::util::primitives::StateID;
-use regex_automata::util::{start, syntax};
-use regex_automata::{Anchored, Input, MatchKind, PatternID};
+use regex_automata::util::start;
+use regex_automata::{Anchored, Input, PatternID};
 
 use super::actions::{mask_into, render_template, ActionKind, HashKey};
+use super::dfa_build::BuildFailure;
 use super::patterns::{detector_index, Handler, BUILTIN_DETECTORS, BUILTIN_PATTERNS};
 use super::patterns::{BANK_CARD, EMAIL, ID_CARD, IPV4, IPV6, PASSWORD, PHONE, SECRET};
 use super::user_regex;
 use super::validators::{self as v, NumberHit, NumberKind, NumberKinds};
 use super::{EngineConfig, EngineError, Findings};
 
-/// Limits that keep the DFA within the memory budget whatever users write.
-const DFA_SIZE_LIMIT: usize = 12 << 20;
-const DETERMINIZE_SIZE_LIMIT: usize = 24 << 20;
 /// A PEM block longer than this is cut (and the rest of it treated as text).
 const PEM_MAX_BYTES: usize = 64 << 10;
 
-type Dfa = dense::DFA<Vec<u32>>;
+use super::dfa_build::Dfa;
 
 /// Where a DFA pattern came from.
 #[derive(Debug, Clone, Copy)]
@@ -81,6 +78,8 @@ pub struct Engine {
     builtin_on: [bool; 8],
     kinds: NumberKinds,
     hash_key: Option<HashKey>,
+    /// Index of the first user pattern in the DFA (the built-in ones come first).
+    first_user: usize,
     /// Bytes at which some pattern can start.
     can_start: [bool; 256],
     /// The unanchored start state after each possible previous byte, and at the start of input.
@@ -121,30 +120,30 @@ impl Engine {
         let mut regexes: Vec<String> = Vec::new();
         let mut sources = Vec::new();
         let mut descriptions = Vec::new();
-        for bp in BUILTIN_PATTERNS {
-            let on = bp
+        // All built-in patterns go into the DFA whenever one detector is on (hits of disabled detectors are
+        // dropped): the DFA of the built-ins is then the one compiled into the binary.
+        let any_builtin = builtin_on.iter().any(|&on| on);
+        for bp in BUILTIN_PATTERNS.iter().filter(|_| any_builtin) {
+            regexes.push(bp.regex.to_string());
+            sources.push(Source::Builtin(bp.handler));
+            let names: Vec<&str> = bp
                 .detectors
                 .iter()
-                .any(|d| detector_index(d).is_some_and(|i| builtin_on[i]));
-            if on {
-                regexes.push(bp.regex.to_string());
-                sources.push(Source::Builtin(bp.handler));
-                let names: Vec<&str> = bp
-                    .detectors
-                    .iter()
-                    .copied()
-                    .filter(|d| detector_index(d).is_some_and(|i| builtin_on[i]))
-                    .collect();
-                let acts: Vec<&str> = names
-                    .iter()
-                    .map(|d| actions[detector_index(d).unwrap()].kind.name())
-                    .collect();
-                descriptions.push(PatternDescription {
-                    type_name: names.join(","),
-                    origin: format!("built-in {:?}", bp.handler),
-                    action: acts.join(","),
-                });
+                .copied()
+                .filter(|d| detector_index(d).is_some_and(|i| builtin_on[i]))
+                .collect();
+            if names.is_empty() {
+                continue;
             }
+            let acts: Vec<&str> = names
+                .iter()
+                .map(|d| actions[detector_index(d).unwrap()].kind.name())
+                .collect();
+            descriptions.push(PatternDescription {
+                type_name: names.join(","),
+                origin: format!("built-in {:?}", bp.handler),
+                action: acts.join(","),
+            });
         }
         let mut users = Vec::new();
         if active {
@@ -200,7 +199,15 @@ impl Engine {
                 a.kind = ActionKind::Allow;
             }
         }
-        let (fwd, rev) = build_dfas(&regexes, cfg)?;
+        let (fwd, rev) = if any_builtin && users.is_empty() {
+            builtin_dfas()?
+        } else {
+            build_dfas(&regexes)?
+        };
+        let first_user = sources
+            .iter()
+            .take_while(|s| matches!(s, Source::Builtin(_)))
+            .count();
         let mut engine = Engine {
             fwd,
             rev,
@@ -216,6 +223,7 @@ impl Engine {
                 max_birth_year: cfg.max_birth_year,
             },
             hash_key: cfg.hash_key.clone(),
+            first_user,
             can_start: [false; 256],
             start_after: Vec::new(),
             start_none: StateID::ZERO,
@@ -287,6 +295,13 @@ impl Engine {
         &self.descriptions
     }
 
+    /// The bytes at which a candidate can start (the others are skipped without running the DFA).
+    pub fn start_bytes(&self) -> Vec<u8> {
+        (0..=255u8)
+            .filter(|&b| self.can_start[usize::from(b)])
+            .collect()
+    }
+
     /// Memory used by the forward and reverse DFAs.
     pub fn dfa_bytes(&self) -> (usize, usize) {
         (self.fwd.memory_usage(), self.rev.memory_usage())
@@ -315,7 +330,20 @@ impl Engine {
 
     #[inline]
     fn skip(&self, hay: &[u8], mut at: usize, to: usize) -> usize {
-        while at < to && !self.can_start[usize::from(hay[at])] {
+        let can = &self.can_start;
+        // Four bytes per step while none of them can start a candidate.
+        while at + 4 <= to {
+            let w = &hay[at..at + 4];
+            if can[usize::from(w[0])]
+                | can[usize::from(w[1])]
+                | can[usize::from(w[2])]
+                | can[usize::from(w[3])]
+            {
+                break;
+            }
+            at += 4;
+        }
+        while at < to && !can[usize::from(hay[at])] {
             at += 1;
         }
         at
@@ -463,6 +491,7 @@ impl Engine {
                     let det = match n.kind {
                         NumberKind::Phone => PHONE,
                         NumberKind::IdCard => ID_CARD,
+                        NumberKind::BankCard if v::value_of_id_key(hay, n.start) => continue,
                         NumberKind::BankCard => BANK_CARD,
                     };
                     hits.extend(self.builtin_hit(det, n.start, n.end, n.core_start));
@@ -478,11 +507,7 @@ impl Engine {
                 start + 1
             }
             Handler::Keyword => {
-                cred(v::keyword_value(hay, start, end, 0), hits);
-                end
-            }
-            Handler::CliOption => {
-                cred(v::cli_option_value(hay, start, end), hits);
+                cred(v::keyword_value(hay, start, end), hits);
                 end
             }
             Handler::Bearer => {
@@ -618,6 +643,7 @@ impl Engine {
         F: FnMut(&Hit) -> usize,
     {
         let mut pos = from;
+        let mut reach = to;
         if st.in_pem {
             st.in_pem = false;
             let limit = hay
@@ -631,11 +657,12 @@ impl Engine {
             if e > from {
                 if let Some(h) = self.builtin_hit(SECRET, from, e, from) {
                     pos = on_hit(&h);
+                    reach = reach.max(pos);
                 }
             }
         }
         if self.sources.is_empty() {
-            return to.max(pos);
+            return reach;
         }
         let mut hits = Vec::new();
         let mut nums = Vec::new();
@@ -652,7 +679,9 @@ impl Engine {
             if hits.is_empty() {
                 // Another pattern may match at the same start (a user pattern, say): lower priority only,
                 // since the DFA already preferred `pid` over the ones before it.
-                for other in pid + 1..self.sources.len() {
+                // Built-in patterns never start at the same byte as another (their first bytes differ), so
+                // only user patterns are tried.
+                for other in self.first_user.max(pid + 1)..self.sources.len() {
                     if let Some(e) = self.match_at(hay, start, other) {
                         let r = self.decide(hay, other, start, e, pos, st, &mut hits, &mut nums);
                         if !hits.is_empty() {
@@ -669,10 +698,13 @@ impl Engine {
                 }
                 pos = on_hit(h).max(h.end);
                 next = next.max(pos);
+                reach = reach.max(pos);
             }
             pos = next;
         }
-        pos.max(to)
+        // Past `to`, only what hits covered is done: bytes a failed candidate ran over are scanned again
+        // with the next region.
+        reach
     }
 
     /// Redacts `hay[from..to]` into `out` (see [`Engine::scan`] for the contract). Returns the input offset
@@ -893,51 +925,34 @@ fn resolve_action(
     }
 }
 
-fn build_dfas(regexes: &[String], _cfg: &EngineConfig) -> Result<(Dfa, Dfa), EngineError> {
-    let syntax = syntax::Config::new().unicode(true).utf8(false);
-    let fwd_nfa = thompson::Compiler::new()
-        .syntax(syntax)
-        .configure(
-            thompson::Config::new()
-                .utf8(false)
-                .shrink(false)
-                .which_captures(thompson::WhichCaptures::None),
-        )
-        .build_many(regexes)
-        .map_err(|e| EngineError::Build(format!("NFA: {e}")))?;
-    let rev_nfa = thompson::Compiler::new()
-        .syntax(syntax)
-        .configure(
-            thompson::Config::new()
-                .utf8(false)
-                .reverse(true)
-                .shrink(true)
-                .which_captures(thompson::WhichCaptures::None),
-        )
-        .build_many(regexes)
-        .map_err(|e| EngineError::Build(format!("reverse NFA: {e}")))?;
-    let fwd = dense::Builder::new()
-        .configure(
-            dense::Config::new()
-                .match_kind(MatchKind::LeftmostFirst)
-                .starts_for_each_pattern(true)
-                .specialize_start_states(true)
-                .accelerate(false)
-                .dfa_size_limit(Some(DFA_SIZE_LIMIT))
-                .determinize_size_limit(Some(DETERMINIZE_SIZE_LIMIT)),
-        )
-        .build_from_nfa(&fwd_nfa)
-        .map_err(|e| EngineError::TooBig(e.to_string()))?;
-    let rev = dense::Builder::new()
-        .configure(
-            dense::Config::new()
-                .match_kind(MatchKind::All)
-                .start_kind(StartKind::Anchored)
-                .starts_for_each_pattern(true)
-                .dfa_size_limit(Some(DFA_SIZE_LIMIT))
-                .determinize_size_limit(Some(DETERMINIZE_SIZE_LIMIT)),
-        )
-        .build_from_nfa(&rev_nfa)
-        .map_err(|e| EngineError::TooBig(e.to_string()))?;
-    Ok((fwd, rev))
+fn build_dfas(regexes: &[String]) -> Result<(Dfa, Dfa), EngineError> {
+    let refs: Vec<&str> = regexes.iter().map(String::as_str).collect();
+    super::dfa_build::build(&refs).map_err(|f| match f {
+        BuildFailure::Nfa(e) => EngineError::Build(format!("NFA: {e}")),
+        BuildFailure::TooBig(e) => EngineError::TooBig(e),
+    })
+}
+
+/// The built-in patterns' DFAs, built at compile time by build.rs (validated when loaded).
+fn builtin_dfas() -> Result<(Dfa, Dfa), EngineError> {
+    /// `include_bytes!` with the 4-byte alignment a DFA's transition table needs.
+    #[repr(C)]
+    struct Aligned<B: ?Sized> {
+        _align: [u32; 0],
+        bytes: B,
+    }
+    static FWD: &Aligned<[u8]> = &Aligned {
+        _align: [],
+        bytes: *include_bytes!(concat!(env!("OUT_DIR"), "/builtin_fwd.dfa")),
+    };
+    static REV: &Aligned<[u8]> = &Aligned {
+        _align: [],
+        bytes: *include_bytes!(concat!(env!("OUT_DIR"), "/builtin_rev.dfa")),
+    };
+    let load = |a: &'static Aligned<[u8]>| {
+        dense::DFA::from_bytes(&a.bytes)
+            .map(|(dfa, _)| dfa.to_owned())
+            .map_err(|e| EngineError::Build(format!("built-in DFA: {e}")))
+    };
+    Ok((load(FWD)?, load(REV)?))
 }

@@ -4,6 +4,7 @@
 //! decisions on candidates, `actions` the replacements, `stream` the bounded-memory streaming wrapper.
 
 pub mod actions;
+pub mod dfa_build;
 pub mod engine;
 pub mod patterns;
 pub mod stream;

@@ -75,8 +75,6 @@ pub enum Handler {
     EmailAnchor,
     /// A credential key name followed by its separator; the value follows.
     Keyword,
-    /// `--password VALUE` style command-line options.
-    CliOption,
     /// `Bearer TOKEN`.
     Bearer,
     /// `密码是...`, `密码：...`: a password typed into chat.
@@ -132,21 +130,15 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
     BuiltinPattern {
         handler: Handler::Keyword,
         detectors: &[SECRET, PASSWORD],
-        // The key name, its closing quote (plain, or escaped inside a JSON string), the separator, and the
-        // value's opening quote. `key`, `pass`, `pwd`, `auth` need a boundary before them (validators).
+        // The END of a credential key name (`access_token`, `EncodingAESKey`, `db_password` end in one of
+        // these; the validator reads the whole name back), its closing quote (plain, or escaped inside a JSON
+        // string), the separator and the value's opening quote. Blanks alone as separator serve
+        // `--password VALUE` and `password is VALUE`, which the validator checks.
         regex: concat!(
-            r"(?-u:(?i:password|passwd|passphrase|pass|pwd",
-            r"|token|secret|credentials?|authorization|auth|ticket",
-            r"|encoding[_\-]?aes[_\-]?key|aes[_\-]?key|api[_\-]?key|access[_\-]?key|secret[_\-]?key",
-            r"|private[_\-]?key|app[_\-]?key|key|session[_\-]?id)",
-            r#"(?:\\?["'])?[ \t]*(?::|=>|=|\xEF\xBC\x9A)[ \t]*(?:\\?["'])?"#,
-            r"|(?i:password|passwd|pwd)[ \t]+is[ \t]+)"
+            r"(?-u:(?i:pass(?:word|wd|phrase)?|pwd|token|secret|key|auth(?:orization)?|credentials?|ticket",
+            r"|session[_\-]?id)",
+            r#"(?:(?:\\?["'])?[ \t]*(?::|=>|=|\xEF\xBC\x9A)|[ \t]))"#
         ),
-    },
-    BuiltinPattern {
-        handler: Handler::CliOption,
-        detectors: &[SECRET, PASSWORD],
-        regex: r"(?-u:--(?i:password|passwd|pwd|pass|token|secret|api-key|apikey|access-token|auth-token)[ \t]+)",
     },
     BuiltinPattern {
         handler: Handler::Bearer,
@@ -156,8 +148,8 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
     BuiltinPattern {
         handler: Handler::ChatPassword,
         detectors: &[PASSWORD, SECRET],
-        // 密码 口令 密碼 (password), 密钥 (secret key); then 是/为/為, colons, '=' or blanks.
-        regex: r"(?-u:(?:密码|密碼|口令|密钥|密鑰)(?:是|为|為|:|\xEF\xBC\x9A|=|[ \t]|\xE3\x80\x80)*)",
+        // 密码 口令 密碼 (password), 密钥 (secret key); the validator reads 是/为/為, colons, '=' or blanks.
+        regex: r"(?-u:密码|密碼|口令|密钥|密鑰)",
     },
     BuiltinPattern {
         handler: Handler::GoDsn,
@@ -197,8 +189,9 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
     BuiltinPattern {
         handler: Handler::Ipv6,
         detectors: &[IPV6],
-        // Two colons after a group (`2001:db8:`, `fe80::`) or `::` before one; the validator reads the rest.
-        regex: r"(?-u:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:|::[0-9A-Fa-f]{1,4})",
+        // Groups then `::` (`2001:db8::`), four groups in a row (the full form), or `::` before a group;
+        // the validator reads the rest. Times (`10:07:01`) and most MACs never start a candidate.
+        regex: r"(?-u:(?:[0-9A-Fa-f]{1,4}:){1,7}:|(?:[0-9A-Fa-f]{1,4}:){4}|::[0-9A-Fa-f]{1,4})",
     },
 ];
 

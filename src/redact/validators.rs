@@ -338,7 +338,9 @@ pub struct NumberHit {
     pub core_start: usize,
 }
 
-const MAX_GROUPS: usize = 64;
+/// Groups in one numeric candidate (a candidate holds at most 64 digits; more groups end it).
+const MAX_GROUPS: usize = 32;
+const MAX_DIGITS: usize = 64;
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Group {
@@ -346,8 +348,8 @@ struct Group {
     start: usize,
     end: usize,
     /// Span in the normalized digit buffer.
-    d0: usize,
-    d1: usize,
+    d0: u8,
+    d1: u8,
     /// Separator class before this group: 0 (none), b' ' or b'-'.
     sep: u8,
 }
@@ -375,7 +377,7 @@ pub fn numbers_in(
     // Digits eaten by an escape (`\u53f7` + `138...`): the escape is the number's left boundary.
     let escape_left = trimmed > start;
     let start = trimmed;
-    let mut digits = [0u8; MAX_GROUPS + 2];
+    let mut digits = [0u8; MAX_DIGITS];
     let mut nd = 0;
     let mut groups = [Group::default(); MAX_GROUPS];
     let mut ng = 0;
@@ -416,14 +418,14 @@ pub fn numbers_in(
         match (digit, sep) {
             (Some(d), _) => {
                 if !in_group {
-                    if ng == MAX_GROUPS || nd >= MAX_GROUPS {
+                    if ng == MAX_GROUPS || nd >= MAX_DIGITS {
                         break;
                     }
                     groups[ng] = Group {
                         start: i,
                         end: i,
-                        d0: nd,
-                        d1: nd,
+                        d0: nd as u8,
+                        d1: nd as u8,
                         sep: pending_sep,
                     };
                     ng += 1;
@@ -435,7 +437,7 @@ pub fn numbers_in(
                 }
                 let g = &mut groups[ng - 1];
                 g.end = i + len;
-                g.d1 = nd;
+                g.d1 = nd as u8;
             }
             (None, b'+') if ng == 0 && plus.is_none() => plus = Some(i),
             (None, b'X') => {
@@ -493,7 +495,7 @@ impl Shape {
         }
         let mut lens = [0; 8];
         for (l, g) in lens.iter_mut().zip(gs) {
-            *l = g.d1 - g.d0;
+            *l = usize::from(g.d1 - g.d0);
         }
         Some(Shape { lens, n: gs.len() })
     }
@@ -541,7 +543,7 @@ fn classify(
 ) -> Option<NumberHit> {
     let (x_suffix, floor) = (ctx.x_suffix, ctx.floor);
     let gs = &groups[gi..=gj];
-    let d = &digits[gs[0].d0..gs[gs.len() - 1].d1];
+    let d = &digits[usize::from(gs[0].d0)..usize::from(gs[gs.len() - 1].d1)];
     let n = d.len();
     if n < 11 {
         return None;
@@ -740,6 +742,62 @@ pub fn numeric_run_end(hay: &[u8], from: usize) -> usize {
         }
     }
     end
+}
+
+/// True when the number at `start` is the value of a key that names an identifier (`"msgid": "..."`,
+/// `order_no=`, `traceId:`): message, order and trace ids pass Luhn one time in ten, and are not cards.
+/// Keys that name a card or an account (`card_no`, `bank_acct`) are not identifiers.
+pub fn value_of_id_key(hay: &[u8], start: usize) -> bool {
+    let mut i = start;
+    let mut steps = 0;
+    // The value's opening quote and blanks, then the separator.
+    while i > 0 && steps < 4 && matches!(hay[i - 1], b'"' | b'\'' | b' ' | b'\\') {
+        i -= 1;
+        steps += 1;
+    }
+    if i == 0 || !matches!(hay[i - 1], b':' | b'=') {
+        return false;
+    }
+    i -= 1;
+    steps = 0;
+    while i > 0 && steps < 4 && matches!(hay[i - 1], b'"' | b'\'' | b' ' | b'\\') {
+        i -= 1;
+        steps += 1;
+    }
+    let key_end = i;
+    while i > 0 && key_end - i < 40 && is_key_char(hay[i - 1]) {
+        i -= 1;
+    }
+    let key: Vec<u8> = hay[i..key_end]
+        .iter()
+        .filter(|&&b| b != b'_' && b != b'-')
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    if key.is_empty() {
+        return false;
+    }
+    let has = |w: &[u8]| key.windows(w.len()).any(|x| x == w);
+    if has(b"card") || has(b"bank") || has(b"acct") || has(b"account") || has(b"pan") {
+        return false;
+    }
+    const ID_ENDINGS: &[&[u8]] = &[
+        b"id",
+        b"ids",
+        b"no",
+        b"num",
+        b"number",
+        b"seq",
+        b"sn",
+        b"nonce",
+        b"ts",
+        b"time",
+        b"timestamp",
+        b"version",
+        b"code",
+        b"hash",
+        b"serial",
+    ];
+    ID_ENDINGS.iter().any(|e| key.ends_with(e))
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -980,54 +1038,32 @@ pub fn credential_shaped(v: &[u8]) -> bool {
         })
 }
 
-/// The key name at `start`: ASCII letters, digits, `_`, `-` (lowercased into `buf`).
-fn key_name(hay: &[u8], start: usize, buf: &mut [u8; 32]) -> usize {
-    let mut n = 0;
-    while start + n < hay.len() && n < 32 {
-        let b = hay[start + n];
-        if !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-            break;
-        }
-        buf[n] = b.to_ascii_lowercase();
-        n += 1;
-    }
-    n
+fn is_key_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
 }
 
-/// Key names so short or common that they need a boundary before them (`monkey=`, `bypass=` are not keys).
-fn needs_boundary(key: &[u8]) -> bool {
-    matches!(
-        key,
-        b"key"
-            | b"pass"
-            | b"pwd"
-            | b"auth"
-            | b"ticket"
-            | b"sessionid"
-            | b"session_id"
-            | b"session-id"
-    )
-}
-
-/// Key names whose values are credentials only when they look generated (`"key": "user:42"` is a cache key).
-fn needs_credential_shape(key: &[u8]) -> bool {
-    matches!(
-        key,
-        b"key" | b"ticket" | b"auth" | b"sessionid" | b"session_id" | b"session-id"
-    )
-}
-
-/// The key has a word boundary on its left: start of text, punctuation, `_`/`-`/`.`, or a camelCase hump.
-fn key_left_free(hay: &[u8], start: usize, floor: usize) -> bool {
-    if start <= floor {
-        return true;
-    }
-    let prev = hay[start - 1];
-    if !prev.is_ascii_alphanumeric() {
-        return true;
-    }
-    (prev.is_ascii_lowercase() || prev.is_ascii_digit()) && hay[start].is_ascii_uppercase()
-}
+/// Compound key names ending in `key` that always hold a secret.
+const SECRET_KEY_NAMES: &[&[u8]] = &[
+    b"apikey",
+    b"xapikey",
+    b"accesskey",
+    b"secretkey",
+    b"privatekey",
+    b"appkey",
+    b"aeskey",
+    b"encodingaeskey",
+    b"signkey",
+    b"signingkey",
+    b"masterkey",
+    b"clientkey",
+    b"authkey",
+    b"webhookkey",
+    b"sessionkey",
+    b"encryptkey",
+    b"encryptionkey",
+    b"licensekey",
+    b"accesskeysecret",
+];
 
 /// A credential found after a key: value span and whether it is a password (else a secret).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1050,7 +1086,7 @@ fn skip_auth_scheme(hay: &[u8], at: usize, limit: usize) -> usize {
     loop {
         if j < limit && (hay[j] == b' ' || hay[j] == b'\t') {
             j += 1;
-        } else if hay.get(j..j + 3) == Some(b"%20") && j + 3 <= limit {
+        } else if j + 3 <= limit && hay.get(j..j + 3) == Some(b"%20") {
             j += 3;
         } else {
             break;
@@ -1063,69 +1099,116 @@ fn skip_auth_scheme(hay: &[u8], at: usize, limit: usize) -> usize {
     }
 }
 
-/// The value after a `key<sep>` candidate `[start, sep_end)`: quoted (plain, single or `\"`-escaped) or bare.
-pub fn keyword_value(hay: &[u8], start: usize, sep_end: usize, floor: usize) -> Option<Credential> {
-    let mut buf = [0u8; 32];
-    let n = key_name(hay, start, &mut buf);
-    let key = &buf[..n];
-    // "password is ..." (English chat): the key is the first word.
-    let key = key.split(|&b| b == b' ').next().unwrap_or(key);
-    if needs_boundary(key) && !key_left_free(hay, start, floor) {
-        return None;
-    }
-    let password = key.windows(4).any(|w| w == b"pass") || key.windows(3).any(|w| w == b"pwd");
-    let limit = hay.len();
-    let (quote, escaped) = match sep_end.checked_sub(1).map(|i| hay[i]) {
-        Some(q @ (b'"' | b'\'')) if sep_end - 1 > start + n => {
-            (Some(q), sep_end >= 2 && hay[sep_end - 2] == b'\\')
+/// A value starting at `vs`: quoted (`"`, `'`) up to its closing quote, or bare.
+fn next_value(hay: &[u8], vs: usize) -> (usize, usize) {
+    if let Some(&q @ (b'"' | b'\'')) = hay.get(vs) {
+        if let Some(end) = quoted_value_end(hay, vs + 1, q, false, hay.len()) {
+            return (vs + 1, end);
         }
-        _ => (None, false),
+    }
+    (vs, unquoted_value_end(hay, vs, hay.len()))
+}
+
+/// The value after a credential key. The DFA matched the end of the key name (`stem`, at `start`) and its
+/// separator up to `sep_end` (with the value's opening quote, if any). Reads the whole key name back,
+/// checks its boundaries, and returns the value span. Forms: `key=v`, `key: v`, `"key": "v"`, `'key': 'v'`,
+/// `\"key\":\"v\"`, `--key v`, `password is v`.
+pub fn keyword_value(hay: &[u8], start: usize, sep_end: usize) -> Option<Credential> {
+    let mut stem_end = start;
+    while stem_end < sep_end && is_key_char(hay[stem_end]) {
+        stem_end += 1;
+    }
+    let mut key_start = start;
+    while key_start > 0 && start - key_start < 48 && is_key_char(hay[key_start - 1]) {
+        key_start -= 1;
+    }
+    let cli = hay[key_start..start].starts_with(b"--");
+    let mut norm = [0u8; 64];
+    let mut n = 0;
+    for &b in &hay[key_start..stem_end] {
+        if b != b'_' && b != b'-' && n < norm.len() {
+            norm[n] = b.to_ascii_lowercase();
+            n += 1;
+        }
+    }
+    let norm = &norm[..n];
+    let stem = hay[start..stem_end].to_ascii_lowercase();
+    // Short stems must start the key or a word inside it: `monkey=`, `bypass=`, `oauth=` are not credentials.
+    let short = matches!(
+        stem.as_slice(),
+        b"key" | b"pass" | b"pwd" | b"auth" | b"ticket"
+    );
+    if short && start > key_start && !SECRET_KEY_NAMES.contains(&norm) {
+        let prev = hay[start - 1];
+        let hump =
+            (prev.is_ascii_lowercase() || prev.is_ascii_digit()) && hay[start].is_ascii_uppercase();
+        if !(prev == b'_' || prev == b'-' || hump) {
+            return None;
+        }
+    }
+    let password = norm.windows(4).any(|w| w == b"pass") || norm.windows(3).any(|w| w == b"pwd");
+    let needs_shape = match stem.as_slice() {
+        b"key" => !SECRET_KEY_NAMES.contains(&norm),
+        b"ticket" | b"auth" => true,
+        s => s.starts_with(b"session"),
     };
-    let is_auth = key == b"authorization" || key == b"auth";
-    let mut vs = sep_end;
-    let ve = match quote {
-        Some(q) => match quoted_value_end(hay, vs, q, escaped, limit) {
+    let sep = &hay[stem_end..sep_end];
+    let blank_only = sep.iter().all(|&b| b == b' ' || b == b'\t');
+    let skip_blanks = |mut i: usize| {
+        while i < hay.len() && matches!(hay[i], b' ' | b'\t') {
+            i += 1;
+        }
+        i
+    };
+    let (vs, ve) = if blank_only {
+        let v = skip_blanks(sep_end);
+        if cli {
+            next_value(hay, v)
+        } else if password
+            && hay.len() > v + 3
+            && hay[v..v + 2].eq_ignore_ascii_case(b"is")
+            && matches!(hay[v + 2], b' ' | b'\t')
+        {
+            next_value(hay, skip_blanks(v + 2))
+        } else {
+            return None;
+        }
+    } else {
+        // After the separator: blanks, then the value's opening quote (plain, or `\"` inside a JSON string).
+        let mut vs = skip_blanks(sep_end);
+        let (quote, escaped) = match (hay.get(vs), hay.get(vs + 1)) {
+            (Some(b'\\'), Some(&q @ (b'"' | b'\''))) => {
+                vs += 2;
+                (Some(q), true)
+            }
+            (Some(&q @ (b'"' | b'\'')), _) => {
+                vs += 1;
+                (Some(q), false)
+            }
+            _ => (None, false),
+        };
+        let is_auth = stem.starts_with(b"auth");
+        let ve = match quote.and_then(|q| quoted_value_end(hay, vs, q, escaped, hay.len())) {
             Some(end) => {
                 if is_auth {
                     vs = skip_auth_scheme(hay, vs, end);
                 }
                 end
             }
-            None => unquoted_value_end(hay, vs, limit),
-        },
-        None => {
-            if is_auth {
-                vs = skip_auth_scheme(hay, vs, limit);
+            None => {
+                if is_auth {
+                    vs = skip_auth_scheme(hay, vs, hay.len());
+                }
+                unquoted_value_end(hay, vs, hay.len())
             }
-            unquoted_value_end(hay, vs, limit)
-        }
+        };
+        (vs, ve)
     };
     let value = &hay[vs..ve];
-    if is_placeholder_value(value) || (needs_credential_shape(key) && !credential_shaped(value)) {
-        return None;
-    }
-    Some(Credential {
-        start: vs,
-        end: ve,
-        password,
-    })
-}
-
-/// `--password VALUE`: the next word (or quoted string) after the option.
-pub fn cli_option_value(hay: &[u8], start: usize, sep_end: usize) -> Option<Credential> {
-    let mut buf = [0u8; 32];
-    let n = key_name(hay, start + 2, &mut buf);
-    let key = &buf[..n];
-    let password = key.windows(4).any(|w| w == b"pass") || key.windows(3).any(|w| w == b"pwd");
-    let (vs, ve) = match hay.get(sep_end) {
-        Some(&q @ (b'"' | b'\'')) => {
-            let end = quoted_value_end(hay, sep_end + 1, q, false, hay.len())?;
-            (sep_end + 1, end)
-        }
-        _ => (sep_end, unquoted_value_end(hay, sep_end, hay.len())),
-    };
-    let value = &hay[vs..ve];
-    if is_placeholder_value(value) || value.starts_with(b"-") {
+    if is_placeholder_value(value)
+        || (needs_shape && !credential_shaped(value))
+        || (cli && value.starts_with(b"-"))
+    {
         return None;
     }
     Some(Credential {
@@ -1159,9 +1242,24 @@ pub fn bearer_value(hay: &[u8], start: usize, sep_end: usize, floor: usize) -> O
 
 /// A password typed into chat after `密码是` / `密码：`: the ASCII that follows (quoted, or up to a blank,
 /// a quote or CJK text). `密钥` (secret key) gives a secret.
-pub fn chat_password_value(hay: &[u8], start: usize, sep_end: usize) -> Option<Credential> {
+pub fn chat_password_value(hay: &[u8], start: usize, stem_end: usize) -> Option<Credential> {
     let password = !(hay[start..].starts_with("密钥".as_bytes())
         || hay[start..].starts_with("密鑰".as_bytes()));
+    // 是 为 為 ： and the ideographic space (3 bytes each), ':' '=' and blanks.
+    const SEPS: [&str; 5] = ["是", "为", "為", "：", "\u{3000}"];
+    let mut sep_end = stem_end;
+    while sep_end < hay.len() && sep_end - stem_end < 32 {
+        if matches!(hay[sep_end], b':' | b'=' | b' ' | b'\t') {
+            sep_end += 1;
+        } else if let Some(s) = SEPS
+            .iter()
+            .find(|s| hay[sep_end..].starts_with(s.as_bytes()))
+        {
+            sep_end += s.len();
+        } else {
+            break;
+        }
+    }
     let (vs, ve) = match hay.get(sep_end) {
         Some(&q @ (b'"' | b'\'')) => (
             sep_end + 1,
@@ -1452,14 +1550,22 @@ pub fn ipv6_end(hay: &[u8], start: usize, end: usize, floor: usize) -> Option<us
             return None;
         }
     }
+    // Without `::` an address has all eight groups (seven colons; six before an IPv4 tail).
+    let colons = addr.iter().filter(|&&b| b == b':').count();
+    let compressed = memchr::memmem::find(addr, b"::").is_some();
+    let dotted = addr.contains(&b'.');
+    if !compressed && colons != if dotted { 6 } else { 7 } {
+        return None;
+    }
     let s = std::str::from_utf8(addr).ok()?;
     let ip: std::net::Ipv6Addr = s.parse().ok()?;
     if ip.is_unspecified() || ip.is_loopback() {
         return None;
     }
-    // At least two non-empty groups: "d::" in `std::` is not an address.
+    // At least two non-empty groups and four hex digits: `d::` in `std::`, `a::b` are not addresses.
     let groups = addr.split(|&b| b == b':').filter(|g| !g.is_empty()).count();
-    (groups >= 2).then_some(end)
+    let hex_digits = addr.iter().filter(|b| b.is_ascii_hexdigit()).count();
+    (groups >= 2 && hex_digits >= 4).then_some(end)
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,0 +1,42 @@
+//! `logveil audit [--config FILE] [--json] [--max-bytes SIZE] [--as-of RFC3339] PATH...`: the privacy audit.
+//! Exit 0 when clean, 1 with findings (or something not completely checked), 2 on error.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use jiff::Timestamp;
+
+use super::{load_config, Exit};
+use crate::audit::{audit, AuditOptions};
+use crate::cli::AuditArgs;
+use crate::redact::Engine;
+use crate::units::parse_size;
+
+pub fn run(args: &AuditArgs) -> Result<Exit> {
+    let cfg = load_config(&args.config)?;
+    let engine = Engine::new(&cfg.redaction)?;
+    let max_bytes =
+        parse_size(&args.max_bytes).map_err(|e| anyhow::anyhow!("audit: --max-bytes: {e}"))?;
+    let now = match &args.as_of {
+        Some(t) => t.parse::<Timestamp>().with_context(|| {
+            format!("audit: --as-of {t:?} is not an RFC 3339 time (e.g. 2026-11-25T16:00:00Z)")
+        })?,
+        None => Timestamp::now(),
+    };
+    let opts = AuditOptions {
+        paths: args.paths.clone(),
+        now,
+        max_bytes: (max_bytes > 0).then_some(max_bytes),
+        config_file: cfg.source.clone(),
+    };
+    let report = audit(&cfg, &engine, &opts)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.json {
+        writeln!(out, "{}", report.to_json())?;
+    } else {
+        write!(out, "{}", report.to_text())?;
+    }
+    out.flush()?;
+    Ok(if report.clean { Exit::Ok } else { Exit::Found })
+}

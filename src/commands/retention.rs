@@ -1,0 +1,62 @@
+//! `logveil retention [--config FILE] [--dir DIR] [--max-age 90d] [--dry-run] [--as-of RFC3339]`: applies the
+//! retention policy once (for cron or a systemd timer). Prints what it deleted (paths only) and a summary.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use jiff::Timestamp;
+
+use super::{load_config, Exit};
+use crate::cli::RetentionArgs;
+use crate::retention::Policy;
+use crate::units::parse_duration;
+
+pub fn run(args: &RetentionArgs) -> Result<Exit> {
+    let cfg = load_config(&args.config)?;
+    let mut policy = Policy::from_config(&cfg, &args.dir)?;
+    if let Some(age) = &args.max_age {
+        policy.segment_max_age =
+            parse_duration(age).map_err(|e| anyhow::anyhow!("retention: --max-age: {e}"))?;
+    }
+    let now = match &args.as_of {
+        Some(t) => t.parse::<Timestamp>().with_context(|| {
+            format!("retention: --as-of {t:?} is not an RFC 3339 time (e.g. 2026-11-25T16:00:00Z)")
+        })?,
+        None => Timestamp::now(),
+    };
+    if !policy.auto_delete {
+        tracing::info!("retention: auto_delete is off in the config; running because asked to");
+    }
+    let report = if args.dry_run {
+        policy.dry_run(now)?
+    } else {
+        policy.run_once(now)?
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let verb = if report.dry_run {
+        "would delete"
+    } else {
+        "deleted"
+    };
+    for d in &report.deleted {
+        writeln!(out, "{verb} {} ({})", d.path.display(), d.reason)?;
+    }
+    for (d, e) in &report.failed {
+        writeln!(out, "failed {} ({e})", d.path.display())?;
+    }
+    writeln!(out, "summary: {}", report.summary())?;
+    if let (Some(log), false) = (&report.privacy_log, report.deleted.is_empty()) {
+        writeln!(out, "privacy log: {}", log.display())?;
+    }
+    out.flush()?;
+    if report.failed.is_empty() {
+        Ok(Exit::Ok)
+    } else {
+        anyhow::bail!(
+            "retention: {} of {} deletions failed",
+            report.failed.len(),
+            report.failed.len() + report.deleted.len()
+        )
+    }
+}
