@@ -300,11 +300,12 @@ impl Source {
                         tracing::info!(source = %self.path.display(), "tail: file does not exist (yet); waiting for it");
                         self.missing_logged = true;
                     }
+                    self.retire_live("removed or renamed");
                 } else if !self.error_logged {
+                    // Not a rotation (permissions, I/O): keep reading the open file, look again later.
                     tracing::warn!(source = %self.path.display(), error = %e, "tail: cannot stat");
                     self.error_logged = true;
                 }
-                self.retire_live("removed or renamed");
                 return;
             }
         };
@@ -322,8 +323,6 @@ impl Source {
         if FileId::of(&m) != id {
             return; // rotated between stat and open: the next pass sees the newest
         }
-        self.missing_logged = false;
-        self.error_logged = false;
         if self.gens.len() >= MAX_GENERATIONS {
             if !self.error_logged {
                 tracing::error!(source = %self.path.display(), waiting = self.gens.len(), "tail: files rotate faster than they are read; not opening more");
@@ -331,6 +330,8 @@ impl Source {
             }
             return;
         }
+        self.missing_logged = false;
+        self.error_logged = false;
         self.retire_live("rotated");
         let path = self.path.clone();
         let g = self.generation(f, &m, &path, 0);
