@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod input;
 pub mod redact;
 pub mod sink;
 pub mod units;

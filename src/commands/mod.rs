@@ -1,7 +1,12 @@
 //! One module per subcommand: each turns its CLI arguments into a validated setup and wires the stages.
 
+pub mod cat;
 pub mod config_check;
+pub mod keygen;
+pub mod pipe;
 pub mod redact;
+pub mod seal;
+pub mod sealing;
 
 use std::process::ExitCode;
 
@@ -33,6 +38,10 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Redact(a) => redact::run(&a),
         Command::Config(crate::cli::ConfigCommand::Check(a)) => config_check::run(&a),
+        Command::Pipe(a) => pipe::run(&a),
+        Command::Seal(a) => seal::run(&a),
+        Command::Cat(a) => cat::run(&a),
+        Command::Keygen(a) => keygen::run(&a),
         other => Err(anyhow::anyhow!(
             "{}: not available in this build yet",
             command_name(&other)
