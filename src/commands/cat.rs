@@ -74,7 +74,7 @@ pub fn run(args: &CatArgs) -> Result<Exit> {
                 worse(Exit::Found);
             }
             (Err(e @ ReadError::Open { .. }), _) => {
-                eprintln!("logveil: {e}");
+                eprintln!("logveil: {:#}", anyhow::Error::from(e));
                 worse(Exit::Error);
             }
         }

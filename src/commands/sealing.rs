@@ -105,3 +105,75 @@ impl SinkSetup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recipient() -> String {
+        age::x25519::Identity::generate().to_public().to_string()
+    }
+
+    fn config_with(recipients: Vec<String>) -> Config {
+        let mut cfg = Config::default();
+        cfg.segments.out_dir = Some(PathBuf::from("/from/config"));
+        cfg.segments.recipients = recipients;
+        cfg.segments.gzip_level = 4;
+        cfg
+    }
+
+    #[test]
+    fn config_recipients_apply_when_no_flag_gives_any() {
+        let cfg = config_with(vec![recipient(), recipient()]);
+        let s = SinkSetup::from_args(&SealArgsCommon::default(), &cfg).unwrap();
+        assert_eq!(s.recipients.len(), 2);
+        assert_eq!(s.dir, PathBuf::from("/from/config"));
+        assert_eq!(s.gzip_level, 4);
+        assert_eq!(s.max_segment_bytes, cfg.segments.max_segment_bytes);
+    }
+
+    #[test]
+    fn flags_replace_the_config() {
+        let cfg = config_with(vec![recipient(), recipient()]);
+        let args = SealArgsCommon {
+            out: Some(PathBuf::from("/from/flag")),
+            recipients: vec![recipient()],
+            gzip_level: Some(9),
+            max_segment_bytes: Some("1MiB".into()),
+            max_segment_age: Some("10m".into()),
+            ..Default::default()
+        };
+        let s = SinkSetup::from_args(&args, &cfg).unwrap();
+        assert_eq!(s.recipients.len(), 1);
+        assert_eq!(s.dir, PathBuf::from("/from/flag"));
+        assert_eq!(s.gzip_level, 9);
+        assert_eq!(s.max_segment_bytes, 1 << 20);
+        assert_eq!(s.max_segment_age, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn missing_pieces_and_bad_values_are_clear_errors() {
+        let err = SinkSetup::from_args(&SealArgsCommon::default(), &config_with(vec![]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no recipient"), "{err}");
+        let mut cfg = config_with(vec!["nope".into()]);
+        let err = SinkSetup::from_args(&SealArgsCommon::default(), &cfg)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("logveil.segments.recipients[0]"), "{err}");
+        cfg.segments.out_dir = None;
+        cfg.segments.recipients = vec![recipient()];
+        let err = SinkSetup::from_args(&SealArgsCommon::default(), &cfg)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--out"), "{err}");
+        let args = SealArgsCommon {
+            out: Some(PathBuf::from("/x")),
+            max_segment_age: Some("0s".into()),
+            ..Default::default()
+        };
+        let err = SinkSetup::from_args(&args, &cfg).unwrap_err();
+        assert!(format!("{err:#}").contains("--max-segment-age"), "{err:#}");
+    }
+}

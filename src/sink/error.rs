@@ -1,5 +1,6 @@
 //! Errors of the segment sink. Every message starts with the stage (`segment:`) and names the path or the
-//! recipient's position; none ever carries input bytes or a key.
+//! recipient's position; none ever carries input bytes or a key. The OS error is the `source()` (shown
+//! after the message by `{:#}` of anyhow), not repeated in the message.
 
 use std::io;
 use std::path::PathBuf;
@@ -9,11 +10,11 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum SinkError {
     /// The output directory cannot be created or is not a directory.
-    #[error("segment: cannot create the output directory {}: {source}", path.display())]
+    #[error("segment: cannot create the output directory {}", path.display())]
     CreateDir { path: PathBuf, source: io::Error },
 
     /// The output directory is there but logveil cannot write in it.
-    #[error("segment: output directory {} is not writable: {source}", path.display())]
+    #[error("segment: output directory {} is not writable", path.display())]
     DirNotWritable { path: PathBuf, source: io::Error },
 
     /// Another process holds this stream's lock.
@@ -29,7 +30,7 @@ pub enum SinkError {
     },
 
     /// A file operation on a segment failed (`op` says which: write, fsync, rename...).
-    #[error("segment: cannot {op} {}: {source}", path.display())]
+    #[error("segment: cannot {op} {}", path.display())]
     Io {
         op: &'static str,
         path: PathBuf,
@@ -45,7 +46,7 @@ pub enum SinkError {
     Recipient { at: String, reason: String },
 
     /// A recipients file cannot be read.
-    #[error("segment: cannot read recipients file {}: {source}", path.display())]
+    #[error("segment: cannot read recipients file {}", path.display())]
     RecipientsFile { path: PathBuf, source: io::Error },
 
     /// age refused to encrypt to the recipients.

@@ -129,7 +129,7 @@ impl fmt::Display for Problem {
 /// Reading a segment failed for a reason outside the segment.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("cat: cannot read {}: {source}", path.display())]
+    #[error("cat: cannot read {}", path.display())]
     Open { path: PathBuf, source: io::Error },
     /// Writing the output failed (e.g. a closed pipe).
     #[error("cat: cannot write the output: {0}")]
