@@ -409,3 +409,45 @@ fn an_unusable_output_directory_is_named() {
         assert!(stderr(&o).contains(&*ro.to_string_lossy()));
     }
 }
+
+#[test]
+fn sigterm_seals_everything_written_before_it() {
+    let Some(keys) = age_keys() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sealed");
+    let mut child = pipe_cmd(&out, &keys.recipient)
+        .arg("--tee")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut tee = BufReader::new(child.stdout.take().unwrap());
+    // pipe is up (its signal handlers too) once the first line comes back.
+    stdin.write_all(b"ready\n").unwrap();
+    read_tee_lines(&mut tee, 1);
+    // Keep draining --tee so pipe never blocks on it.
+    let drain = std::thread::spawn(move || {
+        let mut sink = Vec::new();
+        let _ = tee.read_to_end(&mut sink);
+    });
+    // Much more than pipe reads at once: when write_all returns, the last of it is still in the OS pipe,
+    // in the input thread and in its queue, behind the redaction of the rest.
+    let burst = sample_log(60_000, 77);
+    stdin.write_all(&burst).unwrap();
+    signal(&child, "TERM");
+    let status = child.wait().unwrap();
+    drain.join().unwrap();
+    assert!(status.success(), "{status}");
+    let c = logveil_cat(&keys.identity, &[&out]);
+    let mut all = b"ready\n".to_vec();
+    all.extend_from_slice(&burst);
+    assert!(
+        c.stdout == redacted(&all),
+        "sealed {} bytes, expected {}",
+        c.stdout.len(),
+        redacted(&all).len()
+    );
+    drop(stdin);
+}

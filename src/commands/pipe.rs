@@ -10,7 +10,7 @@
 
 use std::io::{self, Write};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use jiff::Timestamp;
@@ -19,9 +19,12 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use super::sealing::SinkSetup;
 use super::{load_config, Exit};
 use crate::cli::PipeArgs;
-use crate::input::stdin::{spawn_reader, Chunk, READ_SIZE};
+use crate::input::stdin::{spawn_reader, stdin_ready, Chunk, READ_SIZE};
 use crate::redact::{Engine, Redactor};
 use crate::sink::{PartialPolicy, SegmentWriter};
+
+/// How long a stop (SIGTERM, SIGINT) keeps taking input that is still arriving.
+const STOP_GRACE: Duration = Duration::from_secs(2);
 
 enum Event {
     Input(Chunk),
@@ -49,7 +52,7 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
             }
         })
         .context("pipe: cannot start the signal thread")?;
-    let (_, recycle) = spawn_reader(io::stdin(), READ_SIZE, tx, Event::Input)
+    let reader = spawn_reader(io::stdin(), READ_SIZE, tx, Event::Input)
         .context("pipe: cannot start the input thread")?;
 
     tracing::info!(
@@ -90,7 +93,7 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
         match event {
             Event::Input(Chunk::Data(buf)) => {
                 p.input(&buf)?;
-                recycle.give(buf);
+                reader.give(buf);
             }
             Event::Input(Chunk::End) => break,
             Event::Input(Chunk::Failed(e)) => {
@@ -105,12 +108,28 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
             }
             Event::Signal(sig) => {
                 tracing::info!(signal = sig, "pipe: stopping: finishing what was read");
-                // Take what the input thread already read, then stop.
-                while let Ok(ev) = rx.try_recv() {
-                    match ev {
-                        Event::Input(Chunk::Data(buf)) => p.input(&buf)?,
-                        Event::Input(_) => break,
-                        Event::Signal(_) => {}
+                // Take everything written to stdin before the signal: until the input thread waits for
+                // input that is not there yet (or for at most STOP_GRACE while input keeps coming).
+                let until = Instant::now() + STOP_GRACE;
+                loop {
+                    match rx.recv_timeout(Duration::from_millis(20)) {
+                        Ok(Event::Input(Chunk::Data(buf))) => {
+                            p.input(&buf)?;
+                            reader.give(buf);
+                        }
+                        Ok(Event::Input(_)) | Err(RecvTimeoutError::Disconnected) => break,
+                        Ok(Event::Signal(_)) => {}
+                        // Nothing held by the reader and nothing more in the pipe: all was taken.
+                        Err(RecvTimeoutError::Timeout) if reader.is_idle() && !stdin_ready() => {
+                            break
+                        }
+                        Err(RecvTimeoutError::Timeout) => {}
+                    }
+                    if Instant::now() >= until {
+                        tracing::warn!(
+                            "pipe: input was still arriving when stopping; later input is not read"
+                        );
+                        break;
                     }
                 }
                 break;
