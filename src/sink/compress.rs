@@ -123,7 +123,7 @@ pub(crate) struct MemberQueue {
 }
 
 /// Blocks a writer may have in flight before it waits for the oldest one.
-pub const MAX_INFLIGHT: usize = 4;
+pub const MAX_INFLIGHT: usize = 8;
 
 impl MemberQueue {
     pub fn new(level: u32) -> Result<Self, QueueError> {
