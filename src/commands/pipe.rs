@@ -117,7 +117,12 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
                             p.input(&buf)?;
                             reader.give(buf);
                         }
-                        Ok(Event::Input(_)) | Err(RecvTimeoutError::Disconnected) => break,
+                        Ok(Event::Input(Chunk::Failed(e))) => {
+                            tracing::error!(error = %e, "pipe: reading stdin failed while stopping");
+                            exit = Exit::Error;
+                            break;
+                        }
+                        Ok(Event::Input(Chunk::End)) | Err(RecvTimeoutError::Disconnected) => break,
                         Ok(Event::Signal(_)) => {}
                         // Nothing held by the reader and nothing more in the pipe: all was taken.
                         Err(RecvTimeoutError::Timeout) if reader.is_idle() && !stdin_ready() => {
