@@ -115,7 +115,7 @@ pub fn run(args: &TailArgs) -> Result<Exit> {
         None => cfg.tail.poll_interval,
     };
     if poll_interval.is_zero() {
-        bail!("tail: --poll-interval must be more than 0");
+        bail!("tail: --poll-interval must be at least 1s (durations are whole seconds)");
     }
     let mut sink = SinkSetup::from_args(&args.seal, &cfg).context("tail")?;
     let mut opts = TailOptions::new(state);
