@@ -9,6 +9,7 @@ pub mod redact;
 pub mod retention;
 pub mod seal;
 pub mod sealing;
+pub mod tail;
 
 use std::process::ExitCode;
 
@@ -46,6 +47,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Seal(a) => seal::run(&a),
         Command::Cat(a) => cat::run(&a),
         Command::Keygen(a) => keygen::run(&a),
+        Command::Tail(a) => tail::run(&a),
         other => Err(anyhow::anyhow!(
             "{}: not available in this build yet",
             command_name(&other)
