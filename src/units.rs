@@ -11,7 +11,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if let Ok(secs) = s.parse::<u64>() {
         return Ok(Duration::from_secs(secs));
     }
-    let mut total: u64 = 0;
+    let mut total = Duration::ZERO;
     let mut rest = s;
     while !rest.is_empty() {
         let digits = rest.bytes().take_while(|b| b.is_ascii_digit()).count();
@@ -25,24 +25,29 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         let unit_len = rest.bytes().take_while(|b| b.is_ascii_alphabetic()).count();
         let unit = &rest[..unit_len];
         rest = rest[unit_len..].trim_start();
-        let mult: u64 = match unit {
-            "ms" => {
-                total = total.saturating_add(n / 1000);
-                continue;
+        let part = match unit {
+            "ms" => Some(Duration::from_millis(n)),
+            "s" | "sec" | "secs" | "second" | "seconds" => {
+                n.checked_mul(1).map(Duration::from_secs)
             }
-            "s" | "sec" | "secs" | "second" | "seconds" => 1,
-            "m" | "min" | "mins" | "minute" | "minutes" => 60,
-            "h" | "hr" | "hour" | "hours" => 3600,
-            "d" | "day" | "days" => 86_400,
-            "w" | "week" | "weeks" => 7 * 86_400,
-            "" => return Err(format!("{text:?}: missing unit (s, m, h, d, w)")),
-            other => return Err(format!("{text:?}: unknown unit {other:?} (s, m, h, d, w)")),
+            "m" | "min" | "mins" | "minute" | "minutes" => {
+                n.checked_mul(60).map(Duration::from_secs)
+            }
+            "h" | "hr" | "hour" | "hours" => n.checked_mul(3600).map(Duration::from_secs),
+            "d" | "day" | "days" => n.checked_mul(86_400).map(Duration::from_secs),
+            "w" | "week" | "weeks" => n.checked_mul(7 * 86_400).map(Duration::from_secs),
+            "" => return Err(format!("{text:?}: missing unit (ms, s, m, h, d, w)")),
+            other => {
+                return Err(format!(
+                    "{text:?}: unknown unit {other:?} (ms, s, m, h, d, w)"
+                ))
+            }
         };
-        total = total
-            .checked_add(n.checked_mul(mult).ok_or("duration too large")?)
-            .ok_or("duration too large")?;
+        total = part
+            .and_then(|p| total.checked_add(p))
+            .ok_or_else(|| format!("{text:?}: duration too large"))?;
     }
-    Ok(Duration::from_secs(total))
+    Ok(total)
 }
 
 /// Formats a duration the way [`parse_duration`] reads it (largest units first).
@@ -105,7 +110,14 @@ mod tests {
             parse_duration("2w").unwrap(),
             Duration::from_secs(14 * 86_400)
         );
-        assert_eq!(parse_duration("1500ms").unwrap(), Duration::from_secs(1));
+        assert_eq!(
+            parse_duration("1500ms").unwrap(),
+            Duration::from_millis(1500)
+        );
+        assert_eq!(
+            parse_duration("1s250ms").unwrap(),
+            Duration::from_millis(1250)
+        );
         assert!(parse_duration("").is_err());
         assert!(parse_duration("5 parsecs").is_err());
         assert!(parse_duration("h").is_err());

@@ -127,3 +127,71 @@ fn pipe_runs_retention_on_its_segment_directory_and_counts_the_deletions() {
         1000
     );
 }
+
+#[test]
+fn tail_writes_counters_when_it_stops() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = recipient(tmp.path());
+    let log = tmp.path().join("app.log");
+    fs::write(&log, "tel 13812345678\nsecond line\n").unwrap();
+    let prom = tmp.path().join("m.prom");
+    let out = tmp.path().join("segs");
+    let mut child = Command::new(bin())
+        .args([
+            "tail",
+            "--poll",
+            "--poll-interval",
+            "100ms",
+            "--recipient",
+            &r,
+            "--metrics-file",
+        ])
+        .arg(&prom)
+        .arg("--out")
+        .arg(&out)
+        .arg("--state")
+        .arg(tmp.path().join("state"))
+        .arg(&log)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Never leave the sidecar running when an assertion fails.
+    struct Kill(Option<u32>);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            if let Some(pid) = self.0 {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+        }
+    }
+    let mut guard = Kill(Some(child.id()));
+    // Once a segment is open, the lines have been read and redacted.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !out.exists() || partials(&out).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "tail did not start a segment"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let status = child.wait().unwrap();
+    guard.0 = None;
+    assert!(status.success(), "SIGTERM exits 0");
+    let text = fs::read_to_string(&prom).unwrap();
+    assert_eq!(counter(&text, "logveil_lines_total"), 2);
+    assert_eq!(
+        counter(&text, "logveil_redactions_total{type=\"phone\"}"),
+        1
+    );
+    assert_eq!(counter(&text, "logveil_segments_sealed_total"), 1);
+    assert_eq!(segments(&out).len(), 1);
+}

@@ -24,6 +24,7 @@ use super::{load_config, Exit};
 use crate::cli::TailArgs;
 use crate::config::Config;
 use crate::input::tail::{Chunk, Resume, TailOptions, Tailer};
+use crate::metrics::Metrics;
 use crate::redact::{Engine, Redactor};
 use crate::sink::name::{data_order, SegmentName, SegmentState};
 use crate::sink::{PartialPolicy, Sealed, SegmentWriter};
@@ -114,8 +115,8 @@ pub fn run(args: &TailArgs) -> Result<Exit> {
         Some(t) => parse_duration(t).map_err(|e| anyhow::anyhow!("tail: --poll-interval: {e}"))?,
         None => cfg.tail.poll_interval,
     };
-    if poll_interval.is_zero() {
-        bail!("tail: --poll-interval must be at least 1s (durations are whole seconds)");
+    if poll_interval < std::time::Duration::from_millis(10) {
+        bail!("tail: --poll-interval must be at least 10ms");
     }
     let mut sink = SinkSetup::from_args(&args.seal, &cfg).context("tail")?;
     let mut opts = TailOptions::new(state);
@@ -124,17 +125,24 @@ pub fn run(args: &TailArgs) -> Result<Exit> {
     let mut tailer = Tailer::new(&args.paths, opts)?;
     let signals = install_signals(&tailer)?;
     let mut reconciled = 0;
+    let mut retention = sink.start_retention(&cfg)?;
     loop {
         let engine = Engine::new(&cfg.redaction).context("tail: redaction config")?;
         let outcome = follow(&mut tailer, &engine, &sink, &signals, &mut reconciled)?;
         match outcome {
             Outcome::Stop => {
                 tracing::info!("tail: stopped; segments finished and checkpoints written");
+                drop(retention);
+                sink.metrics.write_now();
                 return Ok(Exit::Ok);
             }
             Outcome::Reload => match reload(args) {
-                Ok((c, s)) => {
+                Ok((c, mut s)) => {
                     tracing::info!("tail: config read again");
+                    // The counters go on (a new metrics file path takes a restart).
+                    s.metrics = Arc::clone(&sink.metrics);
+                    drop(retention);
+                    retention = s.start_retention(&c)?;
                     cfg = c;
                     sink = s;
                 }
@@ -197,6 +205,9 @@ fn follow(
             let Some(st) = streams.get_mut(c.source).and_then(Option::as_mut) else {
                 bail!("tail: internal: data for a source that was not set up");
             };
+            let m = &sink.metrics;
+            Metrics::add(&m.bytes, c.bytes.len() as u64);
+            Metrics::add(&m.lines, memchr::memchr_iter(b'\n', c.bytes).count() as u64);
             for piece in c.bytes.chunks(REDACT_PIECE) {
                 st.redactor.push(piece, &mut out);
             }
@@ -223,7 +234,9 @@ fn follow(
             }
         }
         bound_memory(&mut streams, &mut commits)?;
+        count(engine, sink, &mut streams, &commits);
         commit(tailer, &mut commits)?;
+        sink.metrics.maybe_write();
         if !more {
             tailer.wait(tailer.options().poll_interval);
         }
@@ -245,8 +258,35 @@ fn follow(
             commits.push((i, s));
         }
     }
+    count(engine, sink, &mut streams, &commits);
     commit(tailer, &mut commits)?;
     Ok(outcome)
+}
+
+/// Moves the redactors' counts and the sealed segments into the metrics.
+fn count(
+    engine: &Engine,
+    sink: &SinkSetup,
+    streams: &mut [Option<Stream<'_>>],
+    commits: &[(usize, Sealed)],
+) {
+    let m = &sink.metrics;
+    let names = engine.type_names();
+    for st in streams.iter_mut().flatten() {
+        let f = st.redactor.take_findings();
+        if f.total() > 0 || f.lines_dropped > 0 {
+            m.add_redactions(
+                names
+                    .iter()
+                    .map(String::as_str)
+                    .zip(f.counts.iter().copied()),
+            );
+            Metrics::add(&m.lines_dropped, f.lines_dropped);
+        }
+    }
+    for (_, s) in commits {
+        sink.count_sealed(s);
+    }
 }
 
 /// Finishes the segments holding the most memory while all together hold more than the budget.
