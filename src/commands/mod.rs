@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod config_check;
+pub mod generate;
 pub mod redact;
 pub mod retention;
 
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Config(crate::cli::ConfigCommand::Check(a)) => config_check::run(&a),
         Command::Retention(a) => retention::run(&a),
         Command::Audit(a) => audit::run(&a),
+        Command::Generate(a) => generate::run(&a),
         other => Err(anyhow::anyhow!(
             "{}: not available in this build yet",
             command_name(&other)
