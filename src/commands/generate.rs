@@ -54,7 +54,7 @@ fn man_pages() -> Result<Vec<(String, Vec<u8>)>> {
     let mut stack: Vec<clap::Command> = visible_subcommands(&cmd);
     while let Some(sub) = stack.pop() {
         let mut children = visible_subcommands(&sub);
-        let man = Man::new(sub).manual("logveil manual");
+        let man = Man::new(sub).manual("logveil manual").source(source());
         let mut buf = Vec::new();
         man.render(&mut buf).context("generate: man page")?;
         buf.extend_from_slice(b".SH \"SEE ALSO\"\n\\fBlogveil\\fR(1)\n");
@@ -72,9 +72,16 @@ fn visible_subcommands(cmd: &clap::Command) -> Vec<clap::Command> {
         .collect()
 }
 
+/// The footer's source (subcommands have no version of their own).
+fn source() -> String {
+    format!("{BIN} {}", env!("CARGO_PKG_VERSION"))
+}
+
 /// The top page: clap's sections, then what an operator looks for in a man page.
 fn top_page(cmd: &clap::Command) -> Result<Vec<u8>> {
-    let man = Man::new(cmd.clone()).manual("logveil manual");
+    let man = Man::new(cmd.clone())
+        .manual("logveil manual")
+        .source(source());
     let mut buf = Vec::new();
     man.render_title(&mut buf)?;
     man.render_name_section(&mut buf)?;
@@ -136,8 +143,9 @@ The sidecar: \fBlogveil\-tail@logveil.service\fR follows the paths in \fBLOGVEIL
 \fI/lib/systemd/system/logveil\-retention.timer\fR
 Runs \fBlogveil retention\fR hourly, for hosts that seal with the logrotate hook only.
 .TP
-\fI/etc/logrotate.d/logveil\fR
-The logrotate hook: seals each rotated \fI/var/log/clawdbot/*.log\fR with \fBlogveil seal\fR.
+\fI/usr/share/logveil/logrotate/logveil\fR
+The logrotate hook: seals each rotated \fI/var/log/clawdbot/*.log\fR with \fBlogveil seal\fR. Copy it
+to \fI/etc/logrotate.d/\fR to use it (not together with the tail sidecar on the same logs).
 .SH "SEE ALSO"
 \fBlogveil\-redact\fR(1), \fBlogveil\-pipe\fR(1), \fBlogveil\-seal\fR(1), \fBlogveil\-tail\fR(1),
 \fBlogveil\-cat\fR(1), \fBlogveil\-keygen\fR(1), \fBlogveil\-retention\fR(1), \fBlogveil\-audit\fR(1),
