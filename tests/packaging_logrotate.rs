@@ -251,6 +251,13 @@ fn logrotate_hook_seals_rotated_logs_that_decrypt_to_the_redacted_content() {
         for e in fs::read_dir(s.segments()).unwrap() {
             let p = e.unwrap().path();
             let name = p.file_name().unwrap().to_str().unwrap().to_owned();
+            assert_eq!(
+                fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+            if name.starts_with('.') && name.ends_with(".lock") {
+                continue; // the writer's per-stream lock file
+            }
             let parsed =
                 SegmentName::parse(&name).unwrap_or_else(|| panic!("{name}: not a segment name"));
             assert_eq!(parsed.state, SegmentState::Sealed, "{name}");
