@@ -160,10 +160,10 @@ fn package_holds_binary_config_units_hook_docs_with_their_modes() {
     };
     assert_eq!(field("Package"), "logveil");
     assert_eq!(field("Version"), format!("{}-1", env!("CARGO_PKG_VERSION")));
-    assert!(
-        field("Depends").contains("passwd"),
-        "useradd comes from passwd"
-    );
+    let depends = field("Depends");
+    assert!(depends.contains("passwd"), "useradd comes from passwd");
+    // $auto, resolved by dpkg-shlibdeps from the binary's shared libraries.
+    assert!(depends.contains("libc6"), "Depends: {depends}");
 
     // Control files: the conffile and the maintainer scripts, as in packaging/debian.
     let ctrl = tempfile::tempdir().unwrap();
