@@ -64,7 +64,12 @@ pub fn run(args: &ConfigCheckArgs) -> Result<Exit> {
         writeln!(out, "{line}")?;
     }
     for p in cfg.redaction.patterns.iter().filter(|p| p.enabled) {
-        if let Some(d) = cfg.redaction.detectors.iter().find(|d| d.name == p.kind && d.enabled) {
+        if let Some(d) = cfg
+            .redaction
+            .detectors
+            .iter()
+            .find(|d| d.name == p.kind && d.enabled)
+        {
             writeln!(
                 out,
                 "note: patterns[{}] has the type of the built-in detector {:?}, which already runs; \

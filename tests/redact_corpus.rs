@@ -1,0 +1,582 @@
+//! Blind acceptance corpus: every built-in detector in every form issue 2 names, and look-alikes that must
+//! survive. Cases live in `tests/fixtures/pii_cases.txt` (format described at its top); values are generated
+//! (valid check digits, allocated prefixes) by `tests/common/pii_gen.rs`, several per case.
+//!
+//! Every failing case is reported at once. Failure output never shows a planted value: each one is shown
+//! as its placeholder (`<phone>`, `<card19|g4s>`), so a leak reads `手机<phone>请回电`.
+//!
+//! Engine gaps that are known and reported live in `tests/fixtures/pii_known_gaps.txt`; `redact_corpus`
+//! skips them (and fails when one of them passes, so the list stays true), `redact_corpus_known_gaps`
+//! (ignored) runs only them.
+
+#[path = "common/pii_gen.rs"]
+mod pii_gen;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use logveil::redact::{redact_all, Engine, EngineConfig};
+use pii_gen::{apply_filter, generate, Rng};
+
+const CASES: &str = include_str!("fixtures/pii_cases.txt");
+const GAPS: &str = include_str!("fixtures/pii_known_gaps.txt");
+/// Variants (fresh generated values) per case that has placeholders.
+const VARIANTS: u64 = 8;
+
+/// Generators whose values are personal data (masked in failure output, implicitly "gone").
+const PII_GENS: &[&str] = &[
+    "phone",
+    "id18",
+    "id18X",
+    "id18d",
+    "id15",
+    "card13",
+    "card15",
+    "card16",
+    "card17",
+    "card18",
+    "card19",
+    "phone86luhn",
+    "phone0086luhn",
+    "id18luhn",
+    "id15luhn",
+    "email",
+    "email_plus",
+    "email_sub",
+    "email_intl",
+    "email_qq",
+    "ipv4",
+    "ipv6",
+    "ipv6s",
+    "tok",
+    "jwt",
+    "wxat",
+    "corpsecret",
+    "aeskey",
+    "cbtoken",
+    "appsecret",
+    "apikey",
+    "pw",
+    "pwdsn",
+    "pem",
+    "pemtail",
+];
+
+#[derive(Debug, Default, Clone)]
+struct Case {
+    id: String,
+    tier: String,
+    input: Vec<String>,
+    multiline: bool,
+    nonl: bool,
+    gone: Vec<String>,
+    keep: Vec<String>,
+    labels: Option<Vec<String>>,
+    has: Vec<String>,
+    expect: Option<Vec<String>>,
+    same: bool,
+}
+
+fn parse_cases(text: &str) -> Vec<Case> {
+    let mut cases: Vec<Case> = Vec::new();
+    let mut lines = text.lines().enumerate();
+    while let Some((no, line)) = lines.next() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        if let Some(id) = line.strip_prefix("== ") {
+            cases.push(Case {
+                id: id.trim().to_string(),
+                tier: "core".into(),
+                ..Case::default()
+            });
+            continue;
+        }
+        let case = cases
+            .last_mut()
+            .unwrap_or_else(|| panic!("pii_cases.txt:{}: field before the first case", no + 1));
+        let heredoc = |lines: &mut std::iter::Enumerate<std::str::Lines>, end: &str| {
+            let mut body = Vec::new();
+            for (_, l) in lines.by_ref() {
+                if l == end {
+                    return body;
+                }
+                body.push(l.to_string());
+            }
+            panic!(
+                "pii_cases.txt: {}: unterminated <<{end}",
+                case_id_hint(&body)
+            );
+        };
+        if let Some(end) = line.strip_prefix("in<<") {
+            case.input = heredoc(&mut lines, end);
+            case.multiline = true;
+        } else if let Some(end) = line.strip_prefix("expect<<") {
+            case.expect = Some(heredoc(&mut lines, end));
+        } else if let Some(v) = line.strip_prefix("in: ") {
+            case.input = vec![v.to_string()];
+        } else if let Some(v) = line.strip_prefix("gone: ") {
+            case.gone.push(v.to_string());
+        } else if let Some(v) = line.strip_prefix("keep: ") {
+            case.keep.push(v.to_string());
+        } else if let Some(v) = line.strip_prefix("labels: ") {
+            let v = v.trim();
+            case.labels = Some(if v == "-" {
+                Vec::new()
+            } else {
+                v.split(',').map(|s| s.trim().to_string()).collect()
+            });
+        } else if let Some(v) = line.strip_prefix("has: ") {
+            case.has.push(v.trim().to_string());
+        } else if let Some(v) = line.strip_prefix("expect: ") {
+            case.expect = Some(vec![v.to_string()]);
+        } else if let Some(v) = line.strip_prefix("tier: ") {
+            case.tier = v.trim().to_string();
+        } else if line.starts_with("note: ") {
+        } else if line.trim() == "same" {
+            case.same = true;
+        } else if line.trim() == "nonl" {
+            case.nonl = true;
+        } else {
+            panic!("pii_cases.txt:{}: unknown line in case {}", no + 1, case.id);
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for c in &cases {
+        assert!(seen.insert(c.id.clone()), "duplicate case id {}", c.id);
+        assert!(!c.input.is_empty(), "case {} has no input", c.id);
+        assert!(
+            c.same
+                || c.expect.is_some()
+                || !c.gone.is_empty()
+                || c.labels.is_some()
+                || !c.has.is_empty(),
+            "case {} checks nothing",
+            c.id
+        );
+    }
+    cases
+}
+
+fn case_id_hint(body: &[String]) -> String {
+    body.first().cloned().unwrap_or_default()
+}
+
+/// One expansion of a case's placeholders.
+struct Expander {
+    rng: Rng,
+    values: BTreeMap<String, String>,
+    /// (substituted text, placeholder as shown in failure output) for PII values.
+    pii: Vec<(String, String)>,
+    has_placeholders: bool,
+}
+
+impl Expander {
+    fn new(seed: u64) -> Expander {
+        Expander {
+            rng: Rng::new(seed),
+            values: BTreeMap::new(),
+            pii: Vec::new(),
+            has_placeholders: false,
+        }
+    }
+
+    fn expand(&mut self, case: &str, s: &str, record_pii: bool) -> String {
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(i) = rest.find("${") {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 2..];
+            let j = after
+                .find('}')
+                .unwrap_or_else(|| panic!("case {case}: unterminated placeholder"));
+            let spec = &after[..j];
+            rest = &after[j + 1..];
+            let text = match spec {
+                "ESC" => "\x1b".to_string(),
+                "TAB" => "\t".to_string(),
+                "CR" => "\r".to_string(),
+                _ => {
+                    self.has_placeholders = true;
+                    let mut parts = spec.split('|');
+                    let key = parts.next().unwrap();
+                    let gen = key.split(':').next().unwrap();
+                    let base = match self.values.get(key) {
+                        Some(v) => v.clone(),
+                        None => {
+                            let v = generate(gen, &mut self.rng)
+                                .unwrap_or_else(|| panic!("case {case}: unknown generator {gen}"));
+                            self.values.insert(key.to_string(), v.clone());
+                            v
+                        }
+                    };
+                    let mut v = base;
+                    for f in parts {
+                        v = apply_filter(f, &v)
+                            .unwrap_or_else(|| panic!("case {case}: unknown filter {f}"));
+                    }
+                    if record_pii && PII_GENS.contains(&gen) {
+                        self.pii.push((v.clone(), format!("<{spec}>")));
+                    }
+                    v
+                }
+            };
+            out.push_str(&text);
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// Replaces every planted value in `text` by its placeholder, longest first.
+    fn mask(&self, text: &str) -> String {
+        let mut pii = self.pii.clone();
+        // Values used in `gone:` lines only (e.g. `|last4`) are masked too.
+        pii.sort_by_key(|(v, _)| std::cmp::Reverse(v.len()));
+        let mut t = text.to_string();
+        for (v, name) in &pii {
+            if !v.is_empty() {
+                t = t.replace(v.as_str(), name);
+            }
+        }
+        t
+    }
+}
+
+struct Expanded {
+    name: String,
+    input: Vec<u8>,
+    checks: Checks,
+    ex: Expander,
+}
+
+struct Checks {
+    gone: Vec<(String, String)>,
+    keep: Vec<String>,
+    labels: Option<Vec<String>>,
+    has: Vec<String>,
+    expect: Option<String>,
+    same: bool,
+}
+
+fn seed_of(id: &str, variant: u64) -> u64 {
+    // FNV-1a of the id, so a case's values do not change when other cases are added.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    h ^ variant.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+fn join_lines(lines: &[String], nonl: bool) -> String {
+    let mut s = lines.join("\n");
+    if !nonl {
+        s.push('\n');
+    }
+    s
+}
+
+fn expand_case(case: &Case) -> Vec<Expanded> {
+    let mut out = Vec::new();
+    for variant in 0..VARIANTS {
+        let mut ex = Expander::new(seed_of(&case.id, variant));
+        let input_lines: Vec<String> = case
+            .input
+            .iter()
+            .map(|l| ex.expand(&case.id, l, true))
+            .collect();
+        let input = join_lines(&input_lines, case.nonl && !case.multiline);
+        // Every planted value must be gone, except in decoy cases (`same`), where a value may sit inside a
+        // longer number on purpose.
+        let mut gone: Vec<(String, String)> = if case.same {
+            Vec::new()
+        } else {
+            ex.pii.clone()
+        };
+        for (i, g) in case.gone.iter().enumerate() {
+            let before = ex.pii.len();
+            let v = ex.expand(&case.id, g, true);
+            // A `gone:` line is shown by its placeholder, or by its number when it is literal text.
+            let shown = match &ex.pii[before..] {
+                [(only, name)] if *only == v => name.clone(),
+                _ => format!("<gone#{i}>"),
+            };
+            ex.pii.truncate(before);
+            ex.pii.push((v.clone(), shown.clone()));
+            if !gone.iter().any(|(g, _)| *g == v) {
+                gone.push((v, shown));
+            }
+        }
+        let keep = case
+            .keep
+            .iter()
+            .map(|k| ex.expand(&case.id, k, false))
+            .collect();
+        let expect = case.expect.as_ref().map(|e| {
+            let lines: Vec<String> = e.iter().map(|l| ex.expand(&case.id, l, false)).collect();
+            join_lines(&lines, case.nonl && !case.multiline)
+        });
+        let name = if ex.has_placeholders {
+            format!("{}#{variant}", case.id)
+        } else {
+            case.id.clone()
+        };
+        let more = ex.has_placeholders;
+        out.push(Expanded {
+            name,
+            input: input.into_bytes(),
+            checks: Checks {
+                gone,
+                keep,
+                labels: case.labels.clone(),
+                has: case.has.clone(),
+                expect,
+                same: case.same,
+            },
+            ex,
+        });
+        if !more {
+            break;
+        }
+    }
+    out
+}
+
+fn labels_of(out: &str) -> Vec<String> {
+    let mut v = Vec::new();
+    let mut rest = out;
+    while let Some(i) = rest.find("[REDACTED") {
+        let after = &rest[i + "[REDACTED".len()..];
+        match after.find(']') {
+            Some(j) => {
+                let inner = &after[..j];
+                v.push(inner.strip_prefix(':').unwrap_or(inner).to_string());
+                rest = &after[j + 1..];
+            }
+            None => break,
+        }
+    }
+    v
+}
+
+/// Runs the checks; returns the failure descriptions (values masked).
+fn check(e: &Expanded, output: &[u8]) -> Vec<String> {
+    let mut why = Vec::new();
+    let out = String::from_utf8_lossy(output);
+    let c = &e.checks;
+    for (v, shown) in &c.gone {
+        if !v.is_empty() && out.contains(v.as_str()) {
+            why.push(format!("not gone: {shown}"));
+        }
+    }
+    for k in &c.keep {
+        if !out.contains(k.as_str()) {
+            why.push(format!("not kept: {:?}", e.ex.mask(k)));
+        }
+    }
+    let got = labels_of(&out);
+    if let Some(want) = &c.labels {
+        if &got != want {
+            why.push(format!("labels: want {want:?}, got {got:?}"));
+        }
+    }
+    for h in &c.has {
+        if !got.contains(h) {
+            why.push(format!("no [REDACTED:{h}] (labels {got:?})"));
+        }
+    }
+    if let Some(exp) = &c.expect {
+        if out != exp.as_str() {
+            why.push(format!("expect: {:?}", e.ex.mask(exp)));
+        }
+    }
+    if c.same && output != e.input.as_slice() {
+        why.push("changed (must pass byte-identical)".to_string());
+    }
+    why
+}
+
+struct Failure {
+    case_id: String,
+    text: String,
+}
+
+fn run(filter: impl Fn(&Case) -> bool) -> (usize, Vec<Failure>, BTreeSet<String>) {
+    let engine = Engine::new(&EngineConfig::default()).expect("default engine builds");
+    let mut failures = Vec::new();
+    let mut passed_ids = BTreeSet::new();
+    let mut ran = 0;
+    for case in parse_cases(CASES).iter().filter(|c| filter(c)) {
+        let mut all_ok = true;
+        for e in expand_case(case) {
+            ran += 1;
+            let (output, _) = redact_all(&engine, &e.input);
+            let why = check(&e, &output);
+            if !why.is_empty() {
+                all_ok = false;
+                let mut text = format!("FAIL {} [{}]\n", e.name, case.tier);
+                for w in &why {
+                    text.push_str(&format!("    {w}\n"));
+                }
+                text.push_str(&format!(
+                    "    output: {:?}\n",
+                    e.ex.mask(&String::from_utf8_lossy(&output))
+                ));
+                failures.push(Failure {
+                    case_id: case.id.clone(),
+                    text,
+                });
+            }
+        }
+        if all_ok {
+            passed_ids.insert(case.id.clone());
+        }
+    }
+    (ran, failures, passed_ids)
+}
+
+fn known_gaps() -> BTreeSet<String> {
+    GAPS.lines()
+        .map(|l| l.split('#').next().unwrap().trim())
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn redact_corpus() {
+    let gaps = known_gaps();
+    let ids: BTreeSet<String> = parse_cases(CASES).into_iter().map(|c| c.id).collect();
+    for g in &gaps {
+        assert!(
+            ids.contains(g),
+            "pii_known_gaps.txt names an unknown case {g}"
+        );
+    }
+    let (ran, failures, passed) = run(|_| true);
+    let unexpected: Vec<&Failure> = failures
+        .iter()
+        .filter(|f| !gaps.contains(&f.case_id))
+        .collect();
+    let stale: Vec<&String> = gaps.iter().filter(|g| passed.contains(*g)).collect();
+    let mut report = String::new();
+    for f in &unexpected {
+        report.push_str(&f.text);
+    }
+    for g in &stale {
+        report.push_str(&format!(
+            "STALE GAP {g}: passes now; remove it from tests/fixtures/pii_known_gaps.txt\n"
+        ));
+    }
+    eprintln!(
+        "corpus: {ran} expanded cases from {} case ids; {} failing in known gaps ({} ids), {} unexpected failures",
+        ids.len(),
+        failures.len() - unexpected.len(),
+        gaps.len(),
+        unexpected.len()
+    );
+    assert!(
+        unexpected.is_empty() && stale.is_empty(),
+        "{} unexpected failures, {} stale gaps:\n{report}",
+        unexpected.len(),
+        stale.len()
+    );
+}
+
+/// The known engine gaps (reported to the lead); un-ignore when the list is empty.
+#[test]
+#[ignore = "known engine gaps, listed in tests/fixtures/pii_known_gaps.txt"]
+fn redact_corpus_known_gaps() {
+    let gaps = known_gaps();
+    let (ran, failures, _) = run(|c| gaps.contains(&c.id));
+    let mut report = String::new();
+    for f in &failures {
+        report.push_str(&f.text);
+    }
+    eprintln!(
+        "known gaps: {ran} expanded cases, {} failing",
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{} failing:\n{report}", failures.len());
+}
+
+/// The binary gives the library's output on the whole corpus in one stream.
+#[test]
+fn redact_corpus_binary_matches_library() {
+    let engine = Engine::new(&EngineConfig::default()).unwrap();
+    let mut input = Vec::new();
+    for case in parse_cases(CASES) {
+        for e in expand_case(&case) {
+            input.extend_from_slice(&e.input);
+            if !input.ends_with(b"\n") {
+                input.push(b'\n');
+            }
+        }
+    }
+    let (want, _) = redact_all(&engine, &input);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_logveil"))
+        .arg("redact")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(out.status.success(), "exit {:?}", out.status);
+    assert_eq!(
+        out.stdout.len(),
+        want.len(),
+        "binary and library output lengths differ"
+    );
+    assert!(out.stdout == want, "binary and library outputs differ");
+}
+
+/// The generators make what they claim (public test vectors), or the corpus would test nothing.
+#[test]
+fn generators_are_valid() {
+    assert!(pii_gen::luhn_ok("4111111111111111"));
+    assert!(!pii_gen::luhn_ok("4111111111111112"));
+    assert_eq!(pii_gen::luhn_check_digit("7992739871"), '3');
+    // GB 11643-1999 example.
+    assert_eq!(pii_gen::id_check_char("11010519491231002"), 'X');
+    assert_eq!(pii_gen::id_check_char("44052418800101001"), '4');
+    let mut rng = Rng::new(7);
+    for _ in 0..200 {
+        let m = pii_gen::mobile(&mut rng);
+        assert_eq!(m.len(), 11);
+        assert!(pii_gen::MOBILE_PREFIXES.contains(&&m[..3]));
+        assert!(pii_gen::id18_ok(&pii_gen::id18(&mut rng)));
+        assert!(pii_gen::id18_with(&mut rng, Some(true)).ends_with('X'));
+        for len in [13, 15, 16, 17, 19] {
+            let c = pii_gen::card(&mut rng, len);
+            assert_eq!(c.len(), len);
+            assert!(pii_gen::luhn_ok(&c));
+        }
+        let bad = pii_gen::id18_bad(&mut rng);
+        assert!(!pii_gen::id18_ok(&bad) && !pii_gen::luhn_ok(&bad));
+        assert!(!pii_gen::luhn_ok(&pii_gen::order_no(&mut rng, 18)));
+        assert!(pii_gen::luhn_ok(&pii_gen::epoch_ms_luhn(&mut rng)));
+        let b = pii_gen::blk_id(&mut rng);
+        assert!(pii_gen::id18_ok(
+            b.trim_start_matches("blk_").trim_start_matches('-')
+        ));
+    }
+    assert_eq!(
+        pii_gen::group("13812345678", &[3, 4, 4], "-"),
+        "138-1234-5678"
+    );
+    assert_eq!(
+        pii_gen::group4("6222021234567890123", " "),
+        "6222 0212 3456 7890 123"
+    );
+    assert_eq!(
+        pii_gen::url_encode("name+tag@example.com"),
+        "name%2Btag%40example.com"
+    );
+    assert_eq!(pii_gen::json_u_escape("手机号"), "\\u624b\\u673a\\u53f7");
+    assert_eq!(pii_gen::fullwidth("138"), "１３８");
+}

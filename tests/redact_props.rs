@@ -1,0 +1,460 @@
+//! Property tests of the redaction engine and its streaming wrapper (library API).
+//!
+//! - Text without personal data passes byte-identical (also fed in random pieces).
+//! - Every planted value is gone, and feeding `Redactor::push` in random pieces gives exactly the one-shot
+//!   `redact_all` output, whatever the split points; also for long lines cut by the wrapper.
+//!
+//! Failure messages show sizes, positions and placeholders, never a planted value.
+
+#[path = "common/pii_gen.rs"]
+mod pii_gen;
+
+use std::sync::LazyLock;
+
+use logveil::redact::stream::HOLD;
+use logveil::redact::{redact_all, Engine, EngineConfig, Redactor};
+use pii_gen::Rng;
+use proptest::prelude::*;
+use proptest::sample::Index;
+
+static ENGINE: LazyLock<Engine> =
+    LazyLock::new(|| Engine::new(&EngineConfig::default()).expect("default engine"));
+
+// ------------------------------------------------------------------------------------------ text pieces
+
+const WORDS: &[&str] = &[
+    "hello",
+    "world",
+    "lorem",
+    "ipsum",
+    "dolor",
+    "sit",
+    "amet",
+    "INFO",
+    "WARN",
+    "ERROR",
+    "bot",
+    "reply",
+    "chat",
+    "model",
+    "qwen",
+    "latency",
+    "user",
+    "group",
+    "用户",
+    "消息",
+    "订单",
+    "已发货",
+    "模型",
+    "调用",
+    "成功",
+    "失败",
+    "请求",
+    "回复",
+    "群聊",
+    "你好",
+    "谢谢",
+    "企业微信",
+    "机器人",
+    "ok",
+    "status",
+    "done",
+];
+
+const PUNCT: &[&str] = &[
+    " ", "  ", "\t", ",", ";", "!", "?", "(", ")", "[", "]", "{", "}", "\"", "'", "，", "。", "！",
+    "：", "、", "|", "/", "#", "*",
+];
+
+/// Look-alikes issue 2 says must survive.
+const DECOYS: &[&str] = &[
+    "uuid",
+    "sha256",
+    "sha1",
+    "md5",
+    "ts13",
+    "ts13luhn",
+    "ts10",
+    "order",
+    "msgid19",
+    "id18bad",
+    "id18baddate",
+    "n11x",
+    "blk",
+    "blkluhn",
+    "blkid",
+    "cardbad",
+    "luhn12",
+    "luhn20",
+];
+
+/// One piece of PII-free text.
+fn safe_piece() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        6 => prop::sample::select(WORDS).prop_map(|w| w.as_bytes().to_vec()),
+        4 => prop::sample::select(PUNCT).prop_map(|w| w.as_bytes().to_vec()),
+        2 => (0u32..1_000_000).prop_map(|n| format!(" {n} ").into_bytes()),
+        2 => prop_oneof![Just(b"\n".to_vec()), Just(b"\r\n".to_vec())],
+        1 => prop::collection::vec(0x80u8..=0xff, 1..4),
+        1 => Just(b"\0".to_vec()),
+        1 => Just(b"2024-05-07 12:34:56.789".to_vec()),
+        1 => Just(b"Chrome/124.0.0.0 Safari/537.36".to_vec()),
+        1 => Just(b"\x1b[32mINFO\x1b[0m".to_vec()),
+        2 => (prop::sample::select(DECOYS), any::<u64>()).prop_map(|(name, seed)| {
+            let v = pii_gen::generate(name, &mut Rng::new(seed)).unwrap();
+            format!(" {v} ").into_bytes()
+        }),
+    ]
+}
+
+fn safe_text(max_pieces: usize) -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(safe_piece(), 0..max_pieces).prop_map(|v| v.concat())
+}
+
+/// The kinds of planted value: (text to plant, the part that must be gone).
+const KINDS: &[&str] = &[
+    "phone",
+    "phone_dash",
+    "phone_plus86",
+    "phone_fw",
+    "id18",
+    "id15",
+    "card16_groups",
+    "card19",
+    "email",
+    "email_plus",
+    "ipv4",
+    "ipv6",
+    "password_kv",
+    "password_chat",
+    "bearer",
+    "access_token",
+    "password_dsn",
+    "phone_json_u",
+];
+
+fn plant(kind: &str, rng: &mut Rng) -> (String, String) {
+    let same = |v: String| (v.clone(), v);
+    match kind {
+        "phone" => same(pii_gen::mobile(rng)),
+        "phone_dash" => same(pii_gen::group(&pii_gen::mobile(rng), &[3, 4, 4], "-")),
+        "phone_plus86" => {
+            let m = pii_gen::mobile(rng);
+            (format!("+86 {m}"), m)
+        }
+        "phone_fw" => same(pii_gen::fullwidth(&pii_gen::mobile(rng))),
+        "id18" => same(pii_gen::id18(rng)),
+        "id15" => same(pii_gen::id15(rng)),
+        "card16_groups" => same(pii_gen::group4(&pii_gen::card(rng, 16), " ")),
+        "card19" => same(pii_gen::card(rng, 19)),
+        "email" => same(pii_gen::email(rng)),
+        "email_plus" => same(pii_gen::email_plus(rng)),
+        // After a word: a bare address right after a token ending in digit + `v`/`V` is a known gap
+        // (`abc5V 1.2.3.4` reads as a version; pii_known_gaps.txt: ip.after_token_ending_in_digit_v).
+        "ipv4" => {
+            let ip = pii_gen::ipv4(rng);
+            (format!("client {ip}"), ip)
+        }
+        "ipv6" => same(pii_gen::ipv6_full(rng)),
+        "password_kv" => {
+            let p = pii_gen::password(rng);
+            (format!("password={p}"), p)
+        }
+        "password_chat" => {
+            let p = pii_gen::password(rng);
+            (format!("密码是{p}"), p)
+        }
+        "bearer" => {
+            let t = pii_gen::token(rng);
+            (format!("Authorization: Bearer {t}"), t)
+        }
+        "access_token" => {
+            let t = pii_gen::wx_access_token(rng);
+            (format!("access_token={t}"), t)
+        }
+        "password_dsn" => {
+            let p = pii_gen::password_dsn(rng);
+            (format!("postgres://bot:{p}@db.internal:5432/app"), p)
+        }
+        "phone_json_u" => {
+            let m = pii_gen::mobile(rng);
+            (format!("\\u624b\\u673a\\u53f7{m}"), m)
+        }
+        _ => unreachable!("{kind}"),
+    }
+}
+
+/// Text with planted values, and the parts that must be gone. Its Debug form (what proptest prints for a
+/// failing case) shows sizes only, never the planted values.
+struct Planted {
+    text: Vec<u8>,
+    secrets: Vec<String>,
+}
+
+impl std::fmt::Debug for Planted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Planted {{ {} bytes, {} planted values (not shown) }}",
+            self.text.len(),
+            self.secrets.len()
+        )
+    }
+}
+
+/// Text with planted values; returns the text and the parts that must be gone.
+fn planted_text(
+    kinds: &'static [&'static str],
+    max_pieces: usize,
+) -> impl Strategy<Value = Planted> {
+    let item = prop_oneof![
+        3 => safe_piece().prop_map(|b| (b, None)),
+        1 => (prop::sample::select(kinds), any::<u64>()).prop_map(|(k, seed)| {
+            let (text, secret) = plant(k, &mut Rng::new(seed));
+            (format!(" {text} ").into_bytes(), Some(secret))
+        }),
+    ];
+    prop::collection::vec(item, 0..max_pieces).prop_map(|items| {
+        let mut text = Vec::new();
+        let mut secrets = Vec::new();
+        for (b, s) in items {
+            text.extend_from_slice(&b);
+            secrets.extend(s);
+        }
+        Planted { text, secrets }
+    })
+}
+
+// ------------------------------------------------------------------------------------------ helpers
+
+fn split_points(len: usize, idx: &[Index]) -> Vec<usize> {
+    let mut cuts: Vec<usize> = idx.iter().map(|i| i.index(len + 1)).collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    cuts
+}
+
+/// Feeds `input` to a Redactor in the pieces given by `cuts`.
+fn redact_in_pieces(r: &mut Redactor, input: &[u8], cuts: &[usize]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut prev = 0;
+    for &c in cuts {
+        r.push(&input[prev..c], &mut out);
+        prev = c;
+    }
+    r.push(&input[prev..], &mut out);
+    r.finish(&mut out);
+    out
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    !needle.is_empty() && memchr::memmem::find(hay, needle.as_bytes()).is_some()
+}
+
+/// Indices of secrets still present in `out`.
+fn leaked(out: &[u8], secrets: &[String]) -> Vec<usize> {
+    (0..secrets.len())
+        .filter(|&i| contains(out, &secrets[i]))
+        .collect()
+}
+
+fn first_diff(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+// ------------------------------------------------------------------------------------------ properties
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn text_without_pii_passes_byte_identical(text in safe_text(200)) {
+        let (out, findings) = redact_all(&ENGINE, &text);
+        prop_assert_eq!(findings.total(), 0, "found something in PII-free text");
+        prop_assert!(out == text, "changed at byte {} of {}", first_diff(&out, &text), text.len());
+    }
+
+    #[test]
+    fn text_without_pii_in_random_pieces_passes_byte_identical(
+        text in safe_text(200),
+        idx in prop::collection::vec(any::<Index>(), 0..30),
+    ) {
+        let cuts = split_points(text.len(), &idx);
+        let out = redact_in_pieces(&mut Redactor::new(&ENGINE), &text, &cuts);
+        prop_assert!(out == text, "changed at byte {} of {}", first_diff(&out, &text), text.len());
+    }
+
+    #[test]
+    fn planted_values_are_gone_whatever_the_split_points(
+        planted in planted_text(KINDS, 120),
+        idx in prop::collection::vec(any::<Index>(), 0..30),
+    ) {
+        let Planted { text, secrets } = planted;
+        let (one_shot, findings) = redact_all(&ENGINE, &text);
+        let l = leaked(&one_shot, &secrets);
+        prop_assert!(l.is_empty(), "one-shot: planted values {:?} of {} not gone", l, secrets.len());
+        prop_assert!(findings.total() as usize >= secrets.len(), "fewer findings than planted values");
+        let cuts = split_points(text.len(), &idx);
+        let pieces = redact_in_pieces(&mut Redactor::new(&ENGINE), &text, &cuts);
+        prop_assert!(
+            pieces == one_shot,
+            "pieces at {:?} differ from one-shot at output byte {}",
+            cuts,
+            first_diff(&pieces, &one_shot)
+        );
+    }
+}
+
+/// Planted kinds that survive a long-line cut today (e-mail does not: see the ignored test below).
+const KINDS_NO_EMAIL: &[&str] = &[
+    "phone",
+    "phone_dash",
+    "phone_plus86",
+    "phone_fw",
+    "id18",
+    "id15",
+    "card16_groups",
+    "card19",
+    "ipv4",
+    "ipv6",
+    "password_kv",
+    "password_chat",
+    "bearer",
+    "access_token",
+    "password_dsn",
+    "phone_json_u",
+];
+
+/// A long line (no newline for > 2 x the smallest cut size) made of `text` repeated with fresh values.
+fn long_lines(kinds: &'static [&'static str]) -> impl Strategy<Value = Planted> {
+    prop::collection::vec(planted_text(kinds, 60), 40..80).prop_map(|parts| {
+        let mut text = Vec::new();
+        let mut secrets = Vec::new();
+        for Planted {
+            text: t,
+            secrets: s,
+        } in parts
+        {
+            // Drop newlines so lines get long; keep CRs and everything else.
+            text.extend(t.into_iter().filter(|&b| b != b'\n'));
+            text.extend_from_slice(b" ");
+            secrets.extend(s);
+        }
+        // Stretch past several cuts of a Redactor with the smallest line limit (2 x HOLD).
+        let unit = text.clone();
+        while text.len() < 5 * HOLD {
+            text.extend_from_slice(&unit);
+            text.push(b' ');
+        }
+        text.push(b'\n');
+        Planted { text, secrets }
+    })
+}
+
+fn check_long_line(text: &[u8], secrets: &[String], idx: &[Index]) -> Result<(), TestCaseError> {
+    // The reference: a line limit larger than the line, so it is never cut.
+    let mut whole = Redactor::with_max_line(&ENGINE, 64 << 20);
+    let reference = redact_in_pieces(&mut whole, text, &[]);
+    let l = leaked(&reference, secrets);
+    prop_assert!(l.is_empty(), "uncut: planted values {:?} not gone", l);
+    let cuts = split_points(text.len(), idx);
+    let mut small = Redactor::with_max_line(&ENGINE, 2 * HOLD);
+    let out = redact_in_pieces(&mut small, text, &cuts);
+    let l = leaked(&out, secrets);
+    prop_assert!(
+        l.is_empty(),
+        "cut lines: planted values {:?} of {} not gone",
+        l,
+        secrets.len()
+    );
+    prop_assert!(
+        out == reference,
+        "cut lines (pieces at {:?}) differ from the uncut redaction at output byte {}",
+        cuts,
+        first_diff(&out, &reference)
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn long_lines_cut_by_the_wrapper_give_the_uncut_redaction(
+        planted in long_lines(KINDS_NO_EMAIL),
+        idx in prop::collection::vec(any::<Index>(), 0..40),
+    ) {
+        check_long_line(&planted.text, &planted.secrets, &idx)?;
+    }
+}
+
+/// Every kind placed so that the first cut of a long line (at `max_line` from the line's start) falls at
+/// each offset inside it, and more than HOLD bytes follow.
+fn straddle_all_offsets(kinds: &[&str]) -> Vec<String> {
+    let max_line = 2 * HOLD;
+    let filler = b"lorem ipsum dolor sit amet ";
+    let mut failures = Vec::new();
+    for (ki, kind) in kinds.iter().enumerate() {
+        let mut rng = Rng::new(ki as u64);
+        let len = plant(kind, &mut rng.clone()).0.len();
+        for delta in 0..=len + 1 {
+            let (value, secret) = plant(kind, &mut rng);
+            let mut text = Vec::new();
+            while text.len() + 1 < max_line - delta {
+                let n = (max_line - delta - 1 - text.len()).min(filler.len());
+                text.extend_from_slice(&filler[..n]);
+            }
+            text.push(b' ');
+            text.extend_from_slice(value.as_bytes());
+            text.push(b' ');
+            while text.len() < max_line + HOLD + 4096 {
+                text.extend_from_slice(filler);
+            }
+            text.push(b'\n');
+            let mut whole = Redactor::with_max_line(&ENGINE, 64 << 20);
+            let reference = redact_in_pieces(&mut whole, &text, &[]);
+            let mut small = Redactor::with_max_line(&ENGINE, max_line);
+            let out = redact_in_pieces(&mut small, &text, &[]);
+            if contains(&out, &secret) || out != reference {
+                failures.push(format!(
+                    "{kind}: value starting {delta} bytes before the cut: {}",
+                    if contains(&out, &secret) {
+                        "value not gone"
+                    } else {
+                        "output differs"
+                    }
+                ));
+            }
+        }
+    }
+    failures
+}
+
+#[test]
+fn values_straddling_a_long_line_cut_at_every_offset() {
+    let failures = straddle_all_offsets(KINDS_NO_EMAIL);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// KNOWN GAP (reported): e-mails across a long-line cut keep the start of their local part.
+#[test]
+#[ignore = "known engine gap: e-mail local part across a long-line cut"]
+fn known_gap_emails_straddling_a_long_line_cut() {
+    let failures = straddle_all_offsets(&["email", "email_plus"]);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+proptest! {
+    // No regression file for a known failure.
+    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// KNOWN GAP (reported), the property form with e-mails in the mix.
+    #[test]
+    #[ignore = "known engine gap: e-mail local part across a long-line cut"]
+    fn known_gap_long_lines_with_emails_cut_by_the_wrapper(
+        planted in long_lines(KINDS),
+        idx in prop::collection::vec(any::<Index>(), 0..40),
+    ) {
+        check_long_line(&planted.text, &planted.secrets, &idx)?;
+    }
+}
