@@ -302,7 +302,6 @@ fn values_straddling_the_cut_of_a_long_line_are_found() {
 /// KNOWN GAP (reported): an e-mail whose local part starts before the cut of a long line and whose `@`
 /// comes after it keeps the start of its local part in clear (`huang_[REDACTED:email]`).
 #[test]
-#[ignore = "known engine gap: e-mail local part across a long-line cut"]
 fn known_gap_email_straddling_the_cut_of_a_long_line() {
     straddle_first_cut(Kind::Email, |len| (1..len).collect());
 }

@@ -438,7 +438,6 @@ fn values_straddling_a_long_line_cut_at_every_offset() {
 
 /// KNOWN GAP (reported): e-mails across a long-line cut keep the start of their local part.
 #[test]
-#[ignore = "known engine gap: e-mail local part across a long-line cut"]
 fn known_gap_emails_straddling_a_long_line_cut() {
     let failures = straddle_all_offsets(&["email", "email_plus"]);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -450,7 +449,6 @@ proptest! {
 
     /// KNOWN GAP (reported), the property form with e-mails in the mix.
     #[test]
-    #[ignore = "known engine gap: e-mail local part across a long-line cut"]
     fn known_gap_long_lines_with_emails_cut_by_the_wrapper(
         planted in long_lines(KINDS),
         idx in prop::collection::vec(any::<Index>(), 0..40),

@@ -1,10 +1,15 @@
 //! One module per subcommand: each turns its CLI arguments into a validated setup and wires the stages.
 
 pub mod audit;
+pub mod cat;
 pub mod config_check;
 pub mod generate;
+pub mod keygen;
+pub mod pipe;
 pub mod redact;
 pub mod retention;
+pub mod seal;
+pub mod sealing;
 
 use std::process::ExitCode;
 
@@ -38,6 +43,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Config(crate::cli::ConfigCommand::Check(a)) => config_check::run(&a),
         Command::Retention(a) => retention::run(&a),
         Command::Audit(a) => audit::run(&a),
+        Command::Pipe(a) => pipe::run(&a),
+        Command::Seal(a) => seal::run(&a),
+        Command::Cat(a) => cat::run(&a),
+        Command::Keygen(a) => keygen::run(&a),
         Command::Generate(a) => generate::run(&a),
         other => Err(anyhow::anyhow!(
             "{}: not available in this build yet",

@@ -15,6 +15,8 @@ use super::user_regex;
 use super::validators::{self as v, NumberHit, NumberKind, NumberKinds};
 use super::{EngineConfig, EngineError, Findings};
 
+/// How far before its DFA candidate a hit can begin (an e-mail local part is at most 64 characters).
+const REACH_BACK: usize = 64 * 4 + 16;
 /// A PEM block longer than this is cut (and the rest of it treated as text).
 const PEM_MAX_BYTES: usize = 64 << 10;
 
@@ -671,11 +673,24 @@ impl Engine {
                 break;
             };
             let start = self.find_start(hay, pos, mend, pid);
-            if start >= to {
+            // A candidate past the cut belongs to the next region, unless its hit can begin before the
+            // cut: an address's local part, a DSN password before `@tcp(`, a number's e-mail local part.
+            let beyond = start >= to;
+            let reaches_back = matches!(
+                self.sources[pid],
+                Source::Builtin(Handler::EmailAnchor | Handler::GoDsn | Handler::Numeric)
+            );
+            if beyond && (!reaches_back || start >= to + REACH_BACK) {
                 break;
             }
             hits.clear();
             let mut resume = self.decide(hay, pid, start, mend, pos, st, &mut hits, &mut nums);
+            if beyond {
+                hits.retain(|h| h.start < to);
+                if hits.is_empty() {
+                    break;
+                }
+            }
             if hits.is_empty() {
                 // Another pattern may match at the same start (a user pattern, say): lower priority only,
                 // since the DFA already preferred `pid` over the ones before it.
@@ -884,15 +899,7 @@ impl Engine {
 
 /// The byte where the second digit group of a numeric candidate starts.
 fn second_group_start(hay: &[u8], start: usize, end: usize) -> Option<usize> {
-    let digit_len = |i: usize| {
-        if hay[i].is_ascii_digit() {
-            1
-        } else if v::fullwidth_digit_at(hay, i) {
-            3
-        } else {
-            0
-        }
-    };
+    let digit_len = |i: usize| v::digit_len_at(hay, i);
     let mut i = start;
     while i < end && digit_len(i) == 0 {
         i += 1;

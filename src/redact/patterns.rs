@@ -102,8 +102,9 @@ pub struct BuiltinPattern {
 
 // Byte-level building blocks (the patterns are compiled with Unicode off: they run over raw bytes).
 macro_rules! digit {
+    // ASCII, full-width (０-９), or full-width as a JSON escape (\uff10-\uff19).
     () => {
-        r"(?:[0-9]|\xEF\xBC[\x90-\x99])"
+        r"(?:[0-9]|\xEF\xBC[\x90-\x99]|\\[uU][fF][fF]1[0-9])"
     };
 }
 macro_rules! sep {
@@ -133,11 +134,12 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
         // The END of a credential key name (`access_token`, `EncodingAESKey`, `db_password` end in one of
         // these; the validator reads the whole name back), its closing quote (plain, or escaped inside a JSON
         // string), the separator and the value's opening quote. Blanks alone as separator serve
-        // `--password VALUE` and `password is VALUE`, which the validator checks.
+        // `--password VALUE` and `password is VALUE`, which the validator checks. `%3D` is `=` inside a
+        // URL-encoded URL (a redirect_uri's query).
         regex: concat!(
             r"(?-u:(?i:pass(?:word|wd|phrase)?|pwd|token|secret|key|auth(?:orization)?|credentials?|ticket",
             r"|session[_\-]?id)",
-            r#"(?:(?:\\?["'])?[ \t]*(?::|=>|=|\xEF\xBC\x9A)|[ \t]))"#
+            r#"(?:(?:\\?["'])?[ \t]*(?::|=>|=|\xEF\xBC\x9A)|%3[DdAa]|[ \t]))"#
         ),
     },
     BuiltinPattern {
@@ -149,7 +151,11 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
         handler: Handler::ChatPassword,
         detectors: &[PASSWORD, SECRET],
         // 密码 口令 密碼 (password), 密钥 (secret key); the validator reads 是/为/為, colons, '=' or blanks.
-        regex: r"(?-u:密码|密碼|口令|密钥|密鑰)",
+        // Also as JSON `\uXXXX` escapes (Python's json.dumps writes 密码 as \u5bc6\u7801).
+        regex: concat!(
+            r"(?-u:密码|密碼|口令|密钥|密鑰",
+            r"|\\[uU]5[bB][cC]6\\[uU](?:7801|78[bB][cC]|94[aA]5|9470)|\\[uU]53[eE]3\\[uU]4[eE][eE]4)"
+        ),
     },
     BuiltinPattern {
         handler: Handler::GoDsn,
@@ -164,7 +170,8 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
     BuiltinPattern {
         handler: Handler::EmailAnchor,
         detectors: &[EMAIL],
-        regex: r"(?-u:(?:@|%40|\xEF\xBC\xA0)[A-Za-z0-9][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)+)",
+        // An ASCII domain, or the first byte of a non-Latin one (`用户@例子.中国`; the validator reads it).
+        regex: r"(?-u:(?:@|%40|\xEF\xBC\xA0)(?:[A-Za-z0-9][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)+|[\xC2-\xF4]))",
     },
     BuiltinPattern {
         handler: Handler::Numeric,

@@ -155,6 +155,18 @@ pub fn fullwidth_digit_at(hay: &[u8], at: usize) -> bool {
         && (0x90..=0x99).contains(&hay[at + 2])
 }
 
+/// A full-width digit written as a JSON escape (`\uff11` is `１`) at `at`: its ASCII digit.
+#[inline]
+pub fn escaped_fullwidth_digit_at(hay: &[u8], at: usize) -> Option<u8> {
+    let s = hay.get(at..at + 6)?;
+    (s[0] == b'\\'
+        && (s[1] | 0x20) == b'u'
+        && s[2..4].eq_ignore_ascii_case(b"ff")
+        && s[4] == b'1'
+        && s[5].is_ascii_digit())
+    .then_some(s[5])
+}
+
 /// Decodes the UTF-8 character starting at `at` (None for invalid UTF-8 or an ASCII byte).
 pub fn decode_utf8_at(hay: &[u8], at: usize) -> Option<(char, usize)> {
     let b = *hay.get(at)?;
@@ -244,9 +256,37 @@ pub fn skip_overlapping_escape(hay: &[u8], start: usize) -> usize {
     start
 }
 
+/// An ANSI control sequence (`ESC[32m`, `ESC[1;31m`, `ESC[2K`) ends at `end`.
+pub fn ansi_csi_ends_at(hay: &[u8], end: usize) -> bool {
+    if end < 3 || !(0x40..=0x7E).contains(&hay[end - 1]) {
+        return false;
+    }
+    let mut i = end - 1;
+    while i > 0 && (hay[i - 1].is_ascii_digit() || hay[i - 1] == b';' || hay[i - 1] == b':') {
+        i -= 1;
+    }
+    i >= 2 && hay[i - 1] == b'[' && hay[i - 2] == 0x1B
+}
+
+/// The letters glued before `start` are only an escape sequence's tail (`\n`, `\u00a0`, `%3A`) or an ANSI
+/// colour code: they end a word, they are not part of what follows.
+pub fn glue_is_escape(hay: &[u8], start: usize) -> bool {
+    if ansi_csi_ends_at(hay, start) {
+        return true;
+    }
+    let mut t0 = start;
+    while t0 > 0 && start - t0 < 12 && hay[t0 - 1].is_ascii_alphanumeric() {
+        t0 -= 1;
+    }
+    t0 < start && t0 > 0 && escape_len_at(hay, t0 - 1).is_some_and(|len| t0 - 1 + len == start)
+}
+
 /// The ASCII letters/digits run that ends at `end`, minus a leading escape sequence (`\n`, `\u00e9`, `%3A`)
 /// that ends inside it. Returns the start of the part that is really glued to `end`.
 fn glued_left_start(hay: &[u8], end: usize, floor: usize) -> usize {
+    if ansi_csi_ends_at(hay, end) {
+        return end;
+    }
     let mut t0 = end;
     while t0 > floor && is_alnum(hay[t0 - 1]) {
         t0 -= 1;
@@ -296,7 +336,8 @@ pub fn number_left_free(hay: &[u8], start: usize) -> bool {
         return false;
     }
     match b {
-        b'.' | b',' => !(start >= 2 && hay[start - 2].is_ascii_digit()),
+        // A decimal point or a version dot after digits; a comma separates (CSV rows, lists, arrays).
+        b'.' => !(start >= 2 && hay[start - 2].is_ascii_digit()),
         b'_' => false,
         b'-' => !(start >= 2 && (hay[start - 2] == b'_' || hay[start - 2].is_ascii_digit())),
         _ => true,
@@ -311,7 +352,7 @@ pub fn number_right_free(hay: &[u8], end: usize) -> bool {
     if b.is_ascii_digit() || fullwidth_digit_at(hay, end) {
         return false;
     }
-    if b == b'.' || b == b',' {
+    if b == b'.' {
         return !hay.get(end + 1).is_some_and(u8::is_ascii_digit);
     }
     true
@@ -390,6 +431,8 @@ pub fn numbers_in(
         let b = hay[i];
         let (len, digit, sep) = if b.is_ascii_digit() {
             (1, Some(b), 0)
+        } else if let Some(d) = escaped_fullwidth_digit_at(hay, i).filter(|_| i + 6 <= end) {
+            (6, Some(d), 0)
         } else if b == b' ' {
             (1, None, b' ')
         } else if b == b'-' {
@@ -456,6 +499,11 @@ pub fn numbers_in(
         return;
     }
 
+    let left_group = if plus.is_none() && !escape_left {
+        left_digit_group(hay, groups[0].start)
+    } else {
+        None
+    };
     let mut gi = 0;
     while gi < ng {
         let mut found = None;
@@ -464,6 +512,7 @@ pub fn numbers_in(
                 plus,
                 x_suffix,
                 escape_left,
+                left_group,
                 floor,
             };
             if let Some(hit) = classify(hay, &digits, &groups, gi, gj, ng, &ctx, kinds) {
@@ -515,6 +564,60 @@ impl Shape {
     }
 }
 
+/// The digit group that ends one blank before `start` (`6228 |4397 ...`): its separator class and length.
+fn left_digit_group(hay: &[u8], start: usize) -> Option<(u8, usize)> {
+    let sep_start = if start >= 1 && hay[start - 1] == b' ' {
+        start - 1
+    } else if start >= 3 && &hay[start - 3..start] == "\u{3000}".as_bytes() {
+        start - 3
+    } else {
+        return None;
+    };
+    let mut i = sep_start;
+    let mut n = 0;
+    while i > 0 && n < 8 {
+        if hay[i - 1].is_ascii_digit() {
+            i -= 1;
+        } else if fullwidth_digit_before(hay, i) {
+            i -= 3;
+        } else {
+            break;
+        }
+        n += 1;
+    }
+    (n > 0).then_some((b' ', n))
+}
+
+/// A grouped sub-range (`4111 1111 1111 1111`) is a number only as a whole: a short group joined to it by
+/// the same separator (`6222 0212 3456 7890 128`) means the number goes on, and its part is not a number.
+fn whole_grouped_number(
+    groups: &[Group],
+    gi: usize,
+    gj: usize,
+    ng: usize,
+    left: Option<(u8, usize)>,
+) -> bool {
+    if gi == gj {
+        return true;
+    }
+    let sep = groups[gj].sep;
+    let short = |g: &Group| g.d1 - g.d0 <= 4;
+    // Before it, only a full group of four continues it (card numbers end short, they never start short).
+    let before = if gi > 0 {
+        groups[gi].sep == sep && groups[gi - 1].d1 - groups[gi - 1].d0 == 4
+    } else {
+        left.is_some_and(|(s, len)| s == sep && len == 4)
+    };
+    // The neighbour continues this number only if it goes on the same way (`... 5061 622`), not when it
+    // starts something else (`... 9011 2024-05-07`).
+    let same_after = |k: usize| k + 1 >= ng || groups[k + 1].sep == sep;
+    let same_before = |k: usize| k == 0 || groups[k].sep == sep;
+    let before = before && (gi == 0 || same_before(gi - 1));
+    let after =
+        gj + 1 < ng && groups[gj + 1].sep == sep && short(&groups[gj + 1]) && same_after(gj + 1);
+    !(before || after)
+}
+
 fn phone_shape(s: &[usize]) -> bool {
     matches!(s, [11] | [3, 4, 4] | [3, 8] | [7, 4])
 }
@@ -527,6 +630,8 @@ struct Context {
     x_suffix: Option<(usize, usize)>,
     /// The candidate starts right after an escape sequence (a boundary).
     escape_left: bool,
+    /// A digit group just before the candidate, joined by a blank separator: (separator, digits).
+    left_group: Option<(u8, usize)>,
     floor: usize,
 }
 
@@ -596,7 +701,7 @@ fn classify(
     }
 
     // Phone: 11 digits as 11, 3-4-4, 3-8 or 7-4, after an optional +86 / 86 / 0086.
-    if kinds.phone {
+    if kinds.phone && whole_grouped_number(groups, gi, gj, ng, ctx.left_group) {
         if plus.is_none()
             && n == 11
             && mobile_valid(d)
@@ -633,6 +738,9 @@ fn classify(
         return None;
     }
     let s = shape.get();
+    if !whole_grouped_number(groups, gi, gj, ng, ctx.left_group) {
+        return None;
+    }
     let mut id_shaped = false;
     if n == 18 {
         id_shaped = id18_shaped(d, kinds.max_birth_year);
@@ -661,7 +769,7 @@ fn classify(
 fn byte_after_digits(hay: &[u8], from: usize, count: usize) -> usize {
     let mut i = from;
     for _ in 0..count {
-        i += if hay[i].is_ascii_digit() { 1 } else { 3 };
+        i += digit_len_at(hay, i).max(1);
     }
     i
 }
@@ -679,6 +787,10 @@ pub fn digits_of(span: &[u8], out: &mut Vec<u8>) {
             out.push(b'0' + span[i + 2] - 0x90);
             i += 3;
             continue;
+        } else if let Some(d) = escaped_fullwidth_digit_at(span, i) {
+            out.push(d);
+            i += 6;
+            continue;
         }
         i += 1;
     }
@@ -686,11 +798,13 @@ pub fn digits_of(span: &[u8], out: &mut Vec<u8>) {
 
 /// Length of the digit (ASCII 1 byte, full-width 3 bytes) at `i`, or 0.
 #[inline]
-fn digit_len_at(hay: &[u8], i: usize) -> usize {
+pub fn digit_len_at(hay: &[u8], i: usize) -> usize {
     if hay[i].is_ascii_digit() {
         1
     } else if fullwidth_digit_at(hay, i) {
         3
+    } else if escaped_fullwidth_digit_at(hay, i).is_some() {
+        6
     } else {
         0
     }
@@ -807,6 +921,17 @@ fn is_local_ascii(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'+' | b'-')
 }
 
+/// File name extensions that are not top-level domains: `icon@2x.png` is an image, not an address.
+fn is_file_extension(label: &[u8]) -> bool {
+    const EXT: &[&[u8]] = &[
+        b"png", b"jpg", b"jpeg", b"gif", b"webp", b"svg", b"bmp", b"ico", b"tif", b"tiff", b"heic",
+        b"js", b"css", b"map", b"json", b"txt", b"log", b"pdf", b"html", b"htm", b"xml", b"yaml",
+        b"yml", b"toml", b"gz", b"tgz", b"tar", b"mp3", b"mp4", b"wav", b"avi", b"exe", b"dll",
+        b"jar", b"lock", b"wasm",
+    ];
+    EXT.iter().any(|e| label.eq_ignore_ascii_case(e))
+}
+
 /// The domain after an anchor, trimmed to its longest valid prefix of labels ending in a real TLD.
 /// Returns the end of the domain.
 pub fn email_domain_end(hay: &[u8], dom_start: usize, dom_end: usize) -> Option<usize> {
@@ -828,7 +953,9 @@ pub fn email_domain_end(hay: &[u8], dom_start: usize, dom_end: usize) -> Option<
                 break;
             }
             labels += 1;
-            let tld_ok = (label.len() >= 2 && label.iter().all(u8::is_ascii_alphabetic))
+            let tld_ok = (label.len() >= 2
+                && label.iter().all(u8::is_ascii_alphabetic)
+                && !is_file_extension(label))
                 || (label.len() > 4 && label[..4].eq_ignore_ascii_case(b"xn--"));
             if labels >= 2 && tld_ok {
                 best = Some(dom_start + i);
@@ -877,6 +1004,10 @@ pub fn email_local_start(hay: &[u8], anchor: usize, floor: usize) -> Option<usiz
         }
         break;
     }
+    // An ANSI colour code in front (`ESC[33mname@...`) is not part of the address.
+    if let Some(q) = (i + 1..=(i + 16).min(anchor)).find(|&q| ansi_csi_ends_at(hay, q)) {
+        i = q;
+    }
     // A JSON/C escape glued in front (`\nuser@...`, `\u003cuser@...`) is not part of the address.
     if i > 0 && hay[i - 1] == b'\\' {
         if let Some(len) = escape_len_at(hay, i - 1) {
@@ -920,9 +1051,54 @@ pub fn email_at(hay: &[u8], anchor: usize, floor: usize) -> Option<(usize, usize
     while dom_end < hay.len() && (is_alnum(hay[dom_end]) || matches!(hay[dom_end], b'-' | b'.')) {
         dom_end += 1;
     }
-    let end = email_domain_end(hay, dom_start, dom_end)?;
+    let end = if dom_end == dom_start && hay.get(dom_start).is_some_and(|&b| b >= 0x80) {
+        unicode_domain_end(hay, dom_start)?
+    } else {
+        email_domain_end(hay, dom_start, dom_end)?
+    };
     let start = email_local_start(hay, anchor, floor)?;
     Some((start, end))
+}
+
+/// A domain in non-Latin script (`例子.中国`, `пример.рф`): labels of letters, digits and `-` separated by
+/// ASCII dots, at least two, the last one letters only. Returns its end.
+fn unicode_domain_end(hay: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    let mut labels = 0;
+    let mut label_len = 0;
+    let mut label_alpha = true;
+    let mut best = None;
+    while i < hay.len() && i - from < 253 {
+        let b = hay[i];
+        if b == b'.' {
+            if label_len == 0 {
+                break;
+            }
+            labels += 1;
+            label_len = 0;
+            label_alpha = true;
+            i += 1;
+            continue;
+        }
+        let (c, len) = if b < 0x80 {
+            (char::from(b), 1)
+        } else {
+            match decode_utf8_at(hay, i) {
+                Some(x) => x,
+                None => break,
+            }
+        };
+        if !(c.is_alphanumeric() || c == '-') || is_cjk_punct(c) {
+            break;
+        }
+        label_alpha &= c.is_alphabetic();
+        label_len += 1;
+        i += len;
+        if labels >= 1 && label_alpha && label_len >= 2 {
+            best = Some(i);
+        }
+    }
+    best
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1025,13 +1201,20 @@ pub fn is_placeholder_value(v: &[u8]) -> bool {
     ];
     WORDS.iter().any(|w| v.eq_ignore_ascii_case(w))
         || v.starts_with(b"[REDACTED")
-        || v.starts_with(b"{")
         || v.starts_with(b"[")
+        || v.starts_with(b"{")
+        // A Java-style object repr (`Token{a64f992 ...}`), not a credential.
+        || v.iter().position(|&b| b == b'{').is_some_and(|p| {
+            p > 0 && v[0].is_ascii_uppercase() && v[..p].iter().all(u8::is_ascii_alphabetic)
+        })
 }
 
-/// A value that looks like a generated credential: long enough and made of token characters.
+/// A value that looks generated (a key, a ticket, a session id), not a name: 16 or more token characters,
+/// letters and digits both. `KSBrandID`, `CFBundleShortVersionString`, `user:42` are names.
 pub fn credential_shaped(v: &[u8]) -> bool {
-    v.len() >= 8
+    v.len() >= 16
+        && v.iter().any(u8::is_ascii_digit)
+        && v.iter().any(u8::is_ascii_alphabetic)
         && v.iter().all(|&b| {
             b.is_ascii_alphanumeric()
                 || matches!(b, b'_' | b'-' | b'+' | b'/' | b'=' | b'.' | b'~' | b'%')
@@ -1204,10 +1387,23 @@ pub fn keyword_value(hay: &[u8], start: usize, sep_end: usize) -> Option<Credent
         };
         (vs, ve)
     };
+    // Inside a URL-encoded URL the value ends at an encoded delimiter (`%26` is `&`).
+    let mut ve = ve;
+    if sep.starts_with(b"%") {
+        const ENCODED_STOPS: [&[u8]; 6] = [b"%26", b"%20", b"%22", b"%2C", b"%3B", b"%7D"];
+        if let Some(p) = hay[vs..ve]
+            .windows(3)
+            .position(|w| ENCODED_STOPS.iter().any(|s| w.eq_ignore_ascii_case(s)))
+        {
+            ve = vs + p;
+        }
+    }
     let value = &hay[vs..ve];
     if is_placeholder_value(value)
         || (needs_shape && !credential_shaped(value))
         || (cli && value.starts_with(b"-"))
+        // `Token: Token { kind: ... }`: the value repeats the key's name.
+        || value.eq_ignore_ascii_case(&stem)
     {
         return None;
     }
@@ -1243,18 +1439,24 @@ pub fn bearer_value(hay: &[u8], start: usize, sep_end: usize, floor: usize) -> O
 /// A password typed into chat after `密码是` / `密码：`: the ASCII that follows (quoted, or up to a blank,
 /// a quote or CJK text). `密钥` (secret key) gives a secret.
 pub fn chat_password_value(hay: &[u8], start: usize, stem_end: usize) -> Option<Credential> {
-    let password = !(hay[start..].starts_with("密钥".as_bytes())
-        || hay[start..].starts_with("密鑰".as_bytes()));
-    // 是 为 為 ： and the ideographic space (3 bytes each), ':' '=' and blanks.
-    const SEPS: [&str; 5] = ["是", "为", "為", "：", "\u{3000}"];
+    let stem = hay[start..stem_end].to_ascii_lowercase();
+    // 密钥 / 密鑰 (secret key), as text or as \u escapes; the others are passwords.
+    let password = !(stem.starts_with("密钥".as_bytes())
+        || stem.starts_with("密鑰".as_bytes())
+        || stem.ends_with(b"94a5")
+        || stem.ends_with(b"9470"));
+    // 是 为 為 ： and the ideographic space, as text or as \u escapes; ':' '=' and blanks.
+    const SEPS: [&str; 10] = [
+        "是", "为", "為", "：", "\u{3000}", "\\u662f", "\\u4e3a", "\\u70ba", "\\uff1a", "\\u3000",
+    ];
     let mut sep_end = stem_end;
-    while sep_end < hay.len() && sep_end - stem_end < 32 {
+    while sep_end < hay.len() && sep_end - stem_end < 48 {
         if matches!(hay[sep_end], b':' | b'=' | b' ' | b'\t') {
             sep_end += 1;
-        } else if let Some(s) = SEPS
-            .iter()
-            .find(|s| hay[sep_end..].starts_with(s.as_bytes()))
-        {
+        } else if let Some(s) = SEPS.iter().find(|s| {
+            hay.get(sep_end..sep_end + s.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(s.as_bytes()))
+        }) {
             sep_end += s.len();
         } else {
             break;
@@ -1272,6 +1474,7 @@ pub fn chat_password_value(hay: &[u8], start: usize, stem_end: usize) -> Option<
                 && hay[i] > b' '
                 && hay[i] < 0x7F
                 && !matches!(hay[i], b'"' | b'\'' | b',' | b';')
+                && !(hay[i] == b'\\' && escape_len_at(hay, i).is_some())
             {
                 i += 1;
             }
@@ -1463,10 +1666,14 @@ fn version_word_before(hay: &[u8], start: usize, floor: usize) -> bool {
         skipped += 1;
     }
     let word_end = i;
+    if skipped > 0 && hay[floor..word_end].ends_with("版本".as_bytes()) {
+        return true;
+    }
     while i > floor && (hay[i - 1].is_ascii_alphabetic() || hay[i - 1] == b'_') {
         i -= 1;
     }
-    if word_end - i > 32 {
+    // The word must stand alone: `abc5V 1.2.3.4` is not `v 1.2.3.4`.
+    if word_end - i > 32 || (i > floor && hay[i - 1].is_ascii_alphanumeric()) {
         return false;
     }
     let word = hay[i..word_end].to_ascii_lowercase();
@@ -1477,10 +1684,6 @@ fn version_word_before(hay: &[u8], start: usize, floor: usize) -> bool {
         || word.ends_with(b"release")
         || word.ends_with(b"firmware")
         || word.ends_with(b"sdk")
-        || (skipped > 0
-            && hay
-                .get(i.wrapping_sub(3)..word_end)
-                .is_some_and(|w| w == "版本".as_bytes()))
 }
 
 /// An IPv4 address at `[start, end)` (a DFA candidate of four 1-3 digit parts), not a version string.
@@ -1502,7 +1705,7 @@ pub fn ipv4_valid(hay: &[u8], start: usize, end: usize, floor: usize) -> bool {
     }
     if start > floor {
         let b = hay[start - 1];
-        if b.is_ascii_alphanumeric() || b == b'.' || b == b'_' {
+        if (b.is_ascii_alphanumeric() && !glue_is_escape(hay, start)) || b == b'.' || b == b'_' {
             return false;
         }
         // Chrome/124.0.0.0, MicroMessenger/8.0.47.2560: a product token's version.
@@ -1541,7 +1744,9 @@ pub fn ipv6_end(hay: &[u8], start: usize, end: usize, floor: usize) -> Option<us
     };
     if start > floor {
         let b = hay[start - 1];
-        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'.' | b'-') {
+        if (b.is_ascii_alphanumeric() && !glue_is_escape(hay, start))
+            || matches!(b, b'_' | b':' | b'.' | b'-')
+        {
             return None;
         }
     }

@@ -1,3 +1,14 @@
-//! Sinks: where redacted bytes go. `name` is the segment naming scheme shared with retention and audit.
+//! Sinks: where redacted bytes go. `name` is the segment naming scheme shared with retention and audit;
+//! `segment` writes sealed segments (gzip, then age), `reader` reads them back for `cat`.
 
+pub mod compress;
+pub mod error;
+pub mod fsutil;
 pub mod name;
+pub mod reader;
+pub mod recipients;
+pub mod segment;
+
+pub use error::SinkError;
+pub use recipients::Recipients;
+pub use segment::{PartialPolicy, Sealed, SegmentOptions, SegmentWriter};

@@ -1,0 +1,115 @@
+//! Already rotated log files (for `seal`): opening them (plain or gzip-compressed by logrotate's
+//! `compress`) and naming their stream.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+/// Compressed formats logrotate can produce that logveil does not read (gzip is read).
+const UNSUPPORTED: &[(&str, &str)] = &[
+    (".xz", "xz"),
+    (".bz2", "bzip2"),
+    (".zst", "zstd"),
+    (".lz4", "lz4"),
+    (".Z", "compress"),
+];
+
+/// Opens a rotated file for reading: `.gz` files (logrotate `compress` with its default gzip) are
+/// decompressed, including multi-member gzip; other compressed formats are refused with a hint.
+pub fn open_rotated(path: &Path) -> io::Result<Box<dyn Read + Send>> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for (ext, tool) in UNSUPPORTED {
+        if name.ends_with(ext) {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "{tool}-compressed files are not read; configure logrotate with `nocompress` \
+                     (logveil compresses and encrypts) or with the default gzip compression"
+                ),
+            ));
+        }
+    }
+    let file = File::open(path)?;
+    if name.ends_with(".gz") {
+        Ok(Box::new(flate2::read::MultiGzDecoder::new(
+            BufReader::with_capacity(128 << 10, file),
+        )))
+    } else {
+        Ok(Box::new(file))
+    }
+}
+
+/// The stream name of a rotated file: its file name without a compression suffix (`.gz`) and without a
+/// rotation suffix: a number (`output.log.1`) or a date (`output.log-20261125`, logrotate `dateext`,
+/// optionally with hour, minute, second).
+pub fn stream_name_for(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut s = name.as_str();
+    for ext in [".gz", ".xz", ".bz2", ".zst", ".lz4", ".Z"] {
+        if let Some(r) = s.strip_suffix(ext) {
+            s = r;
+            break;
+        }
+    }
+    if let Some((base, n)) = s.rsplit_once('.') {
+        if !base.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) {
+            s = base;
+        }
+    }
+    if let Some((base, d)) = s.rsplit_once('-') {
+        let digits = d.bytes().all(|b| b.is_ascii_digit());
+        if !base.is_empty() && digits && matches!(d.len(), 8 | 10 | 12 | 14) {
+            s = base;
+        }
+    }
+    crate::sink::name::sanitize_stream(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn stream_names_drop_rotation_and_compression_suffixes() {
+        for (file, stream) in [
+            ("/var/log/clawdbot/output.log.1", "output.log"),
+            ("output.log.12.gz", "output.log"),
+            ("output.log-20261125", "output.log"),
+            ("output.log-2026112513.gz", "output.log"),
+            ("output.log", "output.log"),
+            ("error.log.1", "error.log"),
+            ("app-v2.log.3", "app-v2.log"),
+            ("weird name.1", "weird_name"),
+        ] {
+            assert_eq!(stream_name_for(Path::new(file)), stream, "{file}");
+        }
+    }
+
+    #[test]
+    fn gzip_files_are_decompressed_and_others_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let gz = tmp.path().join("a.log.1.gz");
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        e.write_all(b"first\n").unwrap();
+        let mut bytes = e.finish().unwrap();
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        e.write_all(b"second\n").unwrap();
+        bytes.extend(e.finish().unwrap());
+        std::fs::write(&gz, bytes).unwrap();
+        let mut out = String::new();
+        open_rotated(&gz).unwrap().read_to_string(&mut out).unwrap();
+        assert_eq!(out, "first\nsecond\n");
+
+        let xz = tmp.path().join("a.log.1.xz");
+        std::fs::write(&xz, b"").unwrap();
+        let err = open_rotated(&xz).err().unwrap();
+        assert!(err.to_string().contains("nocompress"), "{err}");
+    }
+}

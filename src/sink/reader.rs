@@ -1,0 +1,416 @@
+//! Reading segments back (on an operator's machine, with the identity): age decryption, then gzip
+//! (multi-member), in data order. A truncated or tampered segment yields everything up to its last
+//! complete, authentic age chunk, then says what is wrong with it.
+
+use std::cell::Cell;
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, BufReader, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use super::name::{data_order, SegmentName, SegmentState};
+
+/// The identities (private keys) used to decrypt.
+pub struct Identities {
+    ids: Vec<Box<dyn age::Identity>>,
+}
+
+/// An identity file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("cat: identity file {}: {reason}", path.display())]
+pub struct IdentityError {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl Identities {
+    /// Loads age identity files (`AGE-SECRET-KEY-1...`, as written by `logveil keygen` or `age-keygen`)
+    /// and unencrypted OpenSSH private keys (ssh-ed25519, ssh-rsa).
+    pub fn load(paths: &[PathBuf]) -> Result<Identities, IdentityError> {
+        let mut ids: Vec<Box<dyn age::Identity>> = Vec::new();
+        for path in paths {
+            let err = |reason: String| IdentityError {
+                path: path.clone(),
+                reason,
+            };
+            let meta = fs::metadata(path).map_err(|e| err(e.to_string()))?;
+            if !meta.is_file() {
+                return Err(err("not a file".into()));
+            }
+            if meta.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(path = %path.display(), "cat: identity file is readable by group or others; chmod 600 it");
+            }
+            let text = fs::read(path).map_err(|e| err(e.to_string()))?;
+            let looks_ssh = text.starts_with(b"-----BEGIN");
+            if !looks_ssh {
+                let file = age::IdentityFile::from_buffer(&text[..]).map_err(|_| {
+                    err("not an age identity file (expected AGE-SECRET-KEY-1... lines)".into())
+                })?;
+                let found = file.into_identities().map_err(|e| err(e.to_string()))?;
+                if found.is_empty() {
+                    return Err(err("holds no identity".into()));
+                }
+                ids.extend(found.into_iter().map(|i| i as Box<dyn age::Identity>));
+                continue;
+            }
+            let name = path.display().to_string();
+            match age::ssh::Identity::from_buffer(&text[..], Some(name)) {
+                Ok(age::ssh::Identity::Unencrypted(k)) => {
+                    ids.push(Box::new(age::ssh::Identity::Unencrypted(k)))
+                }
+                Ok(age::ssh::Identity::Encrypted(_)) => {
+                    return Err(err(
+                        "passphrase-protected SSH keys are not supported here; \
+                         decrypt with `age -d -i KEY SEGMENT | gzip -dc` instead"
+                            .into(),
+                    ))
+                }
+                Ok(_) => {
+                    return Err(err(
+                        "unsupported SSH key type (use ssh-ed25519 or ssh-rsa)".into()
+                    ))
+                }
+                Err(_) => return Err(err("not an age identity or an OpenSSH private key".into())),
+            }
+        }
+        if ids.is_empty() {
+            return Err(IdentityError {
+                path: PathBuf::new(),
+                reason: "no identity given".into(),
+            });
+        }
+        Ok(Identities { ids })
+    }
+
+    /// Wraps already parsed identities (tests, embedding).
+    pub fn from_boxed(ids: Vec<Box<dyn age::Identity>>) -> Identities {
+        Identities { ids }
+    }
+}
+
+/// How reading one segment ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything was read and authenticated.
+    Complete { bytes: u64 },
+    /// Only `bytes` could be written (everything before the first bad or missing chunk).
+    Incomplete { bytes: u64, problem: Problem },
+}
+
+/// What is wrong with a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// Not an age file, or its header is cut short.
+    NotAge,
+    /// No given identity can decrypt it.
+    NoMatchingIdentity,
+    /// It ends before its last chunk (a crash's truncated segment, or a cut copy).
+    Truncated,
+    /// A chunk failed authentication: the file was changed or damaged.
+    Tampered,
+    /// The decrypted data is not valid gzip.
+    CorruptGzip,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Problem::NotAge => "not an age file, or its header is incomplete",
+            Problem::NoMatchingIdentity => "no given identity can decrypt it",
+            Problem::Truncated => "truncated: it ends before its last chunk",
+            Problem::Tampered => "tampered or damaged: a chunk failed authentication",
+            Problem::CorruptGzip => "the decrypted data is not valid gzip",
+        })
+    }
+}
+
+/// Reading a segment failed for a reason outside the segment.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("cat: cannot read {}", path.display())]
+    Open { path: PathBuf, source: io::Error },
+    /// Writing the output failed (e.g. a closed pipe).
+    #[error("cat: cannot write the output: {0}")]
+    Output(io::Error),
+}
+
+/// Notes when the file has been read to its end (a chunk that fails there was cut short, most likely).
+struct EofFlag<R> {
+    inner: R,
+    eof: Rc<Cell<bool>>,
+}
+
+impl<R: Read> Read for EofFlag<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.eof.set(true);
+        }
+        Ok(n)
+    }
+}
+
+/// Remembers the last error the age layer returned, to tell it from a gzip error.
+struct Tracked<R> {
+    inner: R,
+    error: Option<io::ErrorKind>,
+}
+
+impl<R: Read> Read for Tracked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner
+            .read(buf)
+            .inspect_err(|e| self.error = Some(e.kind()))
+    }
+}
+
+/// Decrypts and decompresses one segment into `out`, writing everything readable before any problem.
+pub fn read_segment(
+    path: &Path,
+    ids: &Identities,
+    out: &mut dyn Write,
+) -> Result<Outcome, ReadError> {
+    let file = File::open(path).map_err(|source| ReadError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let incomplete = |problem| Outcome::Incomplete { bytes: 0, problem };
+    let eof = Rc::new(Cell::new(false));
+    let file = EofFlag {
+        inner: file,
+        eof: eof.clone(),
+    };
+    let dec = match age::Decryptor::new_buffered(BufReader::with_capacity(64 << 10, file)) {
+        Ok(d) => d,
+        Err(age::DecryptError::Io(e)) if e.kind() != io::ErrorKind::UnexpectedEof => {
+            return Err(ReadError::Open {
+                path: path.to_path_buf(),
+                source: e,
+            })
+        }
+        Err(_) => return Ok(incomplete(Problem::NotAge)),
+    };
+    let stream = match dec.decrypt(ids.ids.iter().map(|i| i.as_ref())) {
+        Ok(s) => s,
+        Err(age::DecryptError::NoMatchingKeys) => {
+            return Ok(incomplete(Problem::NoMatchingIdentity))
+        }
+        Err(age::DecryptError::Io(e)) => {
+            return Err(ReadError::Open {
+                path: path.to_path_buf(),
+                source: e,
+            })
+        }
+        Err(_) => return Ok(incomplete(Problem::NotAge)),
+    };
+    let mut tracked = Tracked {
+        inner: stream,
+        error: None,
+    };
+    let mut gz =
+        flate2::read::MultiGzDecoder::new(BufReader::with_capacity(64 << 10, &mut tracked));
+    let mut buf = vec![0u8; 128 << 10];
+    let mut bytes = 0u64;
+    let problem = loop {
+        match gz.read(&mut buf) {
+            Ok(0) => break None,
+            Ok(n) => {
+                out.write_all(&buf[..n]).map_err(ReadError::Output)?;
+                bytes += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                drop(gz);
+                break Some(match tracked.error {
+                    Some(io::ErrorKind::UnexpectedEof) => Problem::Truncated,
+                    // A short chunk at the very end that fails authentication was cut mid-chunk.
+                    Some(io::ErrorKind::InvalidData) if eof.get() => Problem::Truncated,
+                    Some(io::ErrorKind::InvalidData) => Problem::Tampered,
+                    Some(_) => {
+                        return Err(ReadError::Open {
+                            path: path.to_path_buf(),
+                            source: e,
+                        })
+                    }
+                    None => Problem::CorruptGzip,
+                });
+            }
+        }
+    };
+    Ok(match problem {
+        None => Outcome::Complete { bytes },
+        Some(problem) => Outcome::Incomplete { bytes, problem },
+    })
+}
+
+/// The segments of a directory in data order (stream by stream), and the `.partial` files in it (still
+/// being written, or left by a crash and not yet renamed by a restart).
+pub fn list_segments(dir: &Path) -> io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let mut segments = Vec::new();
+    let mut partials = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let Some(name) = entry.file_name().to_str().and_then(SegmentName::parse) else {
+            continue;
+        };
+        match name.state {
+            SegmentState::Partial => partials.push(entry.path()),
+            SegmentState::Sealed | SegmentState::Truncated => segments.push((name, entry.path())),
+        }
+    }
+    segments.sort_by(|a, b| data_order(&a.0, &b.0));
+    partials.sort();
+    Ok((segments.into_iter().map(|(_, p)| p).collect(), partials))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::{Recipients, SegmentOptions, SegmentWriter};
+
+    fn setup() -> (tempfile::TempDir, Identities, Recipients) {
+        let id = age::x25519::Identity::generate();
+        let mut r = Recipients::new();
+        r.add(&id.to_public().to_string(), "t").unwrap();
+        (
+            tempfile::tempdir().unwrap(),
+            Identities::from_boxed(vec![Box::new(id)]),
+            r,
+        )
+    }
+
+    fn data() -> Vec<u8> {
+        // Poorly compressible, so the segment spans many age chunks.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut v = Vec::new();
+        for i in 0..60_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            v.extend_from_slice(format!("{i} {x:016x} {}\n", x % 1000).as_bytes());
+        }
+        v
+    }
+
+    fn write_segment(dir: &Path, r: &Recipients, data: &[u8]) -> PathBuf {
+        let t: jiff::Timestamp = "2026-11-25T10:00:00Z".parse().unwrap();
+        let mut w = SegmentWriter::open(SegmentOptions::new(dir, "s", r.clone())).unwrap();
+        w.write(data, data.len() as u64, t).unwrap();
+        w.finish(t).unwrap().unwrap().path
+    }
+
+    #[test]
+    fn complete_segment_reads_back_exactly() {
+        let (tmp, ids, r) = setup();
+        let input = data();
+        let p = write_segment(tmp.path(), &r, &input);
+        let mut out = Vec::new();
+        let o = read_segment(&p, &ids, &mut out).unwrap();
+        assert_eq!(
+            o,
+            Outcome::Complete {
+                bytes: input.len() as u64
+            }
+        );
+        assert!(out == input);
+    }
+
+    #[test]
+    fn truncated_segment_yields_a_prefix_then_says_truncated() {
+        let (tmp, ids, r) = setup();
+        let input = data();
+        let p = write_segment(tmp.path(), &r, &input);
+        let len = fs::metadata(&p).unwrap().len();
+        assert!(len > 4 * 65_552, "spans several chunks: {len}");
+        let f = fs::OpenOptions::new().write(true).open(&p).unwrap();
+        f.set_len(len / 2).unwrap();
+        let mut out = Vec::new();
+        let o = read_segment(&p, &ids, &mut out).unwrap();
+        let Outcome::Incomplete { bytes, problem } = o else {
+            panic!("reported complete")
+        };
+        assert_eq!(problem, Problem::Truncated);
+        assert_eq!(bytes as usize, out.len());
+        assert!(out.len() > input.len() / 4, "{} bytes", out.len());
+        assert!(input.starts_with(&out), "a prefix of the input");
+    }
+
+    #[test]
+    fn tampered_chunk_is_reported_after_the_chunks_before_it() {
+        let (tmp, ids, r) = setup();
+        let input = data();
+        let p = write_segment(tmp.path(), &r, &input);
+        let mut bytes = fs::read(&p).unwrap();
+        let at = bytes.len() / 2;
+        bytes[at] ^= 0x55;
+        fs::write(&p, &bytes).unwrap();
+        let mut out = Vec::new();
+        let o = read_segment(&p, &ids, &mut out).unwrap();
+        assert!(
+            matches!(
+                o,
+                Outcome::Incomplete {
+                    problem: Problem::Tampered,
+                    ..
+                }
+            ),
+            "{o:?}"
+        );
+        assert!(!out.is_empty() && input.starts_with(&out));
+    }
+
+    #[test]
+    fn wrong_identity_and_non_age_files_are_named_problems() {
+        let (tmp, _ids, r) = setup();
+        let p = write_segment(tmp.path(), &r, b"hello\n");
+        let other = Identities::from_boxed(vec![Box::new(age::x25519::Identity::generate())]);
+        let mut out = Vec::new();
+        assert_eq!(
+            read_segment(&p, &other, &mut out).unwrap(),
+            Outcome::Incomplete {
+                bytes: 0,
+                problem: Problem::NoMatchingIdentity
+            }
+        );
+        let junk = tmp.path().join("junk");
+        fs::write(&junk, b"plain text\n").unwrap();
+        assert_eq!(
+            read_segment(&junk, &other, &mut out).unwrap(),
+            Outcome::Incomplete {
+                bytes: 0,
+                problem: Problem::NotAge
+            }
+        );
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn directories_list_in_data_order_and_partials_apart() {
+        let tmp = tempfile::tempdir().unwrap();
+        for n in [
+            "b.20261125T100000Z_20261125T100000Z.000001.log.gz.age",
+            "a.20261125T110000Z_20261125T110000Z.000002.log.gz.age",
+            "a.20261125T100000Z_20261125T103000Z.000001.truncated.log.gz.age",
+            "a.20261125T120000Z.000003.partial",
+            "notes.txt",
+        ] {
+            fs::write(tmp.path().join(n), b"").unwrap();
+        }
+        let (segs, partials) = list_segments(tmp.path()).unwrap();
+        let names: Vec<_> = segs
+            .iter()
+            .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "a.20261125T100000Z_20261125T103000Z.000001.truncated.log.gz.age",
+                "a.20261125T110000Z_20261125T110000Z.000002.log.gz.age",
+                "b.20261125T100000Z_20261125T100000Z.000001.log.gz.age",
+            ]
+        );
+        assert_eq!(partials.len(), 1);
+    }
+}

@@ -1,0 +1,182 @@
+//! Helpers for the sink integration tests: the real binary, the real `age`/`gzip` tools, sample logs.
+//!
+//! A test that needs an external tool fails when `CI` is set and the tool is missing; elsewhere it is
+//! skipped with a note.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_logveil")
+}
+
+/// Whether `tool` is installed; panics under CI when it is not.
+pub fn have(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool} >/dev/null 2>&1"))
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !found {
+        if std::env::var_os("CI").is_some() {
+            panic!("`{tool}` is required in CI but is not installed");
+        }
+        eprintln!("note: `{tool}` is not installed; skipping this test");
+    }
+    found
+}
+
+/// An age identity made by the real `age-keygen`.
+pub struct Keys {
+    pub dir: tempfile::TempDir,
+    pub identity: PathBuf,
+    pub recipient: String,
+}
+
+pub fn age_keys() -> Option<Keys> {
+    if !have("age-keygen") {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let identity = dir.path().join("key.txt");
+    let out = Command::new("age-keygen")
+        .arg("-o")
+        .arg(&identity)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "age-keygen failed");
+    let recipient = String::from_utf8(out.stderr)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Public key: ").map(str::to_string))
+        .expect("age-keygen prints the public key");
+    Some(Keys {
+        dir,
+        identity,
+        recipient,
+    })
+}
+
+/// A deterministic bot log: JSON lines with Chinese text, a made-up personal-data item every few lines.
+pub fn sample_log(lines: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let phrases = [
+        "您好，请问有什么可以帮您",
+        "订单已发货",
+        "正在处理您的请求",
+        "退款申请已提交",
+        "机器人回复",
+    ];
+    let mut out = Vec::new();
+    for i in 0..lines {
+        let r = next();
+        let pii = match r % 5 {
+            0 => format!("，手机13{}{:08}", 8 + (r >> 8) % 2, (r >> 16) % 100_000_000),
+            1 => format!("，邮箱 user{}@example.com", (r >> 8) % 1000),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "{{\"seq\":{i},\"msg\":\"{}{pii}\",\"trace\":\"{:016x}\"}}",
+            phrases[(r >> 4) as usize % phrases.len()],
+            next()
+        )
+        .unwrap();
+    }
+    out
+}
+
+/// What `logveil redact` makes of `input` (the expected content of segments).
+pub fn redacted(input: &[u8]) -> Vec<u8> {
+    let out = run_with_stdin(Command::new(bin()).args(["-q", "redact"]), input);
+    assert!(out.status.success(), "logveil redact failed");
+    out.stdout
+}
+
+pub fn run_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let data = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+/// Finished segments (sealed and truncated) of a directory, in name order.
+pub fn segments(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".log.gz.age"))
+        .collect();
+    v.sort();
+    v
+}
+
+pub fn partials(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".partial"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// `age -d -i IDENTITY SEGMENT | gzip -dc` with the real tools; both must succeed.
+pub fn age_gunzip(segment: &Path, identity: &Path) -> Vec<u8> {
+    let mut age = Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(identity)
+        .arg(segment)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let gz = Command::new("gzip")
+        .arg("-dc")
+        .stdin(age.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    assert!(age.wait().unwrap().success(), "age -d failed");
+    assert!(gz.status.success(), "gzip -dc failed");
+    gz.stdout
+}
+
+/// `logveil cat -i IDENTITY ARGS...`.
+pub fn logveil_cat(identity: &Path, args: &[&Path]) -> Output {
+    Command::new(bin())
+        .args(["-q", "cat", "-i"])
+        .arg(identity)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}

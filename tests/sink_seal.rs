@@ -1,0 +1,140 @@
+//! `logveil seal`: redact and seal rotated files, then remove the plaintext; safe to run twice.
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::*;
+
+fn seal(out: &Path, recipient: &str, extra: &[&str], files: &[&Path]) -> Output {
+    Command::new(bin())
+        .args(["seal", "--recipient", recipient])
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .args(files)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_rotated_file_is_sealed_then_removed_and_a_second_run_loses_nothing() {
+    let Some(keys) = age_keys() else { return };
+    if !have("age") || !have("gzip") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sealed");
+    let rotated = tmp.path().join("output.log.1");
+    let input = sample_log(3000, 21);
+    fs::write(&rotated, &input).unwrap();
+
+    let o = seal(&out, &keys.recipient, &[], &[&rotated]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!rotated.exists(), "the plaintext is removed");
+    let segs = segments(&out);
+    assert_eq!(segs.len(), 1);
+    let name = segs[0].file_name().unwrap().to_str().unwrap();
+    assert!(
+        name.starts_with("output.log."),
+        "stream from the file name: {name}"
+    );
+    assert!(age_gunzip(&segs[0], &keys.identity) == redacted(&input));
+
+    // Again (logrotate retried, or a second hook): a clear message, exit 1, the segment untouched.
+    let before = fs::read(&segs[0]).unwrap();
+    let o = seal(&out, &keys.recipient, &[], &[&rotated]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("output.log.1") && err.contains("no such file"),
+        "{err}"
+    );
+    assert_eq!(segments(&out), segs);
+    assert!(fs::read(&segs[0]).unwrap() == before);
+}
+
+#[test]
+fn keep_keeps_the_plaintext_and_an_empty_file_makes_no_segment() {
+    let Some(keys) = age_keys() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sealed");
+    let rotated = tmp.path().join("app.log.1");
+    fs::write(&rotated, sample_log(50, 4)).unwrap();
+    let o = seal(&out, &keys.recipient, &["--keep"], &[&rotated]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(rotated.exists());
+    assert_eq!(segments(&out).len(), 1);
+
+    let empty = tmp.path().join("empty.log.1");
+    fs::write(&empty, b"").unwrap();
+    let o = seal(&out, &keys.recipient, &[], &[&empty]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        !empty.exists(),
+        "an empty file has nothing to lose: removed"
+    );
+    assert_eq!(segments(&out).len(), 1, "no segment for an empty file");
+}
+
+#[test]
+fn several_files_are_sealed_oldest_first_and_gzip_input_is_read() {
+    let Some(keys) = age_keys() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sealed");
+    let old_text = sample_log(100, 31);
+    let new_text = sample_log(100, 32);
+    // logrotate `compress`: the older file is gzip-compressed.
+    let old = tmp.path().join("bot.log.2.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    enc.write_all(&old_text).unwrap();
+    fs::write(&old, enc.finish().unwrap()).unwrap();
+    let new = tmp.path().join("bot.log.1");
+    fs::write(&new, &new_text).unwrap();
+    // Make bot.log.2.gz clearly older.
+    let ok = Command::new("touch")
+        .args(["-d", "2026-01-01 00:00:00"])
+        .arg(&old)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let missing = tmp.path().join("bot.log.3");
+    // Given newest first and with a missing file among them.
+    let o = seal(&out, &keys.recipient, &[], &[&new, &missing, &old]);
+    assert_eq!(o.status.code(), Some(1), "a skipped file: {}", stderr(&o));
+    assert!(!new.exists() && !old.exists());
+    let c = logveil_cat(&keys.identity, &[&out]);
+    assert!(c.status.success(), "{}", stderr(&c));
+    let mut all = old_text.clone();
+    all.extend_from_slice(&new_text);
+    assert!(
+        c.stdout == redacted(&all),
+        "data order: the older file first"
+    );
+}
+
+#[test]
+fn an_unreadable_gzip_file_is_kept_and_nothing_is_sealed_from_it() {
+    let Some(keys) = age_keys() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sealed");
+    let bad = tmp.path().join("bot.log.1.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    enc.write_all(&sample_log(2000, 8)).unwrap();
+    let mut gz = enc.finish().unwrap();
+    gz.truncate(gz.len() / 2);
+    fs::write(&bad, &gz).unwrap();
+    let o = seal(&out, &keys.recipient, &[], &[&bad]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("bot.log.1.gz") && err.contains("kept"),
+        "{err}"
+    );
+    assert!(bad.exists(), "the plaintext stays");
+    assert!(segments(&out).is_empty() && partials(&out).is_empty());
+}
