@@ -9,7 +9,7 @@ mod packaging_support;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -410,19 +410,106 @@ fn package_installs_checks_out_keeps_local_changes_and_purges() {
     );
     assert_eq!(a.status.code(), Some(0), "audit:\n{}", text(&a.stdout));
 
-    // A local change survives a reinstall, and so do the owner and mode.
+    // Configured as the README says (a recipients file, 0640 root:logveil), the user logveil reads the
+    // 0600 config and writes sealed segments where the package put its directories: `pipe` run as
+    // logveil, then decrypted by an operator's identity.
+    let keys = tempfile::tempdir().unwrap();
+    let identity = keys.path().join("key.txt");
+    let k = run_ok(
+        Command::new("/usr/bin/logveil")
+            .args(["keygen", "-o"])
+            .arg(&identity),
+        "logveil keygen",
+    );
+    let recipients = "/etc/logveil/recipients";
+    fs::write(recipients, text(&k.stdout)).unwrap();
+    fs::set_permissions(recipients, fs::Permissions::from_mode(0o640)).unwrap();
+    run_ok(
+        Command::new("chown").args(["root:logveil", recipients]),
+        "chown",
+    );
     let cfg = "/etc/logveil/logveil.yaml";
-    let mut local = fs::read_to_string(cfg).unwrap();
-    local.push_str("# local change\n");
+    let packaged = fs::read_to_string(cfg).unwrap();
+    let line = "    recipients: []\n";
+    assert_eq!(
+        packaged.matches(line).count(),
+        1,
+        "the example's recipients line"
+    );
+    let local = packaged.replace(line, &format!("    recipients_file: [{recipients}]\n"));
     fs::write(cfg, &local).unwrap();
+    let input = "2026-11-25T10:00:00Z INFO msg=1 from=13912345678 ok\n\
+                 2026-11-25T10:00:01Z INFO msg=2 reply_to=someone@example.com ok\n";
+    let mut pipe = Command::new("runuser")
+        .args(["-u", "logveil", "--", "/usr/bin/logveil", "pipe"])
+        .args(["--config", cfg, "--stream", "pkgtest"])
+        .current_dir("/")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runuser");
+    pipe.stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let o = pipe.wait_with_output().unwrap();
+    assert!(o.status.success(), "pipe as logveil: {}", text(&o.stderr));
+    let segs: Vec<PathBuf> = fs::read_dir("/var/lib/logveil/segments")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".log.gz.age"))
+        .collect();
+    assert_eq!(segs.len(), 1, "{segs:?}");
+    let seg = segs[0].to_str().unwrap().to_owned();
+    assert_eq!(owner_mode(&seg), (uid, gid, 0o600));
+    let cat = run_ok(
+        Command::new("/usr/bin/logveil")
+            .args(["cat", "-i"])
+            .arg(&identity)
+            .arg(&seg),
+        "logveil cat",
+    );
+    let mut redact = Command::new("/usr/bin/logveil")
+        .args(["redact", "--config", cfg])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    redact
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let want = redact.wait_with_output().unwrap();
+    assert!(text(&want.stdout).contains("[REDACTED:phone]"));
+    assert!(
+        cat.stdout == want.stdout,
+        "the segment decrypts to the redacted input"
+    );
+    let a = run(
+        Command::new("/usr/bin/logveil")
+            .args(["audit", "--config", cfg])
+            .args(["/etc/logveil", "/var/lib/logveil"]),
+        "logveil audit",
+    );
+    assert_eq!(
+        a.status.code(),
+        Some(0),
+        "audit after use:\n{}",
+        text(&a.stdout)
+    );
+
+    // The local change survives a reinstall, and so do the owner and mode.
     dpkg_ok(&["-i", deb]);
     assert_eq!(fs::read_to_string(cfg).unwrap(), local);
     assert_eq!(owner_mode(cfg), (uid, gid, 0o600));
 
-    // Purge: everything goes but sealed segments (the kept logs), which are named and left.
-    let seg =
-        "/var/lib/logveil/segments/bot.log.20261125T000000Z_20261125T010000Z.000001.log.gz.age";
-    fs::write(seg, b"age-encryption.org/v1\n").unwrap();
+    // Purge: everything goes but sealed segments (the kept logs), which are named and left. (The
+    // recipients file is the admin's: it goes first, or dpkg would keep /etc/logveil for it.)
+    fs::remove_file(recipients).unwrap();
     fs::write("/var/lib/logveil/state/checkpoint", b"{}").unwrap();
     let o = dpkg(&["--purge", "logveil"]);
     assert!(o.status.success(), "dpkg --purge: {}", text(&o.stderr));
@@ -437,7 +524,7 @@ fn package_installs_checks_out_keeps_local_changes_and_purges() {
         assert!(!Path::new(gone).exists(), "{gone} is left after purge");
     }
     assert!(
-        Path::new(seg).exists(),
+        Path::new(&seg).exists(),
         "a sealed segment was deleted by purge"
     );
     let so = run(

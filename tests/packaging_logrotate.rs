@@ -207,10 +207,7 @@ fn a_failing_seal_keeps_the_rotated_file_and_logrotate_reports_it() {
 
 /// The whole hook, twice: each rotated file becomes finished segments that decrypt to exactly its
 /// redacted content, and no plaintext rotated file remains.
-///
-/// Needs `logveil seal`, `cat` and `keygen` (branch `sink`, issue 3): ignored until they are merged.
 #[test]
-#[ignore = "needs seal, cat and keygen from branch sink (issue 3); un-ignore once merged"]
 fn logrotate_hook_seals_rotated_logs_that_decrypt_to_the_redacted_content() {
     if !have_logrotate() {
         return;
