@@ -600,6 +600,8 @@ impl Auditor<'_> {
         // Retention rules cover every file but segments by mtime (as `logveil retention` deletes them).
         let is_age = name.ends_with(".age");
         let is_privacy_log = id == self.privacy_log_id || name == DEFAULT_PRIVACY_LOG_NAME;
+        // A segment writer's lock file is empty and holds nothing.
+        let is_lock = md.len() == 0 && crate::sink::name::is_lock_file_name(&name);
         let mt = mtime(md);
         if !is_privacy_log {
             if let Some(mt) = mt {
@@ -627,7 +629,12 @@ impl Auditor<'_> {
                     }
                 }
                 let rotation = self.cfg.segments.max_segment_age;
-                if in_sealed_dir && secret.is_none() && !is_age && older_than(mt, now, rotation) {
+                if in_sealed_dir
+                    && secret.is_none()
+                    && !is_age
+                    && !is_lock
+                    && older_than(mt, now, rotation)
+                {
                     self.find(
                         Check::Encryption,
                         path,

@@ -13,6 +13,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// How often the file is rewritten while counters change.
+const WRITE_INTERVAL: Duration = Duration::from_secs(10);
+
 /// Counters shared by the stages of one process.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -25,11 +28,52 @@ pub struct Metrics {
     pub retention_bytes_deleted: AtomicU64,
     redactions: Mutex<BTreeMap<String, u64>>,
     errors: Mutex<BTreeMap<String, u64>>,
+    /// `--metrics-file`, and when it was last written.
+    file: Option<PathBuf>,
+    last_write: Mutex<Option<Instant>>,
 }
 
 impl Metrics {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Counters that are also written to `path` (when given) by [`Metrics::maybe_write`] and
+    /// [`Metrics::write_now`].
+    pub fn with_file(path: Option<PathBuf>) -> Self {
+        Metrics {
+            file: path,
+            ..Self::default()
+        }
+    }
+
+    /// Rewrites the metrics file if the last write is older than the write interval. Any thread may call
+    /// it. Errors are logged, never fatal: metrics must not stop the data path.
+    pub fn maybe_write(&self) {
+        let Some(path) = &self.file else { return };
+        let now = Instant::now();
+        {
+            let mut last = self.last_write.lock().unwrap_or_else(|e| e.into_inner());
+            if last.is_some_and(|t| now.duration_since(t) < WRITE_INTERVAL) {
+                return;
+            }
+            *last = Some(now);
+        }
+        self.write_to(path);
+    }
+
+    /// Rewrites the metrics file now (at the end of a run).
+    pub fn write_now(&self) {
+        if let Some(path) = &self.file {
+            *self.last_write.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+            self.write_to(path);
+        }
+    }
+
+    fn write_to(&self, path: &Path) {
+        if let Err(e) = self.write_textfile(path) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot write the metrics file");
+        }
     }
 
     pub fn add(counter: &AtomicU64, n: u64) {
@@ -133,7 +177,14 @@ impl Metrics {
                 "metrics file has no file name",
             )
         })?;
-        let tmp: PathBuf = dir.join(format!(".{}.tmp", name.to_string_lossy()));
+        // A name of its own per write, so two threads never write the same temporary file.
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let tmp: PathBuf = dir.join(format!(
+            ".{}.{}.{}.tmp",
+            name.to_string_lossy(),
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
@@ -152,42 +203,6 @@ fn escape_label(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
-}
-
-/// Writes the metrics file at most every `interval` (and on demand at the end).
-#[derive(Debug)]
-pub struct MetricsFile {
-    path: PathBuf,
-    interval: Duration,
-    last: Option<Instant>,
-}
-
-impl MetricsFile {
-    pub fn new(path: PathBuf) -> Self {
-        MetricsFile {
-            path,
-            interval: Duration::from_secs(10),
-            last: None,
-        }
-    }
-
-    /// Writes when the interval has passed since the last write. Errors are logged, not fatal: metrics
-    /// must never stop the data path.
-    pub fn maybe_write(&mut self, m: &Metrics, now: Instant) {
-        if self
-            .last
-            .is_none_or(|t| now.duration_since(t) >= self.interval)
-        {
-            self.write(m);
-            self.last = Some(now);
-        }
-    }
-
-    pub fn write(&mut self, m: &Metrics) {
-        if let Err(e) = m.write_textfile(&self.path) {
-            tracing::warn!(path = %self.path.display(), error = %e, "cannot write the metrics file");
-        }
-    }
 }
 
 #[cfg(test)]
@@ -243,5 +258,29 @@ mod tests {
         assert_eq!(mode & 0o007, 0, "mode {mode:o}");
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn maybe_write_writes_once_per_interval_and_write_now_always() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.prom");
+        let m = Metrics::with_file(Some(path.clone()));
+        m.maybe_write();
+        assert!(std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("logveil_lines_total 0\n"));
+        Metrics::add(&m.lines, 5);
+        m.maybe_write();
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .contains("logveil_lines_total 0\n"),
+            "within the interval the file is not rewritten"
+        );
+        m.write_now();
+        assert!(std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("logveil_lines_total 5\n"));
+        Metrics::with_file(None).maybe_write();
     }
 }

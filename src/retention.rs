@@ -709,6 +709,11 @@ impl Scheduler {
 /// Errors are logged (without contents) and the next run happens on time. Returns at once when
 /// `policy.auto_delete` is false.
 pub fn run_loop(policy: &Policy, stop: &Receiver<()>) {
+    run_loop_with(policy, stop, &mut |_| {});
+}
+
+/// As [`run_loop`], calling `on_report` after every run (to count deletions in metrics).
+pub fn run_loop_with(policy: &Policy, stop: &Receiver<()>, on_report: &mut dyn FnMut(&Report)) {
     if !policy.auto_delete {
         tracing::info!("retention: auto_delete is off in the config; no scheduled deletion");
         return;
@@ -718,10 +723,14 @@ pub fn run_loop(policy: &Policy, stop: &Receiver<()>) {
         let now = Instant::now();
         if sched.poll(now) {
             match policy.run_once(Timestamp::now()) {
-                Ok(r) if r.deleted.is_empty() && r.failed.is_empty() => {
-                    tracing::debug!("retention: {}", r.summary())
+                Ok(r) => {
+                    if r.deleted.is_empty() && r.failed.is_empty() {
+                        tracing::debug!("retention: {}", r.summary());
+                    } else {
+                        tracing::info!("retention: {}", r.summary());
+                    }
+                    on_report(&r);
                 }
-                Ok(r) => tracing::info!("retention: {}", r.summary()),
                 Err(e) => tracing::warn!(error = %e, "retention: run failed"),
             }
         }
@@ -937,5 +946,38 @@ mod tests {
         assert_eq!(p.privacy_log, PathBuf::from("/x/privacy-log.jsonl"));
         assert_eq!(p.segment_max_age, Duration::from_secs(90 * 86_400));
         assert_eq!(p.interval, Duration::from_secs(3600));
+    }
+}
+
+/// Retention running on a thread of its own; stops (and is joined) when dropped.
+#[derive(Debug)]
+pub struct Background {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Background {
+    /// Starts [`run_loop_with`] on a thread named `logveil-retention`.
+    pub fn spawn(
+        policy: Policy,
+        mut on_report: impl FnMut(&Report) + Send + 'static,
+    ) -> std::io::Result<Background> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("logveil-retention".into())
+            .spawn(move || run_loop_with(&policy, &rx, &mut on_report))?;
+        Ok(Background {
+            stop: Some(tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }

@@ -100,7 +100,10 @@ pub fn init_logging(g: &GlobalArgs) {
         .with_writer(std::io::stderr)
         .with_target(false);
     let _ = match g.log_format {
-        LogFormat::Human => builder.without_time().try_init(),
+        LogFormat::Human => builder
+            .without_time()
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
 }

@@ -20,8 +20,9 @@ use super::sealing::SinkSetup;
 use super::{load_config, Exit};
 use crate::cli::PipeArgs;
 use crate::input::stdin::{spawn_reader, stdin_ready, Chunk, READ_SIZE};
+use crate::metrics::Metrics;
 use crate::redact::{Engine, Redactor};
-use crate::sink::{PartialPolicy, SegmentWriter};
+use crate::sink::{PartialPolicy, Sealed, SegmentWriter};
 
 /// How long a stop (SIGTERM, SIGINT) keeps taking input that is still arriving.
 const STOP_GRACE: Duration = Duration::from_secs(2);
@@ -37,6 +38,7 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
     let engine = Engine::new(&cfg.redaction)?;
     let mut writer =
         SegmentWriter::open(setup.options(&args.stream, PartialPolicy::KeepAsTruncated))?;
+    let retention = setup.start_retention(&cfg)?;
 
     let (tx, rx) = mpsc::sync_channel::<Event>(4);
     let mut signals = signal_hook::iterator::Signals::new([SIGHUP, SIGTERM, SIGINT])
@@ -62,6 +64,9 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
         "pipe: sealing stdin"
     );
     let mut p = Pipe {
+        setup: &setup,
+        engine: &engine,
+        redactions: 0,
         redactor: Redactor::new(&engine),
         writer: &mut writer,
         out: Vec::with_capacity(READ_SIZE + READ_SIZE / 2),
@@ -79,7 +84,7 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
                     Ok(e) => e,
                     Err(RecvTimeoutError::Timeout) => {
                         let sealed = p.writer.tick(Timestamp::now())?;
-                        p.segments += u64::from(sealed.is_some());
+                        p.sealed(sealed.iter());
                         continue;
                     }
                     Err(RecvTimeoutError::Disconnected) => break,
@@ -104,7 +109,7 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
             Event::Signal(SIGHUP) => {
                 tracing::info!("pipe: SIGHUP: finishing the open segment");
                 let sealed = p.writer.finish(Timestamp::now())?;
-                p.segments += u64::from(sealed.is_some());
+                p.sealed(sealed.iter());
             }
             Event::Signal(sig) => {
                 tracing::info!(signal = sig, "pipe: stopping: finishing what was read");
@@ -146,19 +151,27 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
     p.out = tail;
     p.emit()?;
     let sealed = p.writer.finish(Timestamp::now())?;
-    p.segments += u64::from(sealed.is_some());
-    let findings = p.redactor.take_findings();
+    p.sealed(sealed.iter());
+    p.count_findings();
+    if exit != Exit::Ok {
+        setup.metrics.add_error("input");
+    }
+    // Retention's thread stops (after a run in progress) before the last metrics are written.
+    drop(retention);
+    setup.metrics.write_now();
     tracing::info!(
         input_bytes = p.offset,
         segments = p.segments,
-        redactions = findings.total(),
-        lines_dropped = findings.lines_dropped,
+        redactions = p.redactions,
         "pipe: done"
     );
     Ok(exit)
 }
 
 struct Pipe<'a, 'e> {
+    setup: &'a SinkSetup,
+    engine: &'e Engine,
+    redactions: u64,
     redactor: Redactor<'e>,
     writer: &'a mut SegmentWriter,
     out: Vec<u8>,
@@ -170,8 +183,36 @@ struct Pipe<'a, 'e> {
 impl Pipe<'_, '_> {
     fn input(&mut self, buf: &[u8]) -> Result<()> {
         self.offset += buf.len() as u64;
+        let m = &self.setup.metrics;
+        Metrics::add(&m.bytes, buf.len() as u64);
+        Metrics::add(&m.lines, memchr::memchr_iter(b'\n', buf).count() as u64);
         self.redactor.push(buf, &mut self.out);
-        self.emit()
+        self.emit()?;
+        self.count_findings();
+        m.maybe_write();
+        Ok(())
+    }
+
+    /// Moves the redactor's counts into the metrics.
+    fn count_findings(&mut self) {
+        let f = self.redactor.take_findings();
+        self.redactions += f.total();
+        let m = &self.setup.metrics;
+        let names = self.engine.type_names();
+        m.add_redactions(
+            names
+                .iter()
+                .map(String::as_str)
+                .zip(f.counts.iter().copied()),
+        );
+        Metrics::add(&m.lines_dropped, f.lines_dropped);
+    }
+
+    fn sealed<'s>(&mut self, sealed: impl Iterator<Item = &'s Sealed>) {
+        for s in sealed {
+            self.segments += 1;
+            self.setup.count_sealed(s);
+        }
     }
 
     /// Sends the redacted bytes to the writer (and stdout with --tee).
@@ -188,7 +229,7 @@ impl Pipe<'_, '_> {
         }
         let end = self.offset - self.redactor.pending() as u64;
         let sealed = self.writer.write(&self.out, end, Timestamp::now())?;
-        self.segments += sealed.len() as u64;
+        self.sealed(sealed.iter());
         self.out.clear();
         Ok(())
     }

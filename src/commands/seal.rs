@@ -22,6 +22,7 @@ use super::{load_config, Exit};
 use crate::cli::SealArgs;
 use crate::input::file::{open_rotated, stream_name_for};
 use crate::input::stdin::READ_SIZE;
+use crate::metrics::Metrics;
 use crate::redact::{Engine, Redactor};
 use crate::sink::fsutil::{parent_dir, sync_dir};
 use crate::sink::{PartialPolicy, Sealed, SegmentWriter};
@@ -67,10 +68,12 @@ pub fn run(args: &SealArgs) -> Result<Exit> {
             Ok(report) => report.log(path, args.keep),
             Err(e) => {
                 eprintln!("logveil: seal: {}: {e:#}; the file is kept", path.display());
+                setup.metrics.add_error("seal");
                 failed += 1;
             }
         }
     }
+    setup.metrics.write_now();
     Ok(if failed > 0 {
         Exit::Error
     } else if skipped > 0 {
@@ -144,6 +147,11 @@ fn seal_file(
             }
         };
         offset += n as u64;
+        Metrics::add(&setup.metrics.bytes, n as u64);
+        Metrics::add(
+            &setup.metrics.lines,
+            memchr::memchr_iter(b'\n', &buf[..n]).count() as u64,
+        );
         redactor.push(&buf[..n], &mut out);
         if !out.is_empty() {
             sealed.extend(writer.write(&out, offset, time)?);
@@ -159,10 +167,22 @@ fn seal_file(
         fs::remove_file(path).context("sealed, but cannot remove the plaintext")?;
         sync_dir(parent_dir(path)).context("removed, but cannot fsync its directory")?;
     }
+    for s in &sealed {
+        setup.count_sealed(s);
+    }
+    let findings = redactor.take_findings();
+    let names = engine.type_names();
+    setup.metrics.add_redactions(
+        names
+            .iter()
+            .map(String::as_str)
+            .zip(findings.counts.iter().copied()),
+    );
+    Metrics::add(&setup.metrics.lines_dropped, findings.lines_dropped);
     Ok(Report {
         sealed,
         input_bytes: offset,
-        redactions: redactor.take_findings().total(),
+        redactions: findings.total(),
     })
 }
 

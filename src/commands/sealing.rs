@@ -2,18 +2,23 @@
 //! rotation limits, from the command line over the config.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
 use crate::cli::SealArgsCommon;
 use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::retention::{self, Policy};
 use crate::sink::{PartialPolicy, Recipients, SegmentOptions};
 use crate::units::{parse_duration, parse_size};
 
 /// Validated sink settings.
 #[derive(Debug, Clone)]
 pub struct SinkSetup {
+    /// Counters of this process, written to `--metrics-file` / `logveil.metrics_file` when set.
+    pub metrics: Arc<Metrics>,
     pub dir: PathBuf,
     pub recipients: Recipients,
     pub gzip_level: u32,
@@ -80,16 +85,49 @@ impl SinkSetup {
             }
             None => seg.max_segment_age,
         };
-        if args.metrics_file.is_some() || cfg.metrics_file.is_some() {
-            tracing::warn!("metrics: the metrics file is not written by this build yet");
-        }
+        let metrics = Arc::new(Metrics::with_file(
+            args.metrics_file
+                .clone()
+                .or_else(|| cfg.metrics_file.clone()),
+        ));
         Ok(SinkSetup {
+            metrics,
             dir,
             recipients,
             gzip_level: args.gzip_level.unwrap_or(seg.gzip_level),
             max_segment_bytes,
             max_segment_age,
         })
+    }
+
+    /// Counts what a finished segment holds.
+    pub fn count_sealed(&self, sealed: &crate::sink::Sealed) {
+        Metrics::add(&self.metrics.segments_sealed, 1);
+        Metrics::add(&self.metrics.segment_bytes, sealed.output_bytes);
+        self.metrics.maybe_write();
+    }
+
+    /// Retention of the segment directory (and the config's plaintext rules) on its own thread, every
+    /// `logveil.retention.interval` (default hourly), for the long-running `pipe` and `tail`. Stops when
+    /// the returned value is dropped.
+    pub fn start_retention(&self, cfg: &Config) -> Result<Option<retention::Background>> {
+        let policy = Policy::from_config(cfg, std::slice::from_ref(&self.dir))
+            .context("retention: bad policy")?;
+        if !policy.auto_delete {
+            tracing::info!("retention: auto_delete is off in the config; no scheduled deletion");
+            return Ok(None);
+        }
+        let metrics = Arc::clone(&self.metrics);
+        let bg = retention::Background::spawn(policy, move |r| {
+            Metrics::add(&metrics.retention_files_deleted, r.deleted.len() as u64);
+            Metrics::add(&metrics.retention_bytes_deleted, r.bytes_deleted());
+            for _ in &r.failed {
+                metrics.add_error("retention");
+            }
+            metrics.maybe_write();
+        })
+        .context("retention: cannot start its thread")?;
+        Ok(Some(bg))
     }
 
     /// Writer options for one stream.

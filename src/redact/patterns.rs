@@ -109,7 +109,9 @@ macro_rules! digit {
 }
 macro_rules! sep {
     () => {
-        r"(?:[ \-]|\xE2\x80[\x90-\x94]|\xE3\x80\x80|\xEF\xBC\x8D)"
+        // blank, dash; no-break and thin spaces (U+00A0, U+2002-200A, U+202F); Unicode dashes; the
+        // ideographic space; the full-width dash.
+        r"(?:[ \-]|\xC2\xA0|\xE2\x80[\x82-\x8A\x90-\x94\xAF]|\xE3\x80\x80|\xEF\xBC\x8D)"
     };
 }
 
@@ -126,7 +128,8 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
         detectors: &[SECRET],
         // Only the prefix: counted token bodies in an unanchored DFA multiply its states, so the validator
         // reads the body (JWT: three dot-separated base64url parts; others: a minimum length).
-        regex: r"(?-u:eyJ|sk-|gh[pousr]_|github_pat_|xox[abeoprs]-|A[KS]IA|AIza)",
+        // Alibaba Cloud (LTAI) and Tencent Cloud (AKID) access key ids too.
+        regex: r"(?-u:eyJ|sk-|gh[pousr]_|github_pat_|xox[abeoprs]-|A[KS]IA|AIza|LTAI|AKID)",
     },
     BuiltinPattern {
         handler: Handler::Keyword,

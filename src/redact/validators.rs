@@ -451,8 +451,14 @@ pub fn numbers_in(
                 (0xBC, 0xB8) | (0xBD, 0x98) => (3, None, b'X'),
                 _ => (1, None, b'?'),
             }
+        } else if b == 0xC2 && i + 2 <= end && hay[i + 1] == 0xA0 {
+            (2, None, b' ')
         } else if b == 0xE2 && i + 3 <= end && hay[i + 1] == 0x80 {
-            (3, None, b'-')
+            match hay[i + 2] {
+                0x90..=0x94 => (3, None, b'-'),
+                0x82..=0x8A | 0xAF => (3, None, b' '),
+                _ => (1, None, b'?'),
+            }
         } else if b == 0xE3 && i + 3 <= end && hay[i + 1] == 0x80 && hay[i + 2] == 0x80 {
             (3, None, b' ')
         } else {
@@ -815,8 +821,11 @@ pub fn digit_len_at(hay: &[u8], i: usize) -> usize {
 fn separator_len_at(hay: &[u8], i: usize) -> usize {
     match hay[i] {
         b' ' | b'-' => 1,
+        0xC2 if hay.get(i + 1) == Some(&0xA0) => 2,
         0xE2 if hay.get(i + 1) == Some(&0x80)
-            && hay.get(i + 2).is_some_and(|b| (0x90..=0x94).contains(b)) =>
+            && hay
+                .get(i + 2)
+                .is_some_and(|b| matches!(b, 0x82..=0x8A | 0x90..=0x94 | 0xAF)) =>
         {
             3
         }
@@ -1595,6 +1604,8 @@ pub fn token_end(hay: &[u8], start: usize, prefix_end: usize) -> Option<usize> {
             (e, 16)
         }
         b"AIza" => (run(prefix_end, b"_-"), 35),
+        b"LTAI" => (run(prefix_end, b""), 12),
+        b"AKID" => (run(prefix_end, b""), 32),
         p if p.starts_with(b"github_pat_") => (run(prefix_end, b"_"), 30),
         p if p.starts_with(b"xox") => (run(prefix_end, b"-"), 10),
         _ => (run(prefix_end, b""), 30),

@@ -98,7 +98,7 @@ pub fn parent_dir(path: &Path) -> &Path {
 /// two writers of one stream would rename each other's `.partial` and reuse sequence numbers. The lock is
 /// released when the returned file is closed, also when the process dies.
 pub fn lock_stream(dir: &Path, stream: &str) -> Result<File, SinkError> {
-    let path = dir.join(format!(".{stream}.lock"));
+    let path = dir.join(super::name::lock_file_name(stream));
     let file = match OpenOptions::new()
         .write(true)
         .create(true)

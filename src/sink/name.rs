@@ -171,6 +171,19 @@ impl fmt::Display for SegmentName {
     }
 }
 
+/// The per-stream lock file a writer holds in the segment directory (empty, 0600, kept after use).
+pub fn lock_file_name(stream: &str) -> String {
+    format!(".{stream}.lock")
+}
+
+/// Is this file name a writer's lock file ([`lock_file_name`])?
+pub fn is_lock_file_name(file_name: &str) -> bool {
+    file_name
+        .strip_prefix('.')
+        .and_then(|s| s.strip_suffix(".lock"))
+        .is_some_and(|stream| valid_stream(stream).is_some())
+}
+
 /// Orders names in data order within a stream (stream, first time, sequence).
 pub fn data_order(a: &SegmentName, b: &SegmentName) -> std::cmp::Ordering {
     (&a.stream, a.first, a.seq).cmp(&(&b.stream, b.first, b.seq))
@@ -232,6 +245,13 @@ mod tests {
         ] {
             assert_eq!(SegmentName::parse(other), None, "{other}");
         }
+    }
+
+    #[test]
+    fn lock_files_are_recognised() {
+        assert!(is_lock_file_name(&lock_file_name("output.log")));
+        assert!(!is_lock_file_name("output.log.lock"));
+        assert!(!is_lock_file_name(".x y.lock"));
     }
 
     #[test]
