@@ -14,7 +14,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use logveil::sink::name::{data_order, SegmentName, SegmentState};
+use logveil::sink::name::{data_order, is_lock_file_name, SegmentName, SegmentState};
 use packaging_support::*;
 
 const LOG_DIR: &str = "/var/log/clawdbot";
@@ -252,7 +252,7 @@ fn logrotate_hook_seals_rotated_logs_that_decrypt_to_the_redacted_content() {
                 fs::metadata(&p).unwrap().permissions().mode() & 0o777,
                 0o600
             );
-            if name.starts_with('.') && name.ends_with(".lock") {
+            if is_lock_file_name(&name) {
                 continue; // the writer's per-stream lock file
             }
             let parsed =
