@@ -180,9 +180,10 @@ pub struct TailArgs {
     #[arg(long)]
     pub poll: bool,
 
-    /// Interval between polls, and the backstop check when events are used.
-    #[arg(long, value_name = "DURATION", default_value = "1s")]
-    pub poll_interval: String,
+    /// Interval between polls, and the backstop check when events are used (default 1s, or the config's
+    /// logveil.tail.poll_interval).
+    #[arg(long, value_name = "DURATION")]
+    pub poll_interval: Option<String>,
 
     /// Files, directories or globs (e.g. '/var/log/clawdbot/*.log') to follow.
     #[arg(value_name = "PATH", required = true)]

@@ -10,6 +10,7 @@ pub mod redact;
 pub mod retention;
 pub mod seal;
 pub mod sealing;
+pub mod tail;
 
 use std::process::ExitCode;
 
@@ -47,11 +48,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Seal(a) => seal::run(&a),
         Command::Cat(a) => cat::run(&a),
         Command::Keygen(a) => keygen::run(&a),
+        Command::Tail(a) => tail::run(&a),
         Command::Generate(a) => generate::run(&a),
-        other => Err(anyhow::anyhow!(
-            "{}: not available in this build yet",
-            command_name(&other)
-        )),
     };
     match result {
         Ok(code) => code.into(),
@@ -59,21 +57,6 @@ pub fn run(cli: Cli) -> ExitCode {
             report(&e);
             Exit::Error.into()
         }
-    }
-}
-
-fn command_name(c: &Command) -> &'static str {
-    match c {
-        Command::Redact(_) => "redact",
-        Command::Pipe(_) => "pipe",
-        Command::Seal(_) => "seal",
-        Command::Tail(_) => "tail",
-        Command::Cat(_) => "cat",
-        Command::Keygen(_) => "keygen",
-        Command::Retention(_) => "retention",
-        Command::Audit(_) => "audit",
-        Command::Config(_) => "config",
-        Command::Generate(_) => "generate",
     }
 }
 

@@ -1,4 +1,6 @@
 //! Inputs: where bytes come from. They hand over bytes (and offsets); they know nothing of segments.
+//! `tail` follows files through rotation, with checkpoints.
 
 pub mod file;
 pub mod stdin;
+pub mod tail;

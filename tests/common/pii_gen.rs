@@ -767,6 +767,7 @@ pub fn apply_filter(filter: &str, s: &str) -> Option<String> {
         "fw" => fullwidth(s),
         "dash" => group(s, &[3, 4, 4], "-"),
         "space" => group(s, &[3, 4, 4], " "),
+        "nbsp" => group(s, &[3, 4, 4], "\u{a0}"),
         "g4s" => group4(s, " "),
         "g4d" => group4(s, "-"),
         "ssp" => group(s, &[6, 8, 4], " "),

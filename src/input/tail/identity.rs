@@ -1,0 +1,147 @@
+//! Which file is this? Device + inode, and a fingerprint of its first bytes.
+//!
+//! The inode alone is not enough: a deleted file's inode is reused by the next file created, and
+//! `copytruncate` or an in-place rewrite keeps the inode while the content starts over. The fingerprint is a
+//! SHA-256 digest (truncated to 128 bits) of the file's first [`FP_LEN`] bytes, or of fewer bytes while the
+//! file is shorter; it records how many bytes it covers, so it can be compared with any longer file and
+//! upgraded as the file grows. Only the digest is stored, never the bytes.
+
+use std::fs::{File, Metadata};
+use std::io;
+use std::os::unix::fs::{FileExt, MetadataExt};
+
+use sha2::{Digest, Sha256};
+
+/// Bytes covered by a full fingerprint.
+pub const FP_LEN: usize = 1024;
+/// A fingerprint covering fewer bytes than this identifies a file only together with its device and inode
+/// (a short prefix, such as a timestamp, may be shared by several files).
+pub const FP_MIN_ALONE: usize = 64;
+
+/// Device and inode of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileId {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+impl FileId {
+    pub fn of(meta: &Metadata) -> FileId {
+        FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+}
+
+/// A digest of a file's first `len` bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    pub len: u32,
+    pub digest: [u8; 16],
+}
+
+impl Fingerprint {
+    /// The fingerprint of zero bytes: matches every file, identifies nothing alone.
+    pub fn empty() -> Fingerprint {
+        Fingerprint::of_bytes(&[])
+    }
+
+    pub fn of_bytes(bytes: &[u8]) -> Fingerprint {
+        let full = Sha256::digest(bytes);
+        let mut digest = [0u8; 16];
+        digest.copy_from_slice(&full[..16]);
+        Fingerprint {
+            len: bytes.len() as u32,
+            digest,
+        }
+    }
+
+    /// Fingerprints the first `min(len, FP_LEN)` bytes of `file`; None when the file is shorter than that.
+    pub fn read(file: &File, len: u64) -> io::Result<Option<Fingerprint>> {
+        let len = len.min(FP_LEN as u64) as usize;
+        let mut buf = [0u8; FP_LEN];
+        match file.read_exact_at(&mut buf[..len], 0) {
+            Ok(()) => Ok(Some(Fingerprint::of_bytes(&buf[..len]))),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether `file` starts with the bytes this fingerprint was made of.
+    pub fn matches(&self, file: &File) -> io::Result<bool> {
+        Ok(Fingerprint::read(file, u64::from(self.len))?.as_ref() == Some(self))
+    }
+
+    /// Whether this fingerprint can identify a file without its device and inode.
+    pub fn identifies_alone(&self) -> bool {
+        self.len as usize >= FP_MIN_ALONE
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.len as usize >= FP_LEN
+    }
+
+    pub fn hex(&self) -> String {
+        self.digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    pub fn from_hex(len: u32, hex: &str) -> Option<Fingerprint> {
+        if hex.len() != 32 || len as usize > FP_LEN {
+            return None;
+        }
+        let mut digest = [0u8; 16];
+        for (i, d) in digest.iter_mut().enumerate() {
+            *d = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(Fingerprint { len, digest })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn a_fingerprint_matches_a_longer_file_with_the_same_start_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a");
+        std::fs::write(&p, b"first line\n").unwrap();
+        let f = File::open(&p).unwrap();
+        let fp = Fingerprint::read(&f, 11).unwrap().unwrap();
+        assert_eq!(fp.len, 11);
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&p)
+            .unwrap()
+            .write_all(b"second line\n")
+            .unwrap();
+        assert!(fp.matches(&f).unwrap(), "growing keeps the prefix");
+        std::fs::write(&p, b"other line\n").unwrap();
+        assert!(!fp.matches(&f).unwrap(), "rewritten in place");
+        std::fs::write(&p, b"first").unwrap();
+        assert!(!fp.matches(&f).unwrap(), "shorter than the fingerprint");
+    }
+
+    #[test]
+    fn fingerprints_cover_at_most_fp_len_bytes_and_round_trip_as_hex() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a");
+        let mut data = vec![b'x'; FP_LEN];
+        std::fs::write(&p, &data).unwrap();
+        let fp = Fingerprint::read(&File::open(&p).unwrap(), 1 << 20)
+            .unwrap()
+            .unwrap();
+        assert!(fp.is_full());
+        data.extend_from_slice(b"different tail");
+        std::fs::write(&p, &data).unwrap();
+        assert!(fp.matches(&File::open(&p).unwrap()).unwrap());
+        assert_eq!(Fingerprint::from_hex(fp.len, &fp.hex()), Some(fp.clone()));
+        assert_eq!(Fingerprint::from_hex(fp.len, "zz"), None);
+        assert!(Fingerprint::empty()
+            .matches(&File::open(&p).unwrap())
+            .unwrap());
+        assert!(!Fingerprint::empty().identifies_alone());
+    }
+}
