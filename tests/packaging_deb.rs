@@ -502,6 +502,93 @@ fn package_installs_checks_out_keeps_local_changes_and_purges() {
         text(&a.stdout)
     );
 
+    // The sidecar's command line, taken from the installed unit (instance `logveil`, the default
+    // LOGVEIL_TAIL_PATHS form: a glob), run as logveil on a temporary log directory: it seals what the log
+    // holds (segments finished after 1s here, a local change) and stops cleanly on SIGTERM.
+    let local = local.replace("    max_segment_age: 1h ", "    max_segment_age: 1s ");
+    assert!(
+        local.contains("    max_segment_age: 1s "),
+        "the example's max_segment_age line"
+    );
+    fs::write(cfg, &local).unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    fs::set_permissions(logs.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let app_log = logs.path().join("app.log");
+    fs::write(&app_log, input).unwrap();
+    fs::set_permissions(&app_log, fs::Permissions::from_mode(0o644)).unwrap();
+    let unit = unit_entries(Path::new("/lib/systemd/system/logveil-tail@.service"));
+    let exec = unit_values(&unit, "ExecStart").pop().unwrap();
+    let glob = format!("{}/*.log", logs.path().display());
+    let words: Vec<String> = exec
+        .replace("%i", "logveil")
+        .replace("$LOGVEIL_TAIL_PATHS", &glob)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(words[0], "/usr/bin/logveil");
+    let mut tail = Command::new("setpriv")
+        .args(["--reuid=logveil", "--regid=logveil", "--init-groups", "--"])
+        .args(&words)
+        .current_dir("/")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("setpriv");
+    let tail_segments = || -> Vec<PathBuf> {
+        fs::read_dir("/var/lib/logveil/segments")
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                let n = p.file_name().unwrap().to_string_lossy();
+                n.starts_with("app.log.") && n.ends_with(".log.gz.age")
+            })
+            .collect()
+    };
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    while tail_segments().is_empty() && Instant::now() < deadline {
+        assert!(tail.try_wait().unwrap().is_none(), "tail exited early");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    run_ok(
+        Command::new("kill").args(["-TERM", &tail.id().to_string()]),
+        "kill -TERM",
+    );
+    let o = tail.wait_with_output().unwrap();
+    assert!(
+        o.status.success(),
+        "tail as logveil: {}\n{}",
+        o.status,
+        text(&o.stderr)
+    );
+    let segs = tail_segments();
+    assert!(!segs.is_empty(), "tail sealed nothing within 30 s");
+    for s in &segs {
+        assert_eq!(owner_mode(s.to_str().unwrap()), (uid, gid, 0o600));
+    }
+    let cat = run_ok(
+        Command::new("/usr/bin/logveil")
+            .args(["cat", "-i"])
+            .arg(&identity)
+            .args(&segs),
+        "logveil cat",
+    );
+    assert!(
+        cat.stdout == want.stdout,
+        "tail's segments decrypt to the redacted log"
+    );
+    let a = run(
+        Command::new("/usr/bin/logveil")
+            .args(["audit", "--config", cfg])
+            .args(["/etc/logveil", "/var/lib/logveil"]),
+        "logveil audit",
+    );
+    assert_eq!(
+        a.status.code(),
+        Some(0),
+        "audit after tail:\n{}",
+        text(&a.stdout)
+    );
+
     // The local change survives a reinstall, and so do the owner and mode.
     dpkg_ok(&["-i", deb]);
     assert_eq!(fs::read_to_string(cfg).unwrap(), local);

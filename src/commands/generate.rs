@@ -141,7 +141,7 @@ The sidecar: \fBlogveil\-tail@logveil.service\fR follows the paths in \fBLOGVEIL
 \fI/etc/logveil/logveil.yaml\fR.
 .TP
 \fI/lib/systemd/system/logveil\-retention.timer\fR
-Runs \fBlogveil retention\fR hourly, for hosts that seal with the logrotate hook only.
+Runs \fBlogveil retention\fR hourly: expired segments of the logrotate hook and the tail sidecar.
 .TP
 \fI/usr/share/logveil/logrotate/logveil\fR
 The logrotate hook: seals each rotated \fI/var/log/clawdbot/*.log\fR with \fBlogveil seal\fR. Copy it
