@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod cat;
 pub mod config_check;
+pub mod generate;
 pub mod keygen;
 pub mod pipe;
 pub mod redact;
@@ -48,10 +49,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Cat(a) => cat::run(&a),
         Command::Keygen(a) => keygen::run(&a),
         Command::Tail(a) => tail::run(&a),
-        other => Err(anyhow::anyhow!(
-            "{}: not available in this build yet",
-            command_name(&other)
-        )),
+        Command::Generate(a) => generate::run(&a),
     };
     match result {
         Ok(code) => code.into(),
@@ -59,21 +57,6 @@ pub fn run(cli: Cli) -> ExitCode {
             report(&e);
             Exit::Error.into()
         }
-    }
-}
-
-fn command_name(c: &Command) -> &'static str {
-    match c {
-        Command::Redact(_) => "redact",
-        Command::Pipe(_) => "pipe",
-        Command::Seal(_) => "seal",
-        Command::Tail(_) => "tail",
-        Command::Cat(_) => "cat",
-        Command::Keygen(_) => "keygen",
-        Command::Retention(_) => "retention",
-        Command::Audit(_) => "audit",
-        Command::Config(_) => "config",
-        Command::Generate(_) => "generate",
     }
 }
 

@@ -1,0 +1,253 @@
+//! The systemd units in packaging/systemd, checked with the real `systemd-analyze` (Debian package
+//! `systemd`; required when CI is set).
+//!
+//! `systemd-analyze verify` refuses a unit whose ExecStart program does not exist, and the units name the
+//! installed path /usr/bin/logveil. So the units are verified inside a temporary root (`--root`): a copy
+//! of the host's own unit directory (for the targets ours refer to), the merged-/usr links as on the host,
+//! the built binary at /usr/bin/logveil, and the other programs the units run (/bin/kill) copied from the
+//! host. Nothing outside the temporary directory is touched. The Debian package test verifies the
+//! installed units again, in the real root.
+
+mod packaging_support;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use packaging_support::*;
+
+fn units_dir() -> PathBuf {
+    repo().join("packaging/systemd")
+}
+
+fn have_systemd_analyze() -> bool {
+    require_tool(
+        "systemd-analyze",
+        &["--version"],
+        "Debian package `systemd`",
+    )
+}
+
+/// A temporary root holding systemd's units, ours, and every program our units run.
+fn temp_root(with_logveil: bool) -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    // The same /bin, /sbin, /lib layout as the host (links into /usr on merged-/usr systems).
+    for d in ["bin", "sbin", "lib", "lib64"] {
+        let host = Path::new("/").join(d);
+        match fs::read_link(&host) {
+            Ok(target) => std::os::unix::fs::symlink(target, r.join(d)).unwrap(),
+            Err(_) if host.is_dir() => fs::create_dir_all(r.join(d)).unwrap(),
+            Err(_) => {}
+        }
+    }
+    for d in ["usr/bin", "usr/sbin", "usr/lib/systemd"] {
+        fs::create_dir_all(r.join(d)).unwrap();
+    }
+    // systemd's own units, wherever this host keeps them.
+    let mut seen = BTreeSet::new();
+    for dir in ["/usr/lib/systemd/system", "/lib/systemd/system"] {
+        let Ok(real) = fs::canonicalize(dir) else {
+            continue;
+        };
+        if !seen.insert(real.clone()) {
+            continue;
+        }
+        let dest = r.join(dir.trim_start_matches('/'));
+        fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        run_ok(
+            Command::new("cp").arg("-a").arg(&real).arg(&dest),
+            "copy the host's systemd units",
+        );
+    }
+    assert!(!seen.is_empty(), "no systemd unit directory on this host");
+    // Ours, where the package puts them.
+    let ours = r.join("lib/systemd/system");
+    fs::create_dir_all(&ours).unwrap();
+    for u in UNITS {
+        fs::copy(units_dir().join(u), ours.join(u)).unwrap();
+    }
+    // The programs they run.
+    for u in UNITS {
+        for prog in exec_programs(&unit_entries(&units_dir().join(u))) {
+            assert!(
+                prog.starts_with('/'),
+                "{u}: {prog}: Exec programs are absolute paths"
+            );
+            let dest = r.join(prog.trim_start_matches('/'));
+            if dest.exists() {
+                continue;
+            }
+            fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            if prog == "/usr/bin/logveil" {
+                if with_logveil {
+                    fs::copy(bin(), &dest).unwrap();
+                }
+            } else {
+                fs::copy(&prog, &dest).unwrap_or_else(|e| {
+                    panic!("{u} runs {prog}, which this host does not have: {e}")
+                });
+            }
+        }
+    }
+    root
+}
+
+fn verify(root: &Path) -> std::process::Output {
+    run(
+        Command::new("systemd-analyze")
+            .arg("verify")
+            .arg("--man=no")
+            .arg(format!("--root={}", root.display()))
+            .args(UNITS_TO_VERIFY),
+        "systemd-analyze verify",
+    )
+}
+
+#[test]
+fn units_pass_systemd_analyze_verify() {
+    if !have_systemd_analyze() {
+        return;
+    }
+    let root = temp_root(true);
+    let o = verify(root.path());
+    // verify exits 0 on mere warnings (an unknown or misspelt key is "ignoring"): those fail here too.
+    assert!(
+        o.status.success() && o.stderr.is_empty() && o.stdout.is_empty(),
+        "systemd-analyze verify {:?}: {}\n--- stdout\n{}\n--- stderr\n{}",
+        UNITS_TO_VERIFY,
+        o.status,
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn verify_checks_the_exec_start_program_in_the_temporary_root() {
+    // The control for the test above: without /usr/bin/logveil in the root, verify fails and says so.
+    if !have_systemd_analyze() {
+        return;
+    }
+    let root = temp_root(false);
+    let o = verify(root.path());
+    let err = text(&o.stderr);
+    assert!(!o.status.success(), "verify passed without the binary");
+    assert!(
+        err.contains("/usr/bin/logveil") && err.contains("logveil-tail@logveil.service"),
+        "verify did not name the missing program: {err}"
+    );
+}
+
+#[test]
+fn services_are_rated_safe_by_systemd_analyze_security() {
+    if !have_systemd_analyze() {
+        return;
+    }
+    let root = temp_root(true);
+    for unit in ["logveil-tail@logveil.service", "logveil-retention.service"] {
+        // --threshold is the exposure level times 10: 10 = 1.0 of 10, well inside "SAFE".
+        let o = run(
+            Command::new("systemd-analyze")
+                .args(["security", "--offline=yes", "--threshold=10"])
+                .arg(format!("--root={}", root.path().display()))
+                .arg(unit),
+            "systemd-analyze security",
+        );
+        let out = text(&o.stdout);
+        let overall = out
+            .lines()
+            .find(|l| l.contains("Overall exposure level"))
+            .unwrap_or("(no overall line)");
+        eprintln!("{overall}");
+        assert!(
+            o.status.success(),
+            "{unit}: exposure above 1.0: {overall}\n{out}\n{}",
+            text(&o.stderr)
+        );
+    }
+}
+
+/// What the issue requires of the sidecar's sandbox, and that its writable paths are exactly the
+/// directories the packaged config uses.
+#[test]
+fn tail_unit_is_hardened_and_writes_only_the_configured_directories() {
+    let cfg = logveil::config::Config::load(Some(&repo().join("packaging/logveil.example.yaml")))
+        .expect("the example config loads");
+    let segments = cfg.segments.out_dir.clone().expect("segments.dir is set");
+    let state = cfg.tail.state_dir.clone().expect("tail.state_dir is set");
+    assert!(
+        cfg.metrics_file.is_none(),
+        "the example config writes a metrics file: add its directory to ReadWritePaths"
+    );
+    if let Some(log) = &cfg.retention.privacy_log {
+        assert!(
+            log.starts_with(&segments),
+            "privacy log outside the segment dir"
+        );
+    }
+
+    for (unit, writable) in [
+        ("logveil-tail@.service", vec![&segments, &state]),
+        ("logveil-retention.service", vec![&segments]),
+    ] {
+        let e = unit_entries(&units_dir().join(unit));
+        let one = |k: &str| {
+            let v = unit_values(&e, k);
+            assert_eq!(v.len(), 1, "{unit}: {k} set {} times", v.len());
+            v[0].clone()
+        };
+        assert_eq!(one("User"), "logveil", "{unit}");
+        assert_eq!(one("ProtectSystem"), "strict", "{unit}");
+        assert_eq!(one("NoNewPrivileges"), "yes", "{unit}");
+        assert_eq!(one("PrivateTmp"), "yes", "{unit}");
+        assert_eq!(one("CapabilityBoundingSet"), "", "{unit}");
+        assert_eq!(one("UMask"), "0077", "{unit}");
+        let rw: BTreeSet<PathBuf> = unit_values(&e, "ReadWritePaths")
+            .iter()
+            .flat_map(|v| v.split_whitespace().map(PathBuf::from).collect::<Vec<_>>())
+            .collect();
+        let want: BTreeSet<PathBuf> = writable.into_iter().cloned().collect();
+        assert_eq!(rw, want, "{unit}: ReadWritePaths");
+    }
+
+    let e = unit_entries(&units_dir().join("logveil-tail@.service"));
+    let reload = unit_values(&e, "ExecReload");
+    assert_eq!(
+        reload.last().map(String::as_str),
+        Some("/bin/kill -HUP $MAINPID"),
+        "the last ExecReload sends SIGHUP"
+    );
+    assert_eq!(unit_values(&e, "KillSignal"), ["SIGTERM"]);
+}
+
+/// The config checks the units run before start and before reload work, as written, on the packaged
+/// config (`/etc/logveil/%i.yaml` with instance `logveil` is packaging/logveil.example.yaml).
+#[test]
+fn unit_config_checks_pass_on_the_packaged_config() {
+    let example = repo().join("packaging/logveil.example.yaml");
+    let mut checked = 0;
+    for u in UNITS {
+        let e = unit_entries(&units_dir().join(u));
+        for (k, v) in &e {
+            if !k.starts_with("Exec") || !v.contains(" config check ") {
+                continue;
+            }
+            let line = v.replace("/etc/logveil/%i.yaml", example.to_str().unwrap());
+            let mut words = line.split_whitespace();
+            assert_eq!(words.next(), Some("/usr/bin/logveil"), "{u}: {k}");
+            let o = run(
+                Command::new(bin()).args(words).env_remove("LOGVEIL_CONFIG"),
+                "config check",
+            );
+            assert!(
+                o.status.success(),
+                "{u}: {k}={v}: {}\n{}",
+                o.status,
+                text(&o.stderr)
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 2, "ExecStartPre and ExecReload of the tail unit");
+}
