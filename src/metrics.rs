@@ -90,6 +90,17 @@ impl Metrics {
         }
     }
 
+    /// Adds what a redactor found: counts by type (`names` are the engine's type names) and dropped lines.
+    pub fn add_findings(&self, names: &[String], f: &crate::redact::Findings) {
+        self.add_redactions(
+            names
+                .iter()
+                .map(String::as_str)
+                .zip(f.counts.iter().copied()),
+        );
+        Metrics::add(&self.lines_dropped, f.lines_dropped);
+    }
+
     /// Counts an error of a stage (`input`, `redact`, `segment`, `retention`, ...).
     pub fn add_error(&self, stage: &str) {
         let mut m = self.errors.lock().unwrap_or_else(|e| e.into_inner());

@@ -197,15 +197,9 @@ impl Pipe<'_, '_> {
     fn count_findings(&mut self) {
         let f = self.redactor.take_findings();
         self.redactions += f.total();
-        let m = &self.setup.metrics;
-        let names = self.engine.type_names();
-        m.add_redactions(
-            names
-                .iter()
-                .map(String::as_str)
-                .zip(f.counts.iter().copied()),
-        );
-        Metrics::add(&m.lines_dropped, f.lines_dropped);
+        self.setup
+            .metrics
+            .add_findings(self.engine.type_names(), &f);
     }
 
     fn sealed<'s>(&mut self, sealed: impl Iterator<Item = &'s Sealed>) {

@@ -171,14 +171,7 @@ fn seal_file(
         setup.count_sealed(s);
     }
     let findings = redactor.take_findings();
-    let names = engine.type_names();
-    setup.metrics.add_redactions(
-        names
-            .iter()
-            .map(String::as_str)
-            .zip(findings.counts.iter().copied()),
-    );
-    Metrics::add(&setup.metrics.lines_dropped, findings.lines_dropped);
+    setup.metrics.add_findings(engine.type_names(), &findings);
     Ok(Report {
         sealed,
         input_bytes: offset,

@@ -270,19 +270,9 @@ fn count(
     streams: &mut [Option<Stream<'_>>],
     commits: &[(usize, Sealed)],
 ) {
-    let m = &sink.metrics;
-    let names = engine.type_names();
     for st in streams.iter_mut().flatten() {
         let f = st.redactor.take_findings();
-        if f.total() > 0 || f.lines_dropped > 0 {
-            m.add_redactions(
-                names
-                    .iter()
-                    .map(String::as_str)
-                    .zip(f.counts.iter().copied()),
-            );
-            Metrics::add(&m.lines_dropped, f.lines_dropped);
-        }
+        sink.metrics.add_findings(engine.type_names(), &f);
     }
     for (_, s) in commits {
         sink.count_sealed(s);
