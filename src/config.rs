@@ -139,7 +139,10 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             source: None,
-            redaction: EngineConfig::default(),
+            redaction: EngineConfig {
+                max_birth_year: current_year(),
+                ..EngineConfig::default()
+            },
             segments: SegmentConfig {
                 out_dir: None,
                 recipients: Vec::new(),
@@ -722,6 +725,27 @@ fn build(raw: RawRoot, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, C
     Ok(cfg)
 }
 
+/// The current UTC year (read once, when a config is made): IDs born later are not real.
+pub fn current_year() -> u32 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    civil_year((secs / 86_400) as i64)
+}
+
+/// The Gregorian year of a day counted from 1970-01-01 (Howard Hinnant's civil-from-days, year part).
+fn civil_year(days: i64) -> u32 {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2)) as u32
+}
+
 fn duration_at(text: &str, at: &str) -> Result<Duration, ConfigError> {
     parse_duration(text).map_err(|e| ConfigError::new(at, e))
 }
@@ -842,6 +866,16 @@ privacy:
 
     fn no_env(_: &str) -> Option<String> {
         None
+    }
+
+    #[test]
+    fn civil_year_of_known_days() {
+        assert_eq!(civil_year(0), 1970);
+        assert_eq!(civil_year(18_261), 2019, "2019-12-31");
+        assert_eq!(civil_year(18_262), 2020, "2020-01-01");
+        assert_eq!(civil_year(11_016), 2000, "2000-02-29");
+        assert_eq!(civil_year(20_782), 2026, "2026-11-25");
+        assert!(current_year() >= 2026);
     }
 
     #[test]

@@ -19,6 +19,9 @@ pub use stream::{redact_all, Redactor};
 
 use crate::config::{ConfigError, DEFAULT_REPLACEMENT};
 
+/// The latest birth year accepted when no config says otherwise.
+pub const LATEST_BIRTH_YEAR: u32 = 2099;
+
 /// A built-in detector's setting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DetectorSetting {
@@ -73,26 +76,10 @@ impl Default for EngineConfig {
                 .collect(),
             patterns: Vec::new(),
             hash_key: None,
-            max_birth_year: current_year(),
+            // The engine reads no clock: the config sets the current year (Config::default).
+            max_birth_year: LATEST_BIRTH_YEAR,
         }
     }
-}
-
-/// The current UTC year (read once, when a config is made).
-pub fn current_year() -> u32 {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    // Days since 1970-01-01 to a civil year (Howard Hinnant's algorithm, year part only).
-    let z = (secs / 86_400) as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2)) as u32
 }
 
 /// Counts of what was found, by type id (see [`Engine::type_names`]). Never values.
