@@ -240,3 +240,46 @@ fn bytes_that_are_not_redacted_pass_through_unchanged() {
         b"\xff\xfe invalid \x00 nul\r\ncrlf line\r\n\xe4\xbd last line without newline";
     assert_eq!(redact_all(&e, input).0, input);
 }
+
+#[test]
+fn drop_line_on_a_line_longer_than_the_buffer_drops_all_that_was_not_written_yet() {
+    let e = engine(
+        "logveil:\n  detectors:\n    id_card: {action: drop_line}\n",
+        &[],
+    );
+    let mut input = b"first line\n".to_vec();
+    let filler = "填充 padding ".repeat(200_000); // ~2.6 MB, longer than a region
+    input.extend_from_slice(filler.as_bytes());
+    input.extend_from_slice(b" id 11010519491231002X and after\nlast line\n");
+    let mut r = Redactor::new(&e);
+    let mut out = Vec::new();
+    for chunk in input.chunks(65_536) {
+        r.push(chunk, &mut out);
+    }
+    r.finish(&mut out);
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.starts_with("first line\n"));
+    assert!(text.ends_with("\nlast line\n"), "the next line is intact");
+    assert!(!text.contains("11010519491231002X") && !text.contains("and after"));
+    // What was written before the value (earlier regions of the long line) stays.
+    assert!(text.len() > 11 + 10 && text.len() < input.len());
+    assert_eq!(r.findings().lines_dropped, 1);
+}
+
+#[test]
+fn drop_line_of_a_long_line_whose_value_is_near_its_start_keeps_the_line_boundary() {
+    let e = engine(
+        "logveil:\n  detectors:\n    id_card: {action: drop_line}\n",
+        &[],
+    );
+    let mut input = b"first line\r\nid 11010519491231002X ".to_vec();
+    input.extend_from_slice("填充 padding ".repeat(300_000).as_bytes()); // ~4 MB after the value
+    input.extend_from_slice(b"end of long line\r\nlast line\r\n");
+    let mut r = Redactor::new(&e);
+    let mut out = Vec::new();
+    for chunk in input.chunks(65_536) {
+        r.push(chunk, &mut out);
+    }
+    r.finish(&mut out);
+    assert_eq!(out, b"first line\r\nlast line\r\n");
+}

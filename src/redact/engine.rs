@@ -65,6 +65,8 @@ pub struct ChunkState {
     pem_bytes: usize,
     /// The rest of the current line is dropped (a `drop_line` hit in an earlier part of a very long line).
     drop_rest_of_line: bool,
+    /// ... and part of that line was already written, so its line ending is kept.
+    drop_rest_keeps_ending: bool,
 }
 
 /// The compiled redaction engine: immutable, shareable between threads.
@@ -737,24 +739,28 @@ impl Engine {
         if st.drop_rest_of_line {
             match memchr::memchr(b'\n', &hay[from..to]) {
                 Some(i) => {
-                    floor = from + i + 1;
+                    let nl = from + i;
+                    floor = nl + 1;
                     st.drop_rest_of_line = false;
+                    if st.drop_rest_keeps_ending {
+                        let cr = nl > 0 && hay[nl - 1] == b'\r';
+                        out.extend_from_slice(if cr { b"\r\n" } else { b"\n" });
+                    }
                 }
                 None => return to,
             }
         }
-        // Where the current line started, in input and in output (for drop_line).
-        let mut line_in = floor;
+        // Where the current line starts in the output (for drop_line). A line longer than a region began in
+        // an earlier one: what of it was already written stays, the rest is dropped.
         let mut line_out = out.len();
-        let line_start_known = floor == 0 || hay[floor - 1] == b'\n';
-        let mut line_partial = !line_start_known;
+        let mut line_began_here = floor == 0 || hay[floor - 1] == b'\n';
         let mut drop_to: Option<usize> = None;
-        let mut drop_rest = false;
+        let mut drop_rest: Option<bool> = None;
         let mut scratch = Vec::new();
+        if findings.counts.len() < self.types.len() {
+            findings.counts.resize(self.types.len(), 0);
+        }
         let end = self.scan(hay, floor, to, st, |h| {
-            if findings.counts.len() < self.types.len() {
-                findings.counts.resize(self.types.len(), 0);
-            }
             let action = &self.actions[h.action];
             if let Some(d) = drop_to {
                 if h.start < d {
@@ -768,32 +774,32 @@ impl Engine {
             // Emit the gap, noting the last line start in it.
             let gap = &hay[floor..h.start];
             if let Some(nl) = memchr::memrchr(b'\n', gap) {
-                line_in = floor + nl + 1;
                 line_out = out.len() + nl + 1;
-                line_partial = false;
+                line_began_here = true;
             }
             out.extend_from_slice(gap);
             floor = h.start;
             match action.kind {
                 ActionKind::DropLine => {
                     findings.lines_dropped += 1;
-                    if line_partial {
-                        // The start of this (very long) line is already out: drop what is left of it.
-                        out.truncate(line_out);
-                    } else {
-                        out.truncate(line_out);
-                        debug_assert!(line_in <= h.start);
-                    }
+                    out.truncate(line_out);
                     match memchr::memchr(b'\n', &hay[h.end.min(to)..to]) {
-                        Some(i) => floor = h.end.min(to) + i + 1,
+                        Some(i) => {
+                            let nl = h.end.min(to) + i;
+                            floor = nl + 1;
+                            if !line_began_here {
+                                // Part of this line is already out: end it, or it runs into the next.
+                                let cr = nl > 0 && hay[nl - 1] == b'\r';
+                                out.extend_from_slice(if cr { b"\r\n" } else { b"\n" });
+                            }
+                        }
                         None => {
                             floor = to.max(h.end);
-                            drop_rest = true;
+                            drop_rest = Some(!line_began_here);
                         }
                     }
-                    line_in = floor;
                     line_out = out.len();
-                    line_partial = false;
+                    line_began_here = true;
                     drop_to = Some(floor);
                     floor
                 }
@@ -804,8 +810,10 @@ impl Engine {
                 }
             }
         });
-        let _ = line_in;
-        st.drop_rest_of_line |= drop_rest;
+        if let Some(keep_ending) = drop_rest {
+            st.drop_rest_of_line = true;
+            st.drop_rest_keeps_ending = keep_ending;
+        }
         let stop = end.max(floor);
         if floor < stop {
             out.extend_from_slice(&hay[floor..stop]);

@@ -92,7 +92,17 @@ impl<'e> Redactor<'e> {
             } else {
                 match memchr::memrchr(b'\n', &self.buf[from..]) {
                     Some(i) => from + i + 1,
-                    None if len - self.ctx >= self.max_line + HOLD => len - HOLD,
+                    None if len - self.ctx >= self.max_line + HOLD => {
+                        // Cut at the start of a UTF-8 character, never inside one.
+                        let mut cut = len - HOLD;
+                        while cut > self.ctx + 1
+                            && len - HOLD - cut < 3
+                            && (0x80..0xC0).contains(&self.buf[cut])
+                        {
+                            cut -= 1;
+                        }
+                        cut
+                    }
                     None => {
                         self.scanned = len;
                         return;
