@@ -139,10 +139,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             source: None,
-            redaction: EngineConfig {
-                max_birth_year: current_year(),
-                ..EngineConfig::default()
-            },
+            redaction: EngineConfig::default(),
             segments: SegmentConfig {
                 out_dir: None,
                 recipients: Vec::new(),

@@ -19,9 +19,6 @@ pub use stream::{redact_all, Redactor};
 
 use crate::config::{ConfigError, DEFAULT_REPLACEMENT};
 
-/// The latest birth year accepted when no config says otherwise.
-pub const LATEST_BIRTH_YEAR: u32 = 2099;
-
 /// A built-in detector's setting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DetectorSetting {
@@ -76,8 +73,8 @@ impl Default for EngineConfig {
                 .collect(),
             patterns: Vec::new(),
             hash_key: None,
-            // The engine reads no clock: the config sets the current year (Config::default).
-            max_birth_year: LATEST_BIRTH_YEAR,
+            // Read once, here, when the configuration is made; redaction itself reads no clock.
+            max_birth_year: crate::config::current_year(),
         }
     }
 }
