@@ -1730,6 +1730,16 @@ pub fn ipv4_valid(hay: &[u8], start: usize, end: usize, floor: usize) -> bool {
             // `v-1.2.3.4`, `build-10.0.0.1`: glued to a word.
             return false;
         }
+        if b == b'~' {
+            // `Package_for_KB3121255~31bf3856ad364e35~amd64~~6.1.1.0`: a package's version field.
+            let mut i = start - 1;
+            while i > floor && hay[i - 1] == b'~' {
+                i -= 1;
+            }
+            if i > floor && hay[i - 1].is_ascii_alphanumeric() {
+                return false;
+            }
+        }
         if version_word_before(hay, start, floor) {
             return false;
         }
