@@ -1,6 +1,8 @@
 //! Blind acceptance corpus: every built-in detector in every form issue 2 names, and look-alikes that must
-//! survive. Cases live in `tests/fixtures/pii_cases.txt` (format described at its top); values are generated
-//! (valid check digits, allocated prefixes) by `tests/common/pii_gen.rs`, several per case.
+//! survive. Cases live in `tests/fixtures/pii_cases.txt` (format described at its top) and in
+//! `tests/fixtures/pii_cases_adversarial.txt` (same format, ids prefixed `adv.`: other log formats, contexts
+//! and look-alikes, written independently from the issue's text); values are generated (valid check
+//! digits, allocated prefixes) by `tests/common/pii_gen.rs`, several per case.
 //!
 //! Every failing case is reported at once. Failure output never shows a planted value: each one is shown
 //! as its placeholder (`<phone>`, `<card19|g4s>`), so a leak reads `手机<phone>请回电`.
@@ -19,7 +21,15 @@ use std::process::{Command, Stdio};
 use logveil::redact::{redact_all, Engine, EngineConfig};
 use pii_gen::{apply_filter, generate, Rng};
 
-const CASES: &str = include_str!("fixtures/pii_cases.txt");
+/// (file name, text, required id prefix) of every case file.
+const CASE_FILES: &[(&str, &str, &str)] = &[
+    ("pii_cases.txt", include_str!("fixtures/pii_cases.txt"), ""),
+    (
+        "pii_cases_adversarial.txt",
+        include_str!("fixtures/pii_cases_adversarial.txt"),
+        "adv.",
+    ),
+];
 const GAPS: &str = include_str!("fixtures/pii_known_gaps.txt");
 /// Variants (fresh generated values) per case that has placeholders.
 const VARIANTS: u64 = 8;
@@ -78,7 +88,25 @@ struct Case {
     same: bool,
 }
 
-fn parse_cases(text: &str) -> Vec<Case> {
+/// Every case of every case file; ids are unique across the files.
+fn all_cases() -> Vec<Case> {
+    let mut cases = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (file, text, prefix) in CASE_FILES {
+        for c in parse_cases(file, text) {
+            assert!(
+                c.id.starts_with(prefix),
+                "{file}: case id {} must start with {prefix:?}",
+                c.id
+            );
+            assert!(seen.insert(c.id.clone()), "duplicate case id {}", c.id);
+            cases.push(c);
+        }
+    }
+    cases
+}
+
+fn parse_cases(file: &str, text: &str) -> Vec<Case> {
     let mut cases: Vec<Case> = Vec::new();
     let mut lines = text.lines().enumerate();
     while let Some((no, line)) = lines.next() {
@@ -95,7 +123,7 @@ fn parse_cases(text: &str) -> Vec<Case> {
         }
         let case = cases
             .last_mut()
-            .unwrap_or_else(|| panic!("pii_cases.txt:{}: field before the first case", no + 1));
+            .unwrap_or_else(|| panic!("{file}:{}: field before the first case", no + 1));
         let heredoc = |lines: &mut std::iter::Enumerate<std::str::Lines>, end: &str| {
             let mut body = Vec::new();
             for (_, l) in lines.by_ref() {
@@ -104,10 +132,7 @@ fn parse_cases(text: &str) -> Vec<Case> {
                 }
                 body.push(l.to_string());
             }
-            panic!(
-                "pii_cases.txt: {}: unterminated <<{end}",
-                case_id_hint(&body)
-            );
+            panic!("{file}: {}: unterminated <<{end}", case_id_hint(&body));
         };
         if let Some(end) = line.strip_prefix("in<<") {
             case.input = heredoc(&mut lines, end);
@@ -139,7 +164,7 @@ fn parse_cases(text: &str) -> Vec<Case> {
         } else if line.trim() == "nonl" {
             case.nonl = true;
         } else {
-            panic!("pii_cases.txt:{}: unknown line in case {}", no + 1, case.id);
+            panic!("{file}:{}: unknown line in case {}", no + 1, case.id);
         }
     }
     let mut seen = BTreeSet::new();
@@ -407,7 +432,7 @@ fn run(filter: impl Fn(&Case) -> bool) -> (usize, Vec<Failure>, BTreeSet<String>
     let mut failures = Vec::new();
     let mut passed_ids = BTreeSet::new();
     let mut ran = 0;
-    for case in parse_cases(CASES).iter().filter(|c| filter(c)) {
+    for case in all_cases().iter().filter(|c| filter(c)) {
         let mut all_ok = true;
         for e in expand_case(case) {
             ran += 1;
@@ -447,7 +472,7 @@ fn known_gaps() -> BTreeSet<String> {
 #[test]
 fn redact_corpus() {
     let gaps = known_gaps();
-    let ids: BTreeSet<String> = parse_cases(CASES).into_iter().map(|c| c.id).collect();
+    let ids: BTreeSet<String> = all_cases().into_iter().map(|c| c.id).collect();
     for g in &gaps {
         assert!(
             ids.contains(g),
@@ -506,7 +531,7 @@ fn redact_corpus_known_gaps() {
 fn redact_corpus_binary_matches_library() {
     let engine = Engine::new(&EngineConfig::default()).unwrap();
     let mut input = Vec::new();
-    for case in parse_cases(CASES) {
+    for case in all_cases() {
         for e in expand_case(&case) {
             input.extend_from_slice(&e.input);
             if !input.ends_with(b"\n") {
@@ -560,6 +585,15 @@ fn generators_are_valid() {
         assert!(!pii_gen::id18_ok(&bad) && !pii_gen::luhn_ok(&bad));
         assert!(!pii_gen::luhn_ok(&pii_gen::order_no(&mut rng, 18)));
         assert!(pii_gen::luhn_ok(&pii_gen::epoch_ms_luhn(&mut rng)));
+        let g = |name: &str, rng: &mut Rng| pii_gen::generate(name, rng).unwrap();
+        let s = g("id18in19", &mut rng);
+        assert!(s.len() == 19 && pii_gen::id18_ok(&s[..18]) && !pii_gen::luhn_ok(&s));
+        let s = g("card16in17", &mut rng);
+        assert!(s.len() == 17 && pii_gen::luhn_ok(&s[..16]) && !pii_gen::luhn_ok(&s));
+        let s = g("dt17luhn", &mut rng);
+        assert!(s.len() == 17 && s.starts_with("202") && pii_gen::luhn_ok(&s));
+        let s = g("dt14luhn", &mut rng);
+        assert!(s.len() == 14 && s.starts_with("202") && pii_gen::luhn_ok(&s));
         let b = pii_gen::blk_id(&mut rng);
         assert!(pii_gen::id18_ok(
             b.trim_start_matches("blk_").trim_start_matches('-')

@@ -411,6 +411,17 @@ pub fn luhn_pass(rng: &mut Rng, prefix: &str, len: usize) -> String {
     format!("{payload}{c}")
 }
 
+/// A real local date and time as yyyyMMddHHmmss, 2023..2026.
+pub fn datetime14(rng: &mut Rng) -> String {
+    format!(
+        "{}{:02}{:02}{:02}",
+        date8(rng, 2023, 2026),
+        rng.below(24),
+        rng.below(60),
+        rng.below(60)
+    )
+}
+
 /// Epoch milliseconds 2020..2027.
 pub fn epoch_ms(rng: &mut Rng) -> String {
     rng.range(1_577_836_800_000, 1_798_761_599_999).to_string()
@@ -746,6 +757,33 @@ pub fn generate(name: &str, rng: &mut Rng) -> Option<String> {
             let p = rng.pick(&["622202", "621700", "4", "53"]);
             luhn_fail(rng, p, len)
         }
+        // A valid 18-digit ID (digit check) glued to one more digit; the 19-digit whole fails Luhn.
+        "id18in19" => loop {
+            let s = format!("{}{}", id18_with(rng, Some(false)), rng.digits(1));
+            if !luhn_ok(&s) {
+                break s;
+            }
+        },
+        // A Luhn-valid 16-digit card number glued to one more digit; the 17-digit whole fails Luhn.
+        "card16in17" => loop {
+            let s = format!("{}{}", card(rng, 16), rng.digits(1));
+            if !luhn_ok(&s) {
+                break s;
+            }
+        },
+        // yyyyMMddHHmmssSSS (17 digits) / yyyyMMddHHmmss (14 digits, WeChat Pay `time_end`) passing Luhn.
+        "dt17luhn" => loop {
+            let s = format!("{}{}", datetime14(rng), rng.digits(3));
+            if luhn_ok(&s) {
+                break s;
+            }
+        },
+        "dt14luhn" => loop {
+            let s = datetime14(rng);
+            if luhn_ok(&s) {
+                break s;
+            }
+        },
         "luhn16" => luhn_pass(rng, "1", 16),
         "luhn12" => luhn_pass(rng, "6", 12),
         "luhn20" => luhn_pass(rng, "62", 20),
