@@ -222,6 +222,7 @@ impl Expander {
                 "ESC" => "\x1b".to_string(),
                 "TAB" => "\t".to_string(),
                 "CR" => "\r".to_string(),
+                "DOLLAR" => "$".to_string(),
                 _ => {
                     self.has_placeholders = true;
                     let mut parts = spec.split('|');

@@ -300,13 +300,22 @@ fn glued_left_start(hay: &[u8], end: usize, floor: usize) -> usize {
     t0
 }
 
-/// True when `[start, end)` sits inside a hexadecimal identifier (a UUID group, a digest, a hex id):
-/// the letters glued to it on either side are all hex digits.
+/// True when `[start, end)` sits inside an identifier: the letters glued to it on either side are all hex
+/// digits (a UUID group, a digest, a hex id), or digits are glued to its left (through letters), or
+/// to its right when letters are glued to both sides (`corpid=wwbd77e13752283728`, `wxe13812345678bd77`:
+/// ids of letters and digits, not a word before a number).
 pub fn inside_hex_identifier(hay: &[u8], start: usize, end: usize, floor: usize) -> bool {
     let left = glued_left_start(hay, start, floor);
+    if hay[left..start].iter().any(u8::is_ascii_digit) {
+        return true;
+    }
     let mut right = end;
     while right < hay.len() && is_alnum(hay[right]) {
         right += 1;
+    }
+    // Glued on both sides, with digits on the right (`appid=wxe13812345678bd77`).
+    if left < start && hay[end..right].iter().any(u8::is_ascii_digit) {
+        return true;
     }
     if left == start && right == end {
         return false;
@@ -342,6 +351,14 @@ pub fn number_left_free(hay: &[u8], start: usize) -> bool {
         b'-' => !(start >= 2 && (hay[start - 2] == b'_' || hay[start - 2].is_ascii_digit())),
         _ => true,
     }
+}
+
+/// `avatar_` before `start`: an underscore after at least two ASCII letters.
+fn underscore_after_word(hay: &[u8], start: usize, floor: usize) -> bool {
+    start >= floor + 3
+        && hay[start - 1] == b'_'
+        && hay[start - 2].is_ascii_alphabetic()
+        && hay[start - 3].is_ascii_alphabetic()
 }
 
 /// Is a number ending at `end` free on its right? (Letters are judged by [`inside_hex_identifier`].)
@@ -669,7 +686,10 @@ fn classify(
     // Context at the candidate's own ends (a sub-range bounded by separators is free).
     let left_free =
         gi > 0 || plus.is_some() || ctx.escape_left || number_left_free(hay, gs[0].start);
-    if !left_free {
+    // `avatar_13812345678.jpg`: a word joined to a mobile by `_` names it; only a phone is taken there
+    // (`blk_` ids and other numbered identifiers are not cards or IDs).
+    let word_underscore = !left_free && gi == 0 && underscore_after_word(hay, gs[0].start, floor);
+    if !left_free && !word_underscore {
         return None;
     }
     let ends_free = |end: usize| {
@@ -686,7 +706,7 @@ fn classify(
     };
 
     // 18-char ID whose check character is X.
-    if let Some((_, xe)) = x_suffix.filter(|_| gj == ng - 1) {
+    if let Some((_, xe)) = x_suffix.filter(|_| gj == ng - 1 && !word_underscore) {
         if kinds.id_card
             && n == 17
             && plus.is_none()
@@ -740,7 +760,7 @@ fn classify(
             }
         }
     }
-    if plus.is_some() || !uniform_from(0) {
+    if plus.is_some() || !uniform_from(0) || word_underscore {
         return None;
     }
     let s = shape.get();
@@ -899,8 +919,32 @@ pub fn value_of_id_key(hay: &[u8], start: usize) -> bool {
     if key.is_empty() {
         return false;
     }
+    // A key of words (`Card number:`, `bank account no=`): the two words before it name the thing too.
+    let mut words_start = i;
+    for _ in 0..2 {
+        let mut j = words_start;
+        while j > 0 && hay[j - 1] == b' ' && words_start - j < 2 {
+            j -= 1;
+        }
+        if j == words_start {
+            break;
+        }
+        let word_end = j;
+        while j > 0 && word_end - j < 20 && hay[j - 1].is_ascii_alphabetic() {
+            j -= 1;
+        }
+        if j == word_end {
+            break;
+        }
+        words_start = j;
+    }
+    let words = hay[words_start..i].to_ascii_lowercase();
     let has = |w: &[u8]| key.windows(w.len()).any(|x| x == w);
+    let said = |w: &[u8]| words.windows(w.len()).any(|x| x == w);
     if has(b"card") || has(b"bank") || has(b"acct") || has(b"account") || has(b"pan") {
+        return false;
+    }
+    if said(b"card") || said(b"bank") || said(b"acct") || said(b"account") {
         return false;
     }
     const ID_ENDINGS: &[&[u8]] = &[
@@ -1199,6 +1243,9 @@ pub fn is_placeholder_value(v: &[u8]) -> bool {
         b"undefined",
         b"true",
         b"false",
+        // MySQL's `Access denied for user 'bot'@'localhost' (using password: YES)`.
+        b"yes",
+        b"no",
         b"<redacted>",
         b"redacted",
         b"<hidden>",
@@ -1210,6 +1257,8 @@ pub fn is_placeholder_value(v: &[u8]) -> bool {
     ];
     WORDS.iter().any(|w| v.eq_ignore_ascii_case(w))
         || v.starts_with(b"[REDACTED")
+        // A template's reference (`password=${DB_PASSWORD}`), not its value.
+        || v.starts_with(b"${")
         || v.starts_with(b"[")
         || v.starts_with(b"{")
         // A Java-style object repr (`Token{a64f992 ...}`), not a credential.
@@ -1345,6 +1394,13 @@ pub fn keyword_value(hay: &[u8], start: usize, sep_end: usize) -> Option<Credent
         s => s.starts_with(b"session"),
     };
     let sep = &hay[stem_end..sep_end];
+    if sep == b">" {
+        return xml_element_value(hay, key_start, stem_end).map(|(start, end)| Credential {
+            start,
+            end,
+            password,
+        });
+    }
     let blank_only = sep.iter().all(|&b| b == b' ' || b == b'\t');
     let skip_blanks = |mut i: usize| {
         while i < hay.len() && matches!(hay[i], b' ' | b'\t') {
@@ -1423,6 +1479,31 @@ pub fn keyword_value(hay: &[u8], start: usize, sep_end: usize) -> Option<Credent
     })
 }
 
+/// The text of an XML element `<KEY>VALUE</KEY>` (or `<KEY><![CDATA[VALUE]]></KEY>`) whose name is
+/// `hay[key_start..key_end]`; `>` follows the name. Nothing when there is no matching end tag on the line.
+fn xml_element_value(hay: &[u8], key_start: usize, key_end: usize) -> Option<(usize, usize)> {
+    if key_start == 0 || hay[key_start - 1] != b'<' {
+        return None;
+    }
+    let name = &hay[key_start..key_end];
+    let mut vs = key_end + 1;
+    let cdata = hay[vs..].starts_with(b"<![CDATA[");
+    let limit = hay.len().min(vs + 4096);
+    let ve = if cdata {
+        vs += 9;
+        vs + memchr::memmem::find(&hay[vs..limit], b"]]>")?
+    } else {
+        vs + memchr::memchr2(b'<', b'\n', &hay[vs..limit])?
+    };
+    let close = if cdata { ve + 3 } else { ve };
+    let tag = hay.get(close..close + 3 + name.len())?;
+    let closes = tag.starts_with(b"</")
+        && tag[2..2 + name.len()].eq_ignore_ascii_case(name)
+        && tag[2 + name.len()] == b'>';
+    let value = &hay[vs..ve];
+    (closes && !value.is_empty() && !is_placeholder_value(value)).then_some((vs, ve))
+}
+
 /// `Bearer TOKEN` (RFC 6750 token characters).
 pub fn bearer_value(hay: &[u8], start: usize, sep_end: usize, floor: usize) -> Option<Credential> {
     if start > floor && hay[start - 1].is_ascii_alphanumeric() {
@@ -1484,6 +1565,7 @@ pub fn chat_password_value(hay: &[u8], start: usize, stem_end: usize) -> Option<
                 && hay[i] < 0x7F
                 && !matches!(hay[i], b'"' | b'\'' | b',' | b';')
                 && !(hay[i] == b'\\' && escape_len_at(hay, i).is_some())
+                && !markup_ends_at(hay, i)
             {
                 i += 1;
             }
@@ -1500,6 +1582,17 @@ pub fn chat_password_value(hay: &[u8], start: usize, stem_end: usize) -> Option<
         end: ve,
         password,
     })
+}
+
+/// Markup closing around a value typed into chat: `</Content>`, the end of a CDATA section (`]]>`).
+fn markup_ends_at(hay: &[u8], i: usize) -> bool {
+    match hay[i] {
+        b'<' => hay
+            .get(i + 1)
+            .is_some_and(|&b| b == b'/' || b == b'!' || b.is_ascii_alphabetic()),
+        b']' => hay.get(i + 1..i + 3) == Some(b"]>"),
+        _ => false,
+    }
 }
 
 /// `scheme://user:password@host`: the password (the host and user stay).
@@ -1689,7 +1782,8 @@ fn version_word_before(hay: &[u8], start: usize, floor: usize) -> bool {
     }
     let word = hay[i..word_end].to_ascii_lowercase();
     word.ends_with(b"version")
-        || word.ends_with(b"ver")
+        || word == b"ver"
+        || word.ends_with(b"_ver")
         || word == b"v"
         || word.ends_with(b"build")
         || word.ends_with(b"release")
@@ -1711,7 +1805,8 @@ pub fn ipv4_valid(hay: &[u8], start: usize, end: usize, floor: usize) -> bool {
         }
     }
     // Not an address anyone has: unspecified, broadcast, loopback.
-    if octets == [0, 0, 0, 0] || octets == [255, 255, 255, 255] || octets[0] == 127 {
+    // Nor a netmask (`netmask 255.255.255.0`; 255.x.x.x is reserved).
+    if octets == [0, 0, 0, 0] || octets[0] == 255 || octets[0] == 127 {
         return false;
     }
     if start > floor {
