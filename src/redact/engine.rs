@@ -530,6 +530,16 @@ impl Engine {
                 cred(v::go_dsn_password(hay, start, floor), hits);
                 end
             }
+            Handler::CliPassword => {
+                // `-p` may be the start of `-password=` (a Keyword match inside it): resume right after.
+                match v::cli_password(hay, start, 0) {
+                    Some(c) => {
+                        cred(Some(c), hits);
+                        c.end
+                    }
+                    None => start + 1,
+                }
+            }
             Handler::PemBlock => {
                 let Some(end) = v::pem_private_header_end(hay, end) else {
                     return end;

@@ -83,6 +83,8 @@ pub enum Handler {
     UrlAuthority,
     /// `user:pass@tcp(host)`: Go MySQL DSN.
     GoDsn,
+    /// `-p`: a password on a command line (`mysql -uroot -pSECRET`, `sshpass -p SECRET`).
+    CliPassword,
     /// `-----BEGIN ... PRIVATE KEY-----`: the whole block.
     PemBlock,
     /// A token with a self-identifying format (JWT, sk-, ghp_, AKIA...).
@@ -167,9 +169,16 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
         regex: r"(?-u:@(?:tcp|udp|unix)\()",
     },
     BuiltinPattern {
+        handler: Handler::CliPassword,
+        detectors: &[PASSWORD],
+        // The validator wants a blank before it and the command (mysql, mariadb, sshpass) earlier on the line.
+        regex: r"(?-u:-p)",
+    },
+    BuiltinPattern {
         handler: Handler::UrlAuthority,
         detectors: &[PASSWORD],
-        regex: r"(?-u:://)",
+        // Also with escaped slashes, as PHP's json_encode writes URLs (`mysql:\/\/bot:pw@db`).
+        regex: r"(?-u:://|:\\/\\/)",
     },
     BuiltinPattern {
         handler: Handler::EmailAnchor,

@@ -268,6 +268,21 @@ pub fn ansi_csi_ends_at(hay: &[u8], end: usize) -> bool {
     i >= 2 && hay[i - 1] == b'[' && hay[i - 2] == 0x1B
 }
 
+/// Length of an ANSI CSI sequence (`ESC[1;33m`) starting at `at`.
+pub fn ansi_csi_len_at(hay: &[u8], at: usize) -> Option<usize> {
+    if hay.get(at..at + 2) != Some(b"\x1b[") {
+        return None;
+    }
+    let mut i = at + 2;
+    while i < hay.len() && i - at < 24 && (hay[i].is_ascii_digit() || matches!(hay[i], b';' | b':'))
+    {
+        i += 1;
+    }
+    hay.get(i)
+        .is_some_and(|b| (0x40..=0x7E).contains(b))
+        .then_some(i + 1 - at)
+}
+
 /// The letters glued before `start` are only an escape sequence's tail (`\n`, `\u00a0`, `%3A`) or an ANSI
 /// colour code: they end a word, they are not part of what follows.
 pub fn glue_is_escape(hay: &[u8], start: usize) -> bool {
@@ -1021,15 +1036,23 @@ pub fn email_domain_end(hay: &[u8], dom_start: usize, dom_end: usize) -> Option<
 
 /// The local part that ends at `anchor` (an `@`, `%40` or `＠`), no lower than `floor`. ASCII addresses stop
 /// at non-ASCII text (so CJK around them stays); a local part that ends in a non-Latin letter is taken in
-/// that script. URL escapes inside it (`%2B`) are part of it; a leading JSON escape (`\n`) is not.
+/// that script, as text or as JSON `\uXXXX` escapes. URL escapes inside it (`%2B`) are part of it; a leading
+/// JSON escape (`\n`) is not.
 pub fn email_local_start(hay: &[u8], anchor: usize, floor: usize) -> Option<usize> {
     if anchor <= floor {
         return None;
     }
     let unicode = hay[anchor - 1] >= 0x80;
+    // The same written as JSON escapes (`{"email":"\u5f20\u4f1f@163.com"}` from json.dumps).
+    let escaped = escaped_letter_before(hay, anchor, floor).is_some();
     let mut i = anchor;
     let mut chars = 0;
     while i > floor && chars < 64 {
+        if escaped && escaped_letter_before(hay, i, floor).is_some() {
+            i -= 6;
+            chars += 1;
+            continue;
+        }
         let b = hay[i - 1];
         if i >= floor + 3 && hay[i - 3] == b'%' && is_hex(hay[i - 2]) && is_hex(b) {
             let v = (hex_val(hay[i - 2]) << 4) | hex_val(b);
@@ -1076,6 +1099,22 @@ pub fn email_local_start(hay: &[u8], anchor: usize, floor: usize) -> Option<usiz
             .iter()
             .any(|&b| b.is_ascii_alphanumeric() || b >= 0x80))
     .then_some(i)
+}
+
+/// A non-ASCII letter written as a `\uXXXX` escape ending at `i`.
+fn escaped_letter_before(hay: &[u8], i: usize, floor: usize) -> Option<char> {
+    if i < floor + 6 || hay[i - 6] != b'\\' || !matches!(hay[i - 5], b'u' | b'U') {
+        return None;
+    }
+    let hex = &hay[i - 4..i];
+    if !hex.iter().all(|&b| is_hex(b)) {
+        return None;
+    }
+    let v = hex
+        .iter()
+        .fold(0u32, |v, &b| (v << 4) | u32::from(hex_val(b)));
+    let c = char::from_u32(v)?;
+    (v >= 0x80 && c.is_alphanumeric() && !is_cjk_punct(c)).then_some(c)
 }
 
 fn hex_val(b: u8) -> u8 {
@@ -1422,8 +1461,10 @@ pub fn keyword_value(hay: &[u8], start: usize, sep_end: usize) -> Option<Credent
             return None;
         }
     } else {
-        // After the separator: blanks, then the value's opening quote (plain, or `\"` inside a JSON string).
+        // After the separator: blanks, a colour code (`token=ESC[33mVALUE`), then the value's opening
+        // quote (plain, or `\"` inside a JSON string).
         let mut vs = skip_blanks(sep_end);
+        vs += ansi_csi_len_at(hay, vs).unwrap_or(0);
         let (quote, escaped) = match (hay.get(vs), hay.get(vs + 1)) {
             (Some(b'\\'), Some(&q @ (b'"' | b'\''))) => {
                 vs += 2;
@@ -1540,6 +1581,10 @@ pub fn chat_password_value(hay: &[u8], start: usize, stem_end: usize) -> Option<
         "是", "为", "為", "：", "\u{3000}", "\\u662f", "\\u4e3a", "\\u70ba", "\\uff1a", "\\u3000",
     ];
     let mut sep_end = stem_end;
+    // Markdown emphasis closing around the word (`**密码**：`).
+    while sep_end < hay.len() && sep_end - stem_end < 3 && hay[sep_end] == b'*' {
+        sep_end += 1;
+    }
     while sep_end < hay.len() && sep_end - stem_end < 48 {
         if matches!(hay[sep_end], b':' | b'=' | b' ' | b'\t') {
             sep_end += 1;
@@ -1553,7 +1598,7 @@ pub fn chat_password_value(hay: &[u8], start: usize, stem_end: usize) -> Option<
         }
     }
     let (vs, ve) = match hay.get(sep_end) {
-        Some(&q @ (b'"' | b'\'')) => (
+        Some(&q @ (b'"' | b'\'' | b'`')) => (
             sep_end + 1,
             quoted_value_end(hay, sep_end + 1, q, false, hay.len())?,
         ),
@@ -1629,6 +1674,51 @@ pub fn url_password(hay: &[u8], after_scheme: usize) -> Option<Credential> {
     (colon + 1 < at).then_some(Credential {
         start: colon + 1,
         end: at,
+        password: true,
+    })
+}
+
+/// The password of `-p` at `at` on a command line: glued (`mysql -uroot -pSECRET`, `mariadb-dump -pSECRET`)
+/// or, for sshpass, also after blanks (`sshpass -p SECRET ssh ...`). The command must come earlier on the
+/// line; `mysql -p` alone (a prompt) and `mysql -p dbname` (a database) give nothing.
+pub fn cli_password(hay: &[u8], at: usize, floor: usize) -> Option<Credential> {
+    if at <= floor || !matches!(hay[at - 1], b' ' | b'\t') {
+        return None;
+    }
+    let line_start = hay[floor.max(at.saturating_sub(512))..at]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(floor.max(at.saturating_sub(512)), |p| {
+            floor.max(at.saturating_sub(512)) + p + 1
+        });
+    let before = hay[line_start..at].to_ascii_lowercase();
+    let command_at = |name: &[u8]| {
+        before.windows(name.len()).enumerate().any(|(k, w)| {
+            w == name
+                && (k == 0 || !(before[k - 1].is_ascii_alphanumeric() || before[k - 1] == b'_'))
+        })
+    };
+    let sshpass = command_at(b"sshpass");
+    if !(sshpass || command_at(b"mysql") || command_at(b"mariadb")) {
+        return None;
+    }
+    let mut vs = at + 2;
+    if sshpass {
+        while vs < hay.len() && matches!(hay[vs], b' ' | b'\t') {
+            vs += 1;
+        }
+    }
+    let (vs, ve) = match hay.get(vs) {
+        Some(&q @ (b'"' | b'\'')) => (vs + 1, quoted_value_end(hay, vs + 1, q, false, hay.len())?),
+        Some(b) if b.is_ascii_graphic() && *b != b'-' => {
+            (vs, unquoted_value_end(hay, vs, hay.len()))
+        }
+        _ => return None,
+    };
+    let value = &hay[vs..ve];
+    (!value.is_empty() && !is_placeholder_value(value)).then_some(Credential {
+        start: vs,
+        end: ve,
         password: true,
     })
 }
