@@ -112,8 +112,8 @@ macro_rules! digit {
 macro_rules! sep {
     () => {
         // blank, dash; no-break and thin spaces (U+00A0, U+2002-200A, U+202F); Unicode dashes; the
-        // ideographic space; the full-width dash.
-        r"(?:[ \-]|\xC2\xA0|\xE2\x80[\x82-\x8A\x90-\x94\xAF]|\xE3\x80\x80|\xEF\xBC\x8D)"
+        // ideographic space; the full-width dash; a URL-encoded space.
+        r"(?:[ \-]|%20|\xC2\xA0|\xE2\x80[\x82-\x8A\x90-\x94\xAF]|\xE3\x80\x80|\xEF\xBC\x8D)"
     };
 }
 
@@ -157,10 +157,12 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
         handler: Handler::ChatPassword,
         detectors: &[PASSWORD, SECRET],
         // 密码 口令 密碼 (password), 密钥 (secret key); the validator reads 是/为/為, colons, '=' or blanks.
-        // Also as JSON `\uXXXX` escapes (Python's json.dumps writes 密码 as \u5bc6\u7801).
+        // Also as JSON `\uXXXX` escapes (Python's json.dumps writes 密码 as \u5bc6\u7801) and URL-encoded.
         regex: concat!(
             r"(?-u:密码|密碼|口令|密钥|密鑰",
-            r"|\\[uU]5[bB][cC]6\\[uU](?:7801|78[bB][cC]|94[aA]5|9470)|\\[uU]53[eE]3\\[uU]4[eE][eE]4)"
+            r"|\\[uU]5[bB][cC]6\\[uU](?:7801|78[bB][cC]|94[aA]5|9470)|\\[uU]53[eE]3\\[uU]4[eE][eE]4",
+            // URL-encoded (`%E5%AF%86%E7%A0%81`), any case.
+            r"|(?i:%E5%AF%86%E7%A0%81|%E5%AF%86%E7%A2%BC|%E5%8F%A3%E4%BB%A4|%E5%AF%86%E9%92%A5|%E5%AF%86%E9%91%B0))"
         ),
     },
     BuiltinPattern {

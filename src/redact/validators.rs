@@ -473,6 +473,9 @@ pub fn numbers_in(
             (1, None, b'+')
         } else if b == b'%' && i + 2 < end && hay[i + 1] == b'2' && (hay[i + 2] | 0x20) == b'b' {
             (3, None, b'+')
+        } else if b == b'%' && i + 2 < end && hay[i + 1] == b'2' && hay[i + 2] == b'0' {
+            // A URL-encoded space (`138%201234%205678` in a query string).
+            (3, None, b' ')
         } else if b == b'X' || b == b'x' {
             (1, None, b'X')
         } else if b == 0xEF && i + 3 <= end {
@@ -856,6 +859,7 @@ pub fn digit_len_at(hay: &[u8], i: usize) -> usize {
 fn separator_len_at(hay: &[u8], i: usize) -> usize {
     match hay[i] {
         b' ' | b'-' => 1,
+        b'%' if hay.get(i + 1..i + 3) == Some(b"20") => 3,
         0xC2 if hay.get(i + 1) == Some(&0xA0) => 2,
         0xE2 if hay.get(i + 1) == Some(&0x80)
             && hay
@@ -1575,10 +1579,32 @@ pub fn chat_password_value(hay: &[u8], start: usize, stem_end: usize) -> Option<
     let password = !(stem.starts_with("密钥".as_bytes())
         || stem.starts_with("密鑰".as_bytes())
         || stem.ends_with(b"94a5")
-        || stem.ends_with(b"9470"));
-    // 是 为 為 ： and the ideographic space, as text or as \u escapes; ':' '=' and blanks.
-    const SEPS: [&str; 10] = [
-        "是", "为", "為", "：", "\u{3000}", "\\u662f", "\\u4e3a", "\\u70ba", "\\uff1a", "\\u3000",
+        || stem.ends_with(b"9470")
+        || stem.ends_with(b"%e9%92%a5")
+        || stem.ends_with(b"%e9%91%b0"));
+    // URL-encoded text (`text=%E5%AF%86%E7%A0%81%E6%98%AFAbc123`): the value ends at the query's delimiters.
+    let encoded = hay[start] == b'%';
+    // 是 为 為 ： and the ideographic space, as text, as \u escapes or URL-encoded; ':' '=' and blanks.
+    const SEPS: [&str; 19] = [
+        "是",
+        "为",
+        "為",
+        "：",
+        "\u{3000}",
+        "\\u662f",
+        "\\u4e3a",
+        "\\u70ba",
+        "\\uff1a",
+        "\\u3000",
+        "%e6%98%af",
+        "%e4%b8%ba",
+        "%e7%82%ba",
+        "%ef%bc%9a",
+        "%e3%80%80",
+        "%3a",
+        "%3d",
+        "%20",
+        "+",
     ];
     let mut sep_end = stem_end;
     // Markdown emphasis closing around the word (`**密码**：`).
@@ -1611,6 +1637,7 @@ pub fn chat_password_value(hay: &[u8], start: usize, stem_end: usize) -> Option<
                 && !matches!(hay[i], b'"' | b'\'' | b',' | b';')
                 && !(hay[i] == b'\\' && escape_len_at(hay, i).is_some())
                 && !markup_ends_at(hay, i)
+                && !(encoded && url_delimiter_at(hay, i))
             {
                 i += 1;
             }
@@ -1627,6 +1654,15 @@ pub fn chat_password_value(hay: &[u8], start: usize, stem_end: usize) -> Option<
         end: ve,
         password,
     })
+}
+
+/// A query-string delimiter at `i`, plain or URL-encoded (`&`, `+` as a space, `%26`, `%20`, `%22`, ...).
+fn url_delimiter_at(hay: &[u8], i: usize) -> bool {
+    const ENCODED_STOPS: [&[u8]; 6] = [b"%26", b"%20", b"%22", b"%2C", b"%3B", b"%7D"];
+    matches!(hay[i], b'&' | b'+' | b'#')
+        || hay
+            .get(i..i + 3)
+            .is_some_and(|w| ENCODED_STOPS.iter().any(|s| w.eq_ignore_ascii_case(s)))
 }
 
 /// Markup closing around a value typed into chat: `</Content>`, the end of a CDATA section (`]]>`).
