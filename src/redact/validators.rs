@@ -523,7 +523,15 @@ pub fn numbers_in(
                 g.end = i + len;
                 g.d1 = nd as u8;
             }
-            (None, b'+') if ng == 0 && plus.is_none() => plus = Some(i),
+            // After a word, `+` is a form-encoded space (`q=my+phone+is+13812345678`), not a sign.
+            (None, b'+')
+                if ng == 0
+                    && plus.is_none()
+                    && !(hay[i] == b'+' && i > 0 && hay[i - 1].is_ascii_alphanumeric()) =>
+            {
+                plus = Some(i)
+            }
+            (None, b'+') if ng == 0 && plus.is_none() => {}
             (None, b'X') => {
                 x_suffix = Some((i, i + len));
                 break;
@@ -1072,9 +1080,16 @@ pub fn email_local_start(hay: &[u8], anchor: usize, floor: usize) -> Option<usiz
             chars += 1;
             continue;
         }
-        if unicode && b >= 0x80 {
+        if b >= 0x80 {
+            // A local part in another script; an ASCII one takes accented Latin, Greek and Cyrillic letters
+            // (`müller@`), never CJK text in front of it.
+            let takes = |c: char| {
+                c.is_alphanumeric()
+                    && !is_cjk_punct(c)
+                    && (unicode || ('\u{00C0}'..='\u{052F}').contains(&c))
+            };
             match decode_utf8_before(hay, i) {
-                Some((c, len)) if i - len >= floor && c.is_alphanumeric() && !is_cjk_punct(c) => {
+                Some((c, len)) if i - len >= floor && takes(c) => {
                     i -= len;
                     chars += 1;
                     continue;
@@ -1499,6 +1514,12 @@ pub fn keyword_value(hay: &[u8], start: usize, sep_end: usize) -> Option<Credent
     };
     // Inside a URL-encoded URL the value ends at an encoded delimiter (`%26` is `&`).
     let mut ve = ve;
+    // A token in a query (`?token=...#top`) ends at the fragment; a password may hold a `#` (`?pwd=ab#12`).
+    if !password && key_start > 0 && matches!(hay[key_start - 1], b'?' | b'&') {
+        if let Some(p) = memchr::memchr(b'#', &hay[vs..ve]) {
+            ve = vs + p;
+        }
+    }
     if sep.starts_with(b"%") {
         const ENCODED_STOPS: [&[u8]; 6] = [b"%26", b"%20", b"%22", b"%2C", b"%3B", b"%7D"];
         if let Some(p) = hay[vs..ve]
@@ -1611,17 +1632,69 @@ pub fn chat_password_value(hay: &[u8], start: usize, stem_end: usize) -> Option<
     while sep_end < hay.len() && sep_end - stem_end < 3 && hay[sep_end] == b'*' {
         sep_end += 1;
     }
+    // Verbs between the word and the value (`密码改为`, `密码已重置为：`, `把密码改成了`): they must end in
+    // 为 / 成 / 是 / a colon, so `密码已更新 ok` gives nothing.
+    const VERBS: [&str; 12] = [
+        "已", "改", "设", "設", "置", "重", "修", "更", "换", "換", "被", "新",
+    ];
+    let mut verb_pending = false;
     while sep_end < hay.len() && sep_end - stem_end < 48 {
-        if matches!(hay[sep_end], b':' | b'=' | b' ' | b'\t') {
+        if let Some(v) = VERBS
+            .iter()
+            .find(|v| hay[sep_end..].starts_with(v.as_bytes()))
+        {
+            verb_pending = true;
+            sep_end += v.len();
+        } else if verb_pending && hay[sep_end..].starts_with("成".as_bytes()) {
+            verb_pending = false;
+            sep_end += 3;
+            if hay[sep_end..].starts_with("了".as_bytes()) {
+                sep_end += 3;
+            }
+        } else if matches!(hay[sep_end], b':' | b'=' | b' ' | b'\t') {
+            if hay[sep_end] != b' ' && hay[sep_end] != b'\t' {
+                verb_pending = false;
+            }
             sep_end += 1;
         } else if let Some(s) = SEPS.iter().find(|s| {
             hay.get(sep_end..sep_end + s.len())
                 .is_some_and(|h| h.eq_ignore_ascii_case(s.as_bytes()))
         }) {
+            verb_pending &= s.trim().is_empty() || *s == "+" || *s == "%20" || *s == "\\u3000";
             sep_end += s.len();
         } else {
             break;
         }
+    }
+    if verb_pending {
+        return None;
+    }
+    // Full-width quotes and brackets around the value (`密码：“hunter2”`, `密码是「hunter2」`).
+    const PAIRS: [(&str, &str); 6] = [
+        ("“", "”"),
+        ("‘", "’"),
+        ("「", "」"),
+        ("『", "』"),
+        ("（", "）"),
+        ("《", "》"),
+    ];
+    if let Some((open, close)) = PAIRS
+        .iter()
+        .find(|(o, _)| hay[sep_end..].starts_with(o.as_bytes()))
+    {
+        let vs = sep_end + open.len();
+        let limit = hay.len().min(vs + 256);
+        let ve = vs + memchr::memmem::find(&hay[vs..limit], close.as_bytes())?;
+        let value = &hay[vs..ve];
+        // Typed ASCII (`密码（必填）` is a form's label, not a password).
+        let typed = value.iter().all(|&b| b.is_ascii_graphic() || b == b' ');
+        return (typed && !value.is_empty() && !is_placeholder_value(value)).then_some(
+            Credential {
+                start: vs,
+                end: ve,
+                password,
+            },
+        );
     }
     let (vs, ve) = match hay.get(sep_end) {
         Some(&q @ (b'"' | b'\'' | b'`')) => (
