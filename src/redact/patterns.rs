@@ -138,14 +138,14 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
         detectors: &[SECRET, PASSWORD],
         // The END of a credential key name (`access_token`, `EncodingAESKey`, `db_password` end in one of
         // these; the validator reads the whole name back), its closing quote (plain, or escaped inside a JSON
-        // string), the separator and the value's opening quote. Blanks alone as separator serve
+        // string, once or twice), the separator and the value's opening quote. Blanks alone as separator serve
         // `--password VALUE` and `password is VALUE`, which the validator checks. `%3D` is `=` inside a
         // URL-encoded URL (a redirect_uri's query). `>` ends an XML element's start tag
         // (`<EncodingAESKey>...</EncodingAESKey>`; the validator wants the matching end tag).
         regex: concat!(
             r"(?-u:(?i:pass(?:word|wd|phrase)?|pwd|token|secret|key|auth(?:orization)?|credentials?|ticket",
             r"|session[_\-]?id)",
-            r#"(?:(?:\\?["'])?[ \t]*(?::|=>|=|\xEF\xBC\x9A)|%3[DdAa]|[ \t]|>))"#
+            r#"(?:(?:\\{0,3}["'])?[ \t]*(?::|=>|=|\xEF\xBC\x9A)|%3[DdAa]|[ \t]|>))"#
         ),
     },
     BuiltinPattern {

@@ -1484,9 +1484,15 @@ pub fn keyword_value(hay: &[u8], start: usize, sep_end: usize) -> Option<Credent
         // quote (plain, or `\"` inside a JSON string).
         let mut vs = skip_blanks(sep_end);
         vs += ansi_csi_len_at(hay, vs).unwrap_or(0);
-        let (quote, escaped) = match (hay.get(vs), hay.get(vs + 1)) {
+        // JSON inside a JSON string escapes its quotes once (`\"`) or twice (`\\\"`).
+        let slashes = hay[vs..]
+            .iter()
+            .take(3)
+            .take_while(|&&b| b == b'\\')
+            .count();
+        let (quote, escaped) = match (hay.get(vs), hay.get(vs + slashes)) {
             (Some(b'\\'), Some(&q @ (b'"' | b'\''))) => {
-                vs += 2;
+                vs += slashes + 1;
                 (Some(q), true)
             }
             (Some(&q @ (b'"' | b'\'')), _) => {
@@ -1497,7 +1503,11 @@ pub fn keyword_value(hay: &[u8], start: usize, sep_end: usize) -> Option<Credent
         };
         let is_auth = stem.starts_with(b"auth");
         let ve = match quote.and_then(|q| quoted_value_end(hay, vs, q, escaped, hay.len())) {
-            Some(end) => {
+            Some(mut end) => {
+                // The closing `\\\"` of a twice-escaped string: its first backslashes are not the value.
+                while slashes > 1 && end > vs && hay[end - 1] == b'\\' {
+                    end -= 1;
+                }
                 if is_auth {
                     vs = skip_auth_scheme(hay, vs, end);
                 }
