@@ -523,15 +523,13 @@ pub fn numbers_in(
                 g.end = i + len;
                 g.d1 = nd as u8;
             }
-            // After a word, `+` is a form-encoded space (`q=my+phone+is+13812345678`), not a sign.
-            (None, b'+')
-                if ng == 0
-                    && plus.is_none()
-                    && !(hay[i] == b'+' && i > 0 && hay[i - 1].is_ascii_alphanumeric()) =>
-            {
-                plus = Some(i)
+            (None, b'+') if ng == 0 && plus.is_none() => {
+                // After a word, `+` is a form-encoded space (`q=my+phone+is+13812345678`), not a sign.
+                let form_space = hay[i] == b'+' && i > 0 && hay[i - 1].is_ascii_alphanumeric();
+                if !form_space {
+                    plus = Some(i);
+                }
             }
-            (None, b'+') if ng == 0 && plus.is_none() => {}
             (None, b'X') => {
                 x_suffix = Some((i, i + len));
                 break;
@@ -1522,7 +1520,6 @@ pub fn keyword_value(hay: &[u8], start: usize, sep_end: usize) -> Option<Credent
         };
         (vs, ve)
     };
-    // Inside a URL-encoded URL the value ends at an encoded delimiter (`%26` is `&`).
     let mut ve = ve;
     // A token in a query (`?token=...#top`) ends at the fragment; a password may hold a `#` (`?pwd=ab#12`).
     if !password && key_start > 0 && matches!(hay[key_start - 1], b'?' | b'&') {
@@ -1530,13 +1527,10 @@ pub fn keyword_value(hay: &[u8], start: usize, sep_end: usize) -> Option<Credent
             ve = vs + p;
         }
     }
+    // Inside a URL-encoded URL the value ends at an encoded delimiter (`%26` is `&`).
     if sep.starts_with(b"%") {
-        const ENCODED_STOPS: [&[u8]; 6] = [b"%26", b"%20", b"%22", b"%2C", b"%3B", b"%7D"];
-        if let Some(p) = hay[vs..ve]
-            .windows(3)
-            .position(|w| ENCODED_STOPS.iter().any(|s| w.eq_ignore_ascii_case(s)))
-        {
-            ve = vs + p;
+        if let Some(p) = (vs..ve.saturating_sub(2)).find(|&i| encoded_delimiter_at(hay, i)) {
+            ve = p;
         }
     }
     let value = &hay[vs..ve];
@@ -1615,28 +1609,33 @@ pub fn chat_password_value(hay: &[u8], start: usize, stem_end: usize) -> Option<
         || stem.ends_with(b"%e9%91%b0"));
     // URL-encoded text (`text=%E5%AF%86%E7%A0%81%E6%98%AFAbc123`): the value ends at the query's delimiters.
     let encoded = hay[start] == b'%';
-    // 是 为 為 ： and the ideographic space, as text, as \u escapes or URL-encoded; ':' '=' and blanks.
-    const SEPS: [&str; 19] = [
+    // Between the word and the value: marks (是 为 為 ： as text, \u escapes or URL-encoded; ':' '=') and
+    // blanks (ASCII, the ideographic space, `%20`, `+`).
+    const MARKS: [&str; 16] = [
+        ":",
+        "=",
         "是",
         "为",
         "為",
         "：",
-        "\u{3000}",
         "\\u662f",
         "\\u4e3a",
         "\\u70ba",
         "\\uff1a",
-        "\\u3000",
         "%e6%98%af",
         "%e4%b8%ba",
         "%e7%82%ba",
         "%ef%bc%9a",
-        "%e3%80%80",
         "%3a",
         "%3d",
-        "%20",
-        "+",
     ];
+    const BLANKS: [&str; 7] = [" ", "\t", "\u{3000}", "\\u3000", "%e3%80%80", "%20", "+"];
+    let found = |list: &'static [&'static str], at: usize| {
+        list.iter().find(|s| {
+            hay.get(at..at + s.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(s.as_bytes()))
+        })
+    };
     let mut sep_end = stem_end;
     // Markdown emphasis closing around the word (`**密码**：`).
     while sep_end < hay.len() && sep_end - stem_end < 3 && hay[sep_end] == b'*' {
@@ -1649,10 +1648,7 @@ pub fn chat_password_value(hay: &[u8], start: usize, stem_end: usize) -> Option<
     ];
     let mut verb_pending = false;
     while sep_end < hay.len() && sep_end - stem_end < 48 {
-        if let Some(v) = VERBS
-            .iter()
-            .find(|v| hay[sep_end..].starts_with(v.as_bytes()))
-        {
+        if let Some(v) = found(&VERBS, sep_end) {
             verb_pending = true;
             sep_end += v.len();
         } else if verb_pending && hay[sep_end..].starts_with("成".as_bytes()) {
@@ -1661,17 +1657,11 @@ pub fn chat_password_value(hay: &[u8], start: usize, stem_end: usize) -> Option<
             if hay[sep_end..].starts_with("了".as_bytes()) {
                 sep_end += 3;
             }
-        } else if matches!(hay[sep_end], b':' | b'=' | b' ' | b'\t') {
-            if hay[sep_end] != b' ' && hay[sep_end] != b'\t' {
-                verb_pending = false;
-            }
-            sep_end += 1;
-        } else if let Some(s) = SEPS.iter().find(|s| {
-            hay.get(sep_end..sep_end + s.len())
-                .is_some_and(|h| h.eq_ignore_ascii_case(s.as_bytes()))
-        }) {
-            verb_pending &= s.trim().is_empty() || *s == "+" || *s == "%20" || *s == "\\u3000";
-            sep_end += s.len();
+        } else if let Some(m) = found(&MARKS, sep_end) {
+            verb_pending = false;
+            sep_end += m.len();
+        } else if let Some(b) = found(&BLANKS, sep_end) {
+            sep_end += b.len();
         } else {
             break;
         }
@@ -1739,13 +1729,16 @@ pub fn chat_password_value(hay: &[u8], start: usize, stem_end: usize) -> Option<
     })
 }
 
-/// A query-string delimiter at `i`, plain or URL-encoded (`&`, `+` as a space, `%26`, `%20`, `%22`, ...).
-fn url_delimiter_at(hay: &[u8], i: usize) -> bool {
+/// A URL-encoded delimiter at `i`: `%26` (`&`), `%20`, `%22`, `%2C`, `%3B`, `%7D`.
+fn encoded_delimiter_at(hay: &[u8], i: usize) -> bool {
     const ENCODED_STOPS: [&[u8]; 6] = [b"%26", b"%20", b"%22", b"%2C", b"%3B", b"%7D"];
-    matches!(hay[i], b'&' | b'+' | b'#')
-        || hay
-            .get(i..i + 3)
-            .is_some_and(|w| ENCODED_STOPS.iter().any(|s| w.eq_ignore_ascii_case(s)))
+    hay.get(i..i + 3)
+        .is_some_and(|w| ENCODED_STOPS.iter().any(|s| w.eq_ignore_ascii_case(s)))
+}
+
+/// A query-string delimiter at `i`, plain or URL-encoded (`&`, `+` as a space, `#`, `%26`, `%20`, ...).
+fn url_delimiter_at(hay: &[u8], i: usize) -> bool {
+    matches!(hay[i], b'&' | b'+' | b'#') || encoded_delimiter_at(hay, i)
 }
 
 /// Markup closing around a value typed into chat: `</Content>`, the end of a CDATA section (`]]>`).
@@ -1804,12 +1797,8 @@ pub fn cli_password(hay: &[u8], at: usize, floor: usize) -> Option<Credential> {
     if at <= floor || !matches!(hay[at - 1], b' ' | b'\t') {
         return None;
     }
-    let line_start = hay[floor.max(at.saturating_sub(512))..at]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(floor.max(at.saturating_sub(512)), |p| {
-            floor.max(at.saturating_sub(512)) + p + 1
-        });
+    let from = floor.max(at.saturating_sub(512));
+    let line_start = memchr::memrchr(b'\n', &hay[from..at]).map_or(from, |p| from + p + 1);
     let before = hay[line_start..at].to_ascii_lowercase();
     let command_at = |name: &[u8]| {
         before.windows(name.len()).enumerate().any(|(k, w)| {
