@@ -53,7 +53,6 @@ fn block_ids(text: &[u8]) -> Vec<&[u8]> {
     ids
 }
 
-/// Per-type counts from `--stats` on stderr.
 /// The `~~VERSION` fields of Windows package names, in order.
 fn package_versions(text: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::new();
@@ -72,6 +71,7 @@ fn package_versions(text: &[u8]) -> Vec<&[u8]> {
     out
 }
 
+/// Per-type counts from `--stats` on stderr.
 fn stats(stderr: &str) -> Vec<(String, u64)> {
     stderr
         .lines()

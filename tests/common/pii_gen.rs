@@ -638,6 +638,20 @@ pub fn json_u_escape(s: &str) -> String {
 // ---------------------------------------------------------------- by name (for fixture files)
 
 /// Generates a value by the name used in `tests/fixtures/pii_cases.txt`; None for an unknown name.
+/// Values from `make` until one passes `keep` (a look-alike that must pass or fail Luhn, say).
+fn draw(
+    rng: &mut Rng,
+    mut make: impl FnMut(&mut Rng) -> String,
+    keep: impl Fn(&str) -> bool,
+) -> String {
+    loop {
+        let v = make(rng);
+        if keep(&v) {
+            return v;
+        }
+    }
+}
+
 pub fn generate(name: &str, rng: &mut Rng) -> Option<String> {
     Some(match name {
         // PII
@@ -716,38 +730,16 @@ pub fn generate(name: &str, rng: &mut Rng) -> Option<String> {
         "sha1" => rng.hex(40),
         "md5" => rng.hex(32),
         "hex16" => rng.hex(16),
-        "phone86luhn" => loop {
-            let m = mobile(rng);
-            if luhn_ok(&format!("86{m}")) {
-                break m;
-            }
-        },
-        "phone0086luhn" => loop {
-            let m = mobile(rng);
-            if luhn_ok(&format!("0086{m}")) {
-                break m;
-            }
-        },
-        "id18luhn" => loop {
-            let id = id18_with(rng, Some(false));
-            if luhn_ok(&id) {
-                break id;
-            }
-        },
-        "id15luhn" => loop {
-            let id = id15(rng);
-            if luhn_ok(&id) {
-                break id;
-            }
-        },
+        "phone86luhn" => draw(rng, mobile, |v| luhn_ok(&format!("86{v}"))),
+        "phone0086luhn" => draw(rng, mobile, |v| luhn_ok(&format!("0086{v}"))),
+        "id18luhn" => draw(rng, |rng| id18_with(rng, Some(false)), luhn_ok),
+        "id15luhn" => draw(rng, id15, luhn_ok),
         // 19 digits failing Luhn whose first 16 pass (4-4-4-4-3 grouped: a prefix of groups is a card).
-        "cardbad19pre16" => loop {
-            let c16 = card(rng, 16);
-            let s = format!("{c16}{}", rng.digits(3));
-            if !luhn_ok(&s) {
-                break s;
-            }
-        },
+        "cardbad19pre16" => draw(
+            rng,
+            |rng| format!("{}{}", card(rng, 16), rng.digits(3)),
+            |v| !luhn_ok(v),
+        ),
         "cardbad16" => {
             let p = rng.pick(&["622202", "621700", "4", "53"]);
             luhn_fail(rng, p, 16)
@@ -758,32 +750,24 @@ pub fn generate(name: &str, rng: &mut Rng) -> Option<String> {
             luhn_fail(rng, p, len)
         }
         // A valid 18-digit ID (digit check) glued to one more digit; the 19-digit whole fails Luhn.
-        "id18in19" => loop {
-            let s = format!("{}{}", id18_with(rng, Some(false)), rng.digits(1));
-            if !luhn_ok(&s) {
-                break s;
-            }
-        },
+        "id18in19" => draw(
+            rng,
+            |rng| format!("{}{}", id18_with(rng, Some(false)), rng.digits(1)),
+            |v| !luhn_ok(v),
+        ),
         // A Luhn-valid 16-digit card number glued to one more digit; the 17-digit whole fails Luhn.
-        "card16in17" => loop {
-            let s = format!("{}{}", card(rng, 16), rng.digits(1));
-            if !luhn_ok(&s) {
-                break s;
-            }
-        },
+        "card16in17" => draw(
+            rng,
+            |rng| format!("{}{}", card(rng, 16), rng.digits(1)),
+            |v| !luhn_ok(v),
+        ),
         // yyyyMMddHHmmssSSS (17 digits) / yyyyMMddHHmmss (14 digits, WeChat Pay `time_end`) passing Luhn.
-        "dt17luhn" => loop {
-            let s = format!("{}{}", datetime14(rng), rng.digits(3));
-            if luhn_ok(&s) {
-                break s;
-            }
-        },
-        "dt14luhn" => loop {
-            let s = datetime14(rng);
-            if luhn_ok(&s) {
-                break s;
-            }
-        },
+        "dt17luhn" => draw(
+            rng,
+            |rng| format!("{}{}", datetime14(rng), rng.digits(3)),
+            luhn_ok,
+        ),
+        "dt14luhn" => draw(rng, datetime14, luhn_ok),
         "luhn16" => luhn_pass(rng, "1", 16),
         "luhn12" => luhn_pass(rng, "6", 12),
         "luhn20" => luhn_pass(rng, "62", 20),
