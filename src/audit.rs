@@ -422,9 +422,10 @@ impl Auditor<'_> {
             Some(entries) => entries
                 .iter()
                 .any(|(p, md)| md.is_file() && is_sealed_name(p)),
-            None => fs::read_dir(dir).is_ok_and(|rd| {
-                rd.flatten()
-                    .any(|e| e.file_type().is_ok_and(|t| t.is_file()) && is_sealed_name(&e.path()))
+            None => crate::sink::dir::list(dir).is_ok_and(|listed| {
+                listed
+                    .iter()
+                    .any(|l| l.file_type.is_file() && l.name.state != SegmentState::Partial)
             }),
         }
     }

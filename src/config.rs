@@ -21,9 +21,9 @@ use crate::units::{parse_duration, parse_size};
 
 /// Default replacement template of the `redact` action.
 pub const DEFAULT_REPLACEMENT: &str = "[REDACTED:{type}]";
-pub const DEFAULT_GZIP_LEVEL: u32 = 6;
-pub const DEFAULT_MAX_SEGMENT_BYTES: u64 = 64 << 20;
-pub const DEFAULT_MAX_SEGMENT_AGE: Duration = Duration::from_secs(3600);
+pub use crate::sink::segment::{
+    DEFAULT_GZIP_LEVEL, DEFAULT_MAX_SEGMENT_AGE, DEFAULT_MAX_SEGMENT_BYTES,
+};
 pub const DEFAULT_RETENTION_DAYS: u64 = 90;
 pub const DEFAULT_RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);

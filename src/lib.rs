@@ -1,7 +1,8 @@
 //! logveil: redact personal data from chat-bot logs, seal what is kept (gzip then age), delete it on time.
 //!
 //! Data flows one way: `input` -> `redact` -> `sink`; the only thing that flows back is the sink's
-//! "sealed up to offset N", after which a checkpoint is committed.
+//! "sealed up to offset N", after which a checkpoint is committed. `pipeline` is where the commands'
+//! loops meet the stages.
 
 #![forbid(unsafe_code)]
 
@@ -11,7 +12,9 @@ pub mod commands;
 pub mod config;
 pub mod input;
 pub mod metrics;
+pub mod pipeline;
 pub mod redact;
 pub mod retention;
 pub mod sink;
+pub mod stream_name;
 pub mod units;

@@ -145,19 +145,11 @@ impl Policy {
     pub fn list(&self) -> Result<Listing, RetentionError> {
         let mut listing = Listing::default();
         for (dir_index, dir) in self.dirs.iter().enumerate() {
-            let entries = fs::read_dir(dir).map_err(|source| RetentionError::List {
+            let listed = crate::sink::dir::list(dir).map_err(|source| RetentionError::List {
                 path: dir.clone(),
                 source,
             })?;
-            for entry in entries {
-                let entry = entry.map_err(|source| RetentionError::List {
-                    path: dir.clone(),
-                    source,
-                })?;
-                let Some(name) = entry.file_name().to_str().and_then(SegmentName::parse) else {
-                    continue;
-                };
-                let path = entry.path();
+            for crate::sink::dir::Listed { name, path, .. } in listed {
                 match fs::symlink_metadata(&path) {
                     Ok(md) if md.is_file() => listing.segments.push(SegmentFile {
                         dir_index,

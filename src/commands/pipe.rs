@@ -8,7 +8,7 @@
 //! SIGHUP finishes the open segment and goes on. SIGTERM, SIGINT and end of input take what was already
 //! read, finish everything (a last line without newline included) and exit 0.
 
-use std::io::{self, Write};
+use std::io;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -16,13 +16,13 @@ use anyhow::{Context, Result};
 use jiff::Timestamp;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
-use super::sealing::SinkSetup;
+use super::sealing::sink_setup;
 use super::{load_config, Exit};
 use crate::cli::PipeArgs;
 use crate::input::stdin::{spawn_reader, stdin_ready, Chunk, READ_SIZE};
-use crate::metrics::Metrics;
-use crate::redact::{Engine, Redactor};
-use crate::sink::{PartialPolicy, Sealed, SegmentWriter};
+use crate::pipeline::SealingStream;
+use crate::redact::Engine;
+use crate::sink::PartialPolicy;
 
 /// How long a stop (SIGTERM, SIGINT) keeps taking input that is still arriving.
 const STOP_GRACE: Duration = Duration::from_secs(2);
@@ -34,10 +34,9 @@ enum Event {
 
 pub fn run(args: &PipeArgs) -> Result<Exit> {
     let cfg = load_config(&args.config)?;
-    let setup = SinkSetup::from_args(&args.seal, &cfg)?;
+    let setup = sink_setup(&args.seal, &cfg)?;
     let engine = Engine::new(&cfg.redaction)?;
-    let mut writer =
-        SegmentWriter::open(setup.options(&args.stream, PartialPolicy::KeepAsTruncated))?;
+    let writer = setup.open_writer(&args.stream, PartialPolicy::KeepAsTruncated)?;
     let retention = setup.start_retention(&cfg)?;
 
     let (tx, rx) = mpsc::sync_channel::<Event>(4);
@@ -58,33 +57,25 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
         .context("pipe: cannot start the input thread")?;
 
     tracing::info!(
-        dir = %setup.dir.display(),
+        dir = %setup.dir().display(),
         stream = writer.stream(),
-        recipients = setup.recipients.len(),
+        recipients = setup.segments.recipients.len(),
         "pipe: sealing stdin"
     );
-    let mut p = Pipe {
-        setup: &setup,
-        engine: &engine,
-        redactions: 0,
-        redactor: Redactor::new(&engine),
-        writer: &mut writer,
-        out: Vec::with_capacity(READ_SIZE + READ_SIZE / 2),
-        offset: 0,
-        tee: args.tee.then(io::stdout),
-        segments: 0,
-    };
+    let mut p = SealingStream::new(&engine, writer, setup.metrics.clone());
+    if args.tee {
+        p = p.with_tee(Box::new(io::stdout()));
+    }
     let mut exit = Exit::Ok;
     loop {
-        let event = match p.writer.deadline() {
+        let event = match p.deadline() {
             Some(deadline) => {
                 let wait = Duration::try_from(deadline.duration_since(Timestamp::now()))
                     .unwrap_or(Duration::ZERO);
                 match rx.recv_timeout(wait) {
                     Ok(e) => e,
                     Err(RecvTimeoutError::Timeout) => {
-                        let sealed = p.writer.tick(Timestamp::now())?;
-                        p.sealed(sealed.iter());
+                        p.tick(Timestamp::now())?;
                         continue;
                     }
                     Err(RecvTimeoutError::Disconnected) => break,
@@ -97,7 +88,7 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
         };
         match event {
             Event::Input(Chunk::Data(buf)) => {
-                p.input(&buf)?;
+                p.push(&buf, Timestamp::now())?;
                 reader.give(buf);
             }
             Event::Input(Chunk::End) => break,
@@ -108,8 +99,7 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
             }
             Event::Signal(SIGHUP) => {
                 tracing::info!("pipe: SIGHUP: finishing the open segment");
-                let sealed = p.writer.finish(Timestamp::now())?;
-                p.sealed(sealed.iter());
+                p.finish_segment(Timestamp::now())?;
             }
             Event::Signal(sig) => {
                 tracing::info!(signal = sig, "pipe: stopping: finishing what was read");
@@ -119,7 +109,7 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
                 loop {
                     match rx.recv_timeout(Duration::from_millis(20)) {
                         Ok(Event::Input(Chunk::Data(buf))) => {
-                            p.input(&buf)?;
+                            p.push(&buf, Timestamp::now())?;
                             reader.give(buf);
                         }
                         Ok(Event::Input(Chunk::Failed(e))) => {
@@ -146,13 +136,8 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
             }
         }
     }
-    let mut tail = std::mem::take(&mut p.out);
-    p.redactor.finish(&mut tail);
-    p.out = tail;
-    p.emit()?;
-    let sealed = p.writer.finish(Timestamp::now())?;
-    p.sealed(sealed.iter());
-    p.count_findings();
+    p.end_of_input(Timestamp::now(), false)?;
+    p.finish_segment(Timestamp::now())?;
     if exit != Exit::Ok {
         setup.metrics.add_error("input");
     }
@@ -160,71 +145,10 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
     drop(retention);
     setup.metrics.write_now();
     tracing::info!(
-        input_bytes = p.offset,
-        segments = p.segments,
-        redactions = p.redactions,
+        input_bytes = p.position(),
+        segments = p.segments(),
+        redactions = p.redactions(),
         "pipe: done"
     );
     Ok(exit)
-}
-
-struct Pipe<'a, 'e> {
-    setup: &'a SinkSetup,
-    engine: &'e Engine,
-    redactions: u64,
-    redactor: Redactor<'e>,
-    writer: &'a mut SegmentWriter,
-    out: Vec<u8>,
-    offset: u64,
-    tee: Option<io::Stdout>,
-    segments: u64,
-}
-
-impl Pipe<'_, '_> {
-    fn input(&mut self, buf: &[u8]) -> Result<()> {
-        self.offset += buf.len() as u64;
-        let m = &self.setup.metrics;
-        Metrics::add(&m.bytes, buf.len() as u64);
-        Metrics::add(&m.lines, memchr::memchr_iter(b'\n', buf).count() as u64);
-        self.redactor.push(buf, &mut self.out);
-        self.emit()?;
-        self.count_findings();
-        m.maybe_write();
-        Ok(())
-    }
-
-    /// Moves the redactor's counts into the metrics.
-    fn count_findings(&mut self) {
-        let f = self.redactor.take_findings();
-        self.redactions += f.total();
-        self.setup
-            .metrics
-            .add_findings(self.engine.type_names(), &f);
-    }
-
-    fn sealed<'s>(&mut self, sealed: impl Iterator<Item = &'s Sealed>) {
-        for s in sealed {
-            self.segments += 1;
-            self.setup.count_sealed(s);
-        }
-    }
-
-    /// Sends the redacted bytes to the writer (and stdout with --tee).
-    fn emit(&mut self) -> Result<()> {
-        if self.out.is_empty() {
-            return Ok(());
-        }
-        if let Some(stdout) = &mut self.tee {
-            let r = stdout.write_all(&self.out).and_then(|()| stdout.flush());
-            if let Err(e) = r {
-                tracing::warn!(error = %e, "pipe: --tee: stdout failed; only sealing from now on");
-                self.tee = None;
-            }
-        }
-        let end = self.offset - self.redactor.pending() as u64;
-        let sealed = self.writer.write(&self.out, end, Timestamp::now())?;
-        self.sealed(sealed.iter());
-        self.out.clear();
-        Ok(())
-    }
 }

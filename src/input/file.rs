@@ -68,7 +68,7 @@ pub fn stream_name_for(path: &Path) -> String {
             s = base;
         }
     }
-    crate::sink::name::sanitize_stream(s)
+    crate::stream_name::sanitize_stream(s)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! `segment` writes sealed segments (gzip, then age), `reader` reads them back for `cat`.
 
 pub mod compress;
+pub mod dir;
 pub mod error;
 pub mod fsutil;
 pub mod name;

@@ -9,6 +9,8 @@ use std::fmt;
 
 use jiff::Timestamp;
 
+use crate::stream_name::sanitize_stream;
+
 pub const SEGMENT_SUFFIX: &str = ".log.gz.age";
 pub const TRUNCATED_SUFFIX: &str = ".truncated.log.gz.age";
 pub const PARTIAL_SUFFIX: &str = ".partial";
@@ -35,26 +37,6 @@ pub struct SegmentName {
     pub last: Option<Timestamp>,
     pub seq: u64,
     pub state: SegmentState,
-}
-
-/// Makes any text a stream name: ASCII letters, digits, `-`, `_`, `.`; anything else becomes `_`.
-pub fn sanitize_stream(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let s = s.trim_matches('.');
-    if s.is_empty() {
-        "stream".into()
-    } else {
-        s.chars().take(100).collect()
-    }
 }
 
 fn fmt_time(t: Timestamp) -> String {
@@ -252,13 +234,5 @@ mod tests {
         assert!(is_lock_file_name(&lock_file_name("output.log")));
         assert!(!is_lock_file_name("output.log.lock"));
         assert!(!is_lock_file_name(".x y.lock"));
-    }
-
-    #[test]
-    fn stream_names_are_sanitized() {
-        assert_eq!(sanitize_stream("output.log"), "output.log");
-        assert_eq!(sanitize_stream("/var/log/x y"), "_var_log_x_y");
-        assert_eq!(sanitize_stream(""), "stream");
-        assert_eq!(sanitize_stream("..."), "stream");
     }
 }

@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use super::name::{data_order, SegmentName, SegmentState};
+use super::name::SegmentState;
 
 /// The identities (private keys) used to decrypt.
 pub struct Identities {
@@ -250,19 +250,14 @@ pub fn read_segment(
 pub fn list_segments(dir: &Path) -> io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     let mut segments = Vec::new();
     let mut partials = Vec::new();
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        let Some(name) = entry.file_name().to_str().and_then(SegmentName::parse) else {
-            continue;
-        };
-        match name.state {
-            SegmentState::Partial => partials.push(entry.path()),
-            SegmentState::Sealed | SegmentState::Truncated => segments.push((name, entry.path())),
+    for l in super::dir::list(dir)? {
+        match l.name.state {
+            SegmentState::Partial => partials.push(l.path),
+            SegmentState::Sealed | SegmentState::Truncated => segments.push(l.path),
         }
     }
-    segments.sort_by(|a, b| data_order(&a.0, &b.0));
     partials.sort();
-    Ok((segments.into_iter().map(|(_, p)| p).collect(), partials))
+    Ok((segments, partials))
 }
 
 #[cfg(test)]

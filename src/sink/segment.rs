@@ -18,12 +18,21 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::compress::{MemberQueue, QueueError, BLOCK_SIZE};
+use super::compress::{MemberQueue, QueueError, BLOCK_SIZE, MAX_INFLIGHT};
 use super::error::SinkError;
 use super::fsutil::{create_private_file, ensure_private_dir, lock_stream, sync_dir};
-use super::name::{sanitize_stream, SegmentName, SegmentState};
+use super::name::{SegmentName, SegmentState};
 use super::recipients::Recipients;
-use crate::config::{DEFAULT_GZIP_LEVEL, DEFAULT_MAX_SEGMENT_AGE, DEFAULT_MAX_SEGMENT_BYTES};
+use crate::stream_name::sanitize_stream;
+
+/// gzip level of segments unless told otherwise (as logrotate's).
+pub const DEFAULT_GZIP_LEVEL: u32 = 6;
+/// A segment is finished once it holds this much redacted input, unless told otherwise.
+pub const DEFAULT_MAX_SEGMENT_BYTES: u64 = 64 << 20;
+/// A segment is finished once its first record is this old, unless told otherwise.
+pub const DEFAULT_MAX_SEGMENT_AGE: Duration = Duration::from_secs(3600);
+/// age buffers up to one 64 KiB chunk per open segment.
+const AGE_CHUNK: u64 = 64 << 10;
 
 /// What [`SegmentWriter::open`] does with a `.partial` of its stream left by a crash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +63,7 @@ pub struct SegmentOptions {
 }
 
 impl SegmentOptions {
-    /// Options with the config's defaults (level 6, 64 MiB, 1 h, keep partials as truncated).
+    /// Options with the sink's defaults (level 6, 64 MiB, 1 h, keep partials as truncated).
     pub fn new(dir: impl Into<PathBuf>, stream: &str, recipients: Recipients) -> Self {
         SegmentOptions {
             dir: dir.into(),
@@ -178,6 +187,20 @@ impl SegmentWriter {
     /// Whether a segment is open (holds data not yet sealed).
     pub fn is_open(&self) -> bool {
         self.open.is_some()
+    }
+
+    /// Memory this writer holds for its open segment, about: the block being filled, or once blocks went to
+    /// compression, up to all its spare buffers (input and output, about a block each, for every block that
+    /// was in flight at once); plus age's chunk buffer. 0 when no segment is open.
+    pub fn memory_held(&self) -> u64 {
+        let Some(o) = &self.open else { return 0 };
+        let block = BLOCK_SIZE as u64;
+        let blocks = if o.input_bytes < block {
+            o.input_bytes
+        } else {
+            o.input_bytes.min((2 * MAX_INFLIGHT as u64 + 1) * block)
+        };
+        blocks + AGE_CHUNK
     }
 
     /// When the open segment must be finished by age (call [`SegmentWriter::tick`] then).
@@ -310,30 +333,21 @@ impl SegmentWriter {
     /// Looks at this stream's files: applies the partial policy, finds the next sequence number and the
     /// earliest time a new segment may have.
     fn scan(&mut self, policy: PartialPolicy) -> Result<(), SinkError> {
-        let entries =
-            fs::read_dir(&self.dir).map_err(|e| SinkError::io("list", self.dir.clone(), e))?;
+        let listed = super::dir::list_stream(&self.dir, &self.stream)
+            .map_err(|e| SinkError::io("list", self.dir.clone(), e))?;
         let mut partials = Vec::new();
         let mut max_seq = 0;
-        for entry in entries {
-            let entry = entry.map_err(|e| SinkError::io("list", self.dir.clone(), e))?;
-            let file_name = entry.file_name();
-            let Some(name) = file_name.to_str().and_then(SegmentName::parse) else {
-                continue;
-            };
-            if name.stream != self.stream {
-                continue;
-            }
-            max_seq = max_seq.max(name.seq);
-            self.floor = self.floor.max(name.last_record());
-            if name.state == SegmentState::Partial {
-                partials.push((entry.path(), name));
+        for l in listed {
+            max_seq = max_seq.max(l.name.seq);
+            self.floor = self.floor.max(l.name.last_record());
+            if l.name.state == SegmentState::Partial {
+                partials.push((l.path, l.name));
             }
         }
         self.next_seq = max_seq + 1;
         if partials.is_empty() {
             return Ok(());
         }
-        partials.sort_by(|a, b| super::name::data_order(&a.1, &b.1));
         for (path, name) in partials {
             let meta = fs::metadata(&path).map_err(|e| SinkError::io("stat", &path, e))?;
             if policy == PartialPolicy::Remove || meta.len() == 0 {

@@ -146,7 +146,7 @@ impl CheckpointStore {
         let short: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
         let name = source
             .file_name()
-            .map(|n| crate::sink::name::sanitize_stream(&n.to_string_lossy()))
+            .map(|n| crate::stream_name::sanitize_stream(&n.to_string_lossy()))
             .unwrap_or_else(|| "source".into());
         self.dir.join(format!("{name}.{short}{SUFFIX}"))
     }

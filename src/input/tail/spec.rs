@@ -144,7 +144,7 @@ pub fn stream_name(source: &Path, specs: &[Spec]) -> String {
     } else {
         source.to_string_lossy().trim_start_matches('/').to_string()
     };
-    crate::sink::name::sanitize_stream(&text)
+    crate::stream_name::sanitize_stream(&text)
 }
 
 #[cfg(test)]
