@@ -228,6 +228,10 @@ pub struct RetentionArgs {
     /// Evaluate expiry as of this time (RFC 3339) instead of now.
     #[arg(long, value_name = "RFC3339")]
     pub as_of: Option<String>,
+
+    /// Delete even when the config says `auto_rotate: false` (no scheduled deletion, e.g. a legal hold).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

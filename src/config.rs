@@ -17,7 +17,7 @@ use crate::redact::actions::{ActionKind, ActionSpec, HashKey};
 use crate::redact::patterns::BUILTIN_DETECTORS;
 use crate::redact::EngineConfig;
 use crate::redact::UserPattern;
-use crate::units::{parse_duration, parse_size};
+use crate::units::{parse_duration, parse_positive_duration, parse_size};
 
 /// Default replacement template of the `redact` action.
 pub const DEFAULT_REPLACEMENT: &str = "[REDACTED:{type}]";
@@ -627,7 +627,7 @@ fn build(raw: RawRoot, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, C
             }
         }
         if let Some(age) = seg.max_segment_age {
-            s.max_segment_age = duration_at(&age, "logveil.segments.max_segment_age")?;
+            s.max_segment_age = positive_duration_at(&age, "logveil.segments.max_segment_age")?;
         }
     }
     if let Some(tail) = ours.tail {
@@ -682,17 +682,27 @@ fn build(raw: RawRoot, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, C
     }
     if let Some(r) = ours.retention {
         if let Some(age) = r.max_age {
-            cfg.retention.segment_max_age = duration_at(&age, "logveil.retention.max_age")?;
+            cfg.retention.segment_max_age =
+                positive_duration_at(&age, "logveil.retention.max_age")?;
         }
         if let Some(q) = r.max_total_bytes {
-            cfg.retention.max_total_bytes = Some(q.bytes("logveil.retention.max_total_bytes")?);
+            let at = "logveil.retention.max_total_bytes";
+            let quota = q.bytes(at)?;
+            if quota == 0 {
+                return Err(ConfigError::new(
+                    at,
+                    "must be greater than 0 (a quota of 0 deletes every segment once it is sealed; \
+                     leave it out for no quota)",
+                ));
+            }
+            cfg.retention.max_total_bytes = Some(quota);
         }
         if let Some(i) = r.interval {
             cfg.retention.interval = duration_at(&i, "logveil.retention.interval")?;
         }
         cfg.retention.privacy_log = r.privacy_log;
         for (i, rule) in r.rules.into_iter().enumerate() {
-            let max_age = duration_at(
+            let max_age = positive_duration_at(
                 &rule.max_age,
                 &format!("logveil.retention.rules[{i}].max_age"),
             )?;
@@ -745,6 +755,10 @@ fn civil_year(days: i64) -> u32 {
 
 fn duration_at(text: &str, at: &str) -> Result<Duration, ConfigError> {
     parse_duration(text).map_err(|e| ConfigError::new(at, e))
+}
+
+fn positive_duration_at(text: &str, at: &str) -> Result<Duration, ConfigError> {
+    parse_positive_duration(text).map_err(|e| ConfigError::new(at, e))
 }
 
 fn parse_action(

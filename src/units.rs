@@ -2,14 +2,20 @@
 
 use std::time::Duration;
 
-/// Parses `90d`, `1h`, `1h30m`, `45s`, `2w`, or a bare number of seconds.
+/// Parses `90d`, `1h`, `1h30m`, `45s`, `2w`, `1500ms`. Every number needs its unit: a bare `90` is an
+/// error (seconds by default would make `--max-age 90` delete everything older than a minute and a half).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let s = text.trim();
     if s.is_empty() {
         return Err("empty duration".into());
     }
-    if let Ok(secs) = s.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "{text:?} has no unit: {s}s? {s}m? {s}h? {s}d? (units: ms, s, m, h, d, w)"
+        ));
+    }
+    if s.starts_with('-') {
+        return Err(format!("{text:?}: a duration cannot be negative"));
     }
     let mut total = Duration::ZERO;
     let mut rest = s;
@@ -48,6 +54,16 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             .ok_or_else(|| format!("{text:?}: duration too large"))?;
     }
     Ok(total)
+}
+
+/// As [`parse_duration`], for an age or an interval that must not be zero (a retention of `0s` would
+/// delete everything as soon as it is sealed).
+pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d.is_zero() {
+        return Err(format!("{text:?}: must be greater than 0"));
+    }
+    Ok(d)
 }
 
 /// Formats a duration the way [`parse_duration`] reads it (largest units first).
@@ -105,7 +121,7 @@ mod tests {
         );
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse_duration("1h 30m").unwrap(), Duration::from_secs(5400));
-        assert_eq!(parse_duration("45").unwrap(), Duration::from_secs(45));
+        assert_eq!(parse_duration("45s").unwrap(), Duration::from_secs(45));
         assert_eq!(
             parse_duration("2w").unwrap(),
             Duration::from_secs(14 * 86_400)
@@ -121,6 +137,22 @@ mod tests {
         assert!(parse_duration("").is_err());
         assert!(parse_duration("5 parsecs").is_err());
         assert!(parse_duration("h").is_err());
+    }
+
+    #[test]
+    fn a_bare_number_is_not_a_duration_and_ages_are_positive() {
+        let err = parse_duration("90").unwrap_err();
+        assert!(err.contains("no unit") && err.contains("90d?"), "{err}");
+        assert!(parse_duration("-1d").unwrap_err().contains("negative"));
+        assert_eq!(parse_duration("0s").unwrap(), Duration::ZERO);
+        assert!(parse_positive_duration("0s")
+            .unwrap_err()
+            .contains("greater than 0"));
+        assert!(parse_positive_duration("0d").is_err());
+        assert_eq!(
+            parse_positive_duration("1s").unwrap(),
+            Duration::from_secs(1)
+        );
     }
 
     #[test]

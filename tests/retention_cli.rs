@@ -416,3 +416,110 @@ fn a_relative_dir_is_recorded_as_an_absolute_path() {
     let v: serde_json::Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
     assert_eq!(v["file"], seg.join(&old).to_str().unwrap());
 }
+
+/// Issue 12 item 5: a duration without a unit is not seconds. `--max-age 90` (or `max_age: "90"`) used
+/// to delete every segment older than 90 s; now it is an error that suggests `90d`, and nothing is deleted.
+/// Zero and negative ages and a zero quota are refused the same way (they would delete everything).
+#[test]
+fn retention_cannot_be_mis_set_into_deleting_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Sealed a day ago: a 90-day retention keeps it, a 90-second one deletes it.
+    let t = Timestamp::now() - jiff::SignedDuration::from_hours(24);
+    let name = SegmentName::sealed("bot", t, t, 1).to_string();
+    plant(d, &name, 10, SystemTime::now());
+    let dir_arg = d.to_str().unwrap();
+    for bad in ["90", "0", "0s", "0d", "-1d"] {
+        let o = logveil(&["retention", "--dir", dir_arg, &format!("--max-age={bad}")]);
+        assert_eq!(o.status.code(), Some(2), "--max-age {bad}: {}", stdout(&o));
+        let err = stderr(&o);
+        assert!(err.contains("--max-age"), "{bad}: {err}");
+        if bad == "90" {
+            assert!(err.contains("90d?"), "{err}");
+        }
+        assert!(
+            d.join(&name).exists(),
+            "--max-age {bad} deleted the segment"
+        );
+    }
+    for (yaml, key, hint) in [
+        ("max_age: \"90\"", "logveil.retention.max_age", Some("90d?")),
+        ("max_age: 0s", "logveil.retention.max_age", None),
+        (
+            "max_total_bytes: 0",
+            "logveil.retention.max_total_bytes",
+            None,
+        ),
+        (
+            "rules: [{path: /nonexistent/x, max_age: \"7\"}]",
+            "rules[0].max_age",
+            Some("7d?"),
+        ),
+    ] {
+        let cfg = dir.path().join("c.yaml");
+        fs::write(&cfg, format!("logveil:\n  retention:\n    {yaml}\n")).unwrap();
+        let cfg_arg = cfg.to_str().unwrap();
+        let o = logveil(&["retention", "--config", cfg_arg, "--dir", dir_arg]);
+        assert_eq!(o.status.code(), Some(2), "{yaml}: {}", stdout(&o));
+        let err = stderr(&o);
+        assert!(err.contains(key), "{yaml}: {err}");
+        if let Some(h) = hint {
+            assert!(err.contains(h), "{yaml}: {err}");
+        }
+        assert!(d.join(&name).exists(), "{yaml} deleted the segment");
+        let o = logveil(&["config", "check", "--config", cfg_arg]);
+        assert_eq!(o.status.code(), Some(2), "config check accepts {yaml}");
+    }
+    // The same demand for a unit everywhere a duration is read.
+    let r = age::x25519::Identity::generate().to_public().to_string();
+    let o = logveil(&[
+        "pipe",
+        "--out",
+        dir_arg,
+        "-r",
+        &r,
+        "--max-segment-age",
+        "60",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("60s?"), "{}", stderr(&o));
+}
+
+/// Issue 12 item 6: `auto_rotate: false` is a legal hold: `logveil retention` (the hourly timer) deletes
+/// nothing unless told `--force`, and says so.
+#[test]
+fn auto_rotate_false_means_no_deletion_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = dir.path().join("seg");
+    fs::create_dir(&seg).unwrap();
+    let old = sealed("bot", "2020-01-01T00:00:00Z", "2020-01-02T00:00:00Z", 1);
+    plant(&seg, &old, 1, SystemTime::now());
+    let cfg = dir.path().join("hold.yaml");
+    fs::write(
+        &cfg,
+        format!(
+            "privacy:\n  data_retention:\n    logs: {{ retention_days: 90, auto_rotate: false }}\n\
+             logveil:\n  segments: {{ dir: {} }}\n",
+            seg.display()
+        ),
+    )
+    .unwrap();
+    let cfg_arg = cfg.to_str().unwrap();
+    let o = logveil(&["retention", "--config", cfg_arg]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(seg.join(&old).exists(), "a legal hold must hold");
+    assert!(!seg.join("privacy-log.jsonl").exists());
+    let said = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(
+        said.contains("auto_rotate") && said.contains("--force"),
+        "{said}"
+    );
+    // A dry run still shows what would go.
+    let o = logveil(&["retention", "--config", cfg_arg, "--dry-run"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains(&old), "{}", stdout(&o));
+    assert!(seg.join(&old).exists());
+    let o = logveil(&["retention", "--config", cfg_arg, "--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!seg.join(&old).exists(), "--force deletes");
+}

@@ -1,4 +1,4 @@
-//! `logveil retention [--config FILE] [--dir DIR] [--max-age 90d] [--dry-run] [--as-of RFC3339]`: applies the
+//! `logveil retention [--config FILE] [--dir DIR] [--max-age 90d] [--dry-run] [--as-of RFC3339] [--force]`: applies the
 //! retention policy once (for cron or a systemd timer). Prints what it deleted (paths only) and a summary.
 
 use std::io::Write;
@@ -9,14 +9,14 @@ use jiff::Timestamp;
 use super::{load_config, Exit};
 use crate::cli::RetentionArgs;
 use crate::retention::Policy;
-use crate::units::parse_duration;
+use crate::units::parse_positive_duration;
 
 pub fn run(args: &RetentionArgs) -> Result<Exit> {
     let cfg = load_config(&args.config)?;
     let mut policy = Policy::from_config(&cfg, &args.dir)?;
     if let Some(age) = &args.max_age {
-        policy.segment_max_age =
-            parse_duration(age).map_err(|e| anyhow::anyhow!("retention: --max-age: {e}"))?;
+        policy.segment_max_age = parse_positive_duration(age)
+            .map_err(|e| anyhow::anyhow!("retention: --max-age: {e}"))?;
     }
     let now = match &args.as_of {
         Some(t) => t.parse::<Timestamp>().with_context(|| {
@@ -24,8 +24,18 @@ pub fn run(args: &RetentionArgs) -> Result<Exit> {
         })?,
         None => Timestamp::now(),
     };
+    // `auto_rotate: false` (a legal hold, say) means no scheduled deletion: this command is what the hourly
+    // timer runs, so it deletes nothing then unless told so.
+    if !policy.auto_delete && !args.force && !args.dry_run {
+        tracing::info!("retention: auto_rotate is false in the config; nothing deleted");
+        println!(
+            "summary: nothing deleted: auto_rotate is false in the config (no scheduled deletion); \
+             give --force to delete anyway"
+        );
+        return Ok(Exit::Ok);
+    }
     if !policy.auto_delete {
-        tracing::info!("retention: auto_delete is off in the config; running because asked to");
+        tracing::info!("retention: auto_rotate is false in the config; running because asked to");
     }
     let report = if args.dry_run {
         policy.dry_run(now)?

@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::pipeline::SinkSetup;
 use crate::sink::{PartialPolicy, Recipients, SegmentOptions};
-use crate::units::{parse_duration, parse_size};
+use crate::units::{parse_positive_duration, parse_size};
 
 /// Flags win over the config. Recipients: those given by flags (`--recipient`, `--recipients-file`), or,
 /// when no flag gives any, those of the config (`logveil.segments.recipients`,
@@ -59,15 +59,9 @@ pub fn sink_setup(args: &SealArgsCommon, cfg: &Config) -> Result<SinkSetup> {
         None => seg.max_segment_bytes,
     };
     let max_segment_age = match &args.max_segment_age {
-        Some(s) => {
-            let d = parse_duration(s)
-                .map_err(anyhow::Error::msg)
-                .context("--max-segment-age")?;
-            if d.is_zero() {
-                bail!("--max-segment-age: must be greater than 0");
-            }
-            d
-        }
+        Some(s) => parse_positive_duration(s)
+            .map_err(anyhow::Error::msg)
+            .context("--max-segment-age")?,
         None => seg.max_segment_age,
     };
     let metrics = Arc::new(Metrics::with_file(
