@@ -155,6 +155,11 @@ pub struct SealArgs {
     #[arg(long)]
     pub keep: bool,
 
+    /// Seal the target of a FILE that is a symbolic link, and remove that target (and the link). Without
+    /// it a symbolic link is refused: removing only the link would leave the plaintext behind.
+    #[arg(long)]
+    pub follow_symlinks: bool,
+
     /// Stream name for the segments (default: the file name without rotation suffixes).
     #[arg(long, value_name = "NAME")]
     pub stream: Option<String>,

@@ -138,3 +138,40 @@ fn an_unreadable_gzip_file_is_kept_and_nothing_is_sealed_from_it() {
     assert!(bad.exists(), "the plaintext stays");
     assert!(segments(&out).is_empty() && partials(&out).is_empty());
 }
+
+/// Issue 12 item 4 (F5): `seal` of a symlink sealed the target, removed only the link and logged "plaintext
+/// removed" while the target, with its personal data, stayed. Now a symlink is refused (exit 2, nothing
+/// sealed, nothing removed) unless `--follow-symlinks` says to seal the target; then the target goes too.
+#[test]
+fn a_symlink_is_refused_unless_told_and_then_its_target_is_what_is_removed() {
+    let Some(keys) = age_keys() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sealed");
+    fs::create_dir(tmp.path().join("in")).unwrap();
+    let target = tmp.path().join("target.log");
+    let text = sample_log(200, 5);
+    fs::write(&target, &text).unwrap();
+    let link = tmp.path().join("in/app.log.1");
+    std::os::unix::fs::symlink("../target.log", &link).unwrap();
+
+    let o = seal(&out, &keys.recipient, &[], &[&link]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("app.log.1") && err.contains("symbolic link"),
+        "{err}"
+    );
+    assert!(!err.contains("plaintext removed"), "{err}");
+    assert!(fs::symlink_metadata(&link).is_ok(), "the link stays");
+    assert!(fs::read(&target).unwrap() == text, "the target stays");
+    assert!(!out.exists() || segments(&out).is_empty(), "nothing sealed");
+
+    let o = seal(&out, &keys.recipient, &["--follow-symlinks"], &[&link]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!target.exists(), "the plaintext itself is removed");
+    assert!(fs::symlink_metadata(&link).is_err(), "and the link to it");
+    assert!(stderr(&o).contains("target.log"), "{}", stderr(&o));
+    let c = logveil_cat(&keys.identity, &[&out]);
+    assert!(c.status.success(), "{}", stderr(&c));
+    assert!(c.stdout == redacted(&text));
+}

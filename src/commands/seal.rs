@@ -7,6 +7,8 @@
 //! - A missing file: a message, nothing else happens, exit 1 (running seal twice is harmless).
 //! - An empty file: no segment; the file is removed (unless `--keep`): there is nothing to lose.
 //! - A file that cannot be read completely: its partial segment is removed, the file is kept, exit 2.
+//! - A symbolic link: refused (exit 2, nothing sealed or removed), since removing the link would leave the
+//!   plaintext; `--follow-symlinks` seals its target and removes the target and the link.
 //! - Segments are named by the file's modification time (the time of its last record).
 //! - `.gz` files (logrotate `compress`) are decompressed first; other compressions are refused.
 
@@ -32,10 +34,44 @@ pub fn run(args: &SealArgs) -> Result<Exit> {
 
     let mut skipped = 0;
     let mut failed = 0;
+    // (modification time, file to seal, the link given for it with --follow-symlinks)
     let mut files = Vec::new();
     for path in &args.files {
-        match fs::metadata(path) {
-            Ok(m) if m.is_file() => files.push((m.modified().ok(), path.clone())),
+        match fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let target = fs::canonicalize(path);
+                let shown = match &target {
+                    Ok(t) => t.display().to_string(),
+                    Err(e) => format!("unresolvable: {e}"),
+                };
+                if !args.follow_symlinks {
+                    eprintln!(
+                        "logveil: seal: {}: a symbolic link (to {shown}); nothing sealed, nothing removed \
+                         (removing the link would leave the plaintext; give --follow-symlinks to seal and \
+                         remove its target)",
+                        path.display()
+                    );
+                    failed += 1;
+                    continue;
+                }
+                match target.and_then(|t| fs::metadata(&t).map(|m| (m, t))) {
+                    Ok((m, t)) if m.is_file() => {
+                        files.push((m.modified().ok(), t, Some(path.clone())))
+                    }
+                    Ok(_) => {
+                        eprintln!(
+                            "logveil: seal: {}: its target {shown} is not a regular file; skipped",
+                            path.display()
+                        );
+                        skipped += 1;
+                    }
+                    Err(e) => {
+                        eprintln!("logveil: seal: {}: {e}; skipped", path.display());
+                        failed += 1;
+                    }
+                }
+            }
+            Ok(m) if m.is_file() => files.push((m.modified().ok(), path.clone(), None)),
             Ok(_) => {
                 eprintln!(
                     "logveil: seal: {}: not a regular file; skipped",
@@ -58,10 +94,22 @@ pub fn run(args: &SealArgs) -> Result<Exit> {
     }
     files.sort();
 
-    for (_, path) in &files {
-        let stream = args.stream.clone().unwrap_or_else(|| stream_name_for(path));
+    for (_, path, link) in &files {
+        let named = link.as_ref().unwrap_or(path);
+        let stream = args
+            .stream
+            .clone()
+            .unwrap_or_else(|| stream_name_for(named));
         match seal_file(path, &stream, &setup, &engine, args.keep) {
-            Ok(report) => log_report(&report, path, args.keep),
+            Ok(report) => {
+                if let (Some(link), false) = (link, args.keep) {
+                    // The target is gone; a link to nothing is of no use.
+                    if let Err(e) = fs::remove_file(link) {
+                        tracing::warn!(link = %link.display(), error = %e, "seal: cannot remove the link to the sealed file");
+                    }
+                }
+                log_report(&report, path, args.keep)
+            }
             Err(e) => {
                 let e = anyhow::Error::from(e);
                 eprintln!("logveil: seal: {}: {e:#}; the file is kept", path.display());

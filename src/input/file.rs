@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// Compressed formats logrotate can produce that logveil does not read (gzip is read).
@@ -14,8 +15,9 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     (".Z", "compress"),
 ];
 
-/// Opens a rotated file for reading: `.gz` files (logrotate `compress` with its default gzip) are
-/// decompressed, including multi-member gzip; other compressed formats are refused with a hint.
+/// Opens a rotated file for reading (never through a symbolic link: that is an error, ELOOP): `.gz` files
+/// (logrotate `compress` with its default gzip) are decompressed, including multi-member gzip; other
+/// compressed formats are refused with a hint.
 pub fn open_rotated(path: &Path) -> io::Result<Box<dyn Read + Send>> {
     let name = path
         .file_name()
@@ -32,7 +34,11 @@ pub fn open_rotated(path: &Path) -> io::Result<Box<dyn Read + Send>> {
             ));
         }
     }
-    let file = File::open(path)?;
+    // Never through a symlink: `seal` removes what it sealed, and removing a link leaves its target.
+    let file = File::options()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)?;
     if name.ends_with(".gz") {
         Ok(Box::new(flate2::read::MultiGzDecoder::new(
             BufReader::with_capacity(128 << 10, file),
