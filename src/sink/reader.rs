@@ -1,6 +1,10 @@
 //! Reading segments back (on an operator's machine, with the identity): age decryption, then gzip
 //! (multi-member), in data order. A truncated or tampered segment yields everything up to its last
 //! complete, authentic age chunk, then says what is wrong with it.
+//!
+//! Nothing unverified is printed: each gzip member is held until its CRC has been checked (a member that
+//! fails is left out: its bytes would be garbage), and a line cut short by damage ends with [`CUT_MARKER`],
+//! so that it is never glued to the first line of the next segment.
 
 use std::cell::Cell;
 use std::fmt;
@@ -10,7 +14,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use super::name::SegmentState;
+use super::name::{SegmentName, SegmentState};
 
 /// The identities (private keys) used to decrypt.
 pub struct Identities {
@@ -110,6 +114,9 @@ pub enum Problem {
     Truncated,
     /// A chunk failed authentication: the file was changed or damaged.
     Tampered,
+    /// The last piece of a finished segment failed authentication: it was changed, or the file was cut
+    /// inside a chunk (age cannot tell these apart; a crash leaves `.truncated` segments, not this).
+    LastChunkFailed,
     /// The decrypted data is not valid gzip.
     CorruptGzip,
 }
@@ -121,6 +128,9 @@ impl fmt::Display for Problem {
             Problem::NoMatchingIdentity => "no given identity can decrypt it",
             Problem::Truncated => "truncated: it ends before its last chunk",
             Problem::Tampered => "tampered or damaged: a chunk failed authentication",
+            Problem::LastChunkFailed => {
+                "tampered, or cut short: its last chunk failed authentication"
+            }
             Problem::CorruptGzip => "the decrypted data is not valid gzip",
         })
     }
@@ -135,6 +145,14 @@ pub enum ReadError {
     #[error("cat: cannot write the output: {0}")]
     Output(io::Error),
 }
+
+/// Written after a line cut short by a damaged segment (and a newline), in place of the lost rest of it.
+pub const CUT_MARKER: &[u8] =
+    b" [logveil: the segment is damaged here; the rest of this line is lost]\n";
+
+/// A gzip member's output is held until its CRC is checked, up to this much (logveil's members hold at most
+/// 512 KiB; a larger member of a foreign segment is written in pieces of this size, unverified).
+const MAX_HELD: usize = 16 << 20;
 
 /// Notes when the file has been read to its end (a chunk that fails there was cut short, most likely).
 struct EofFlag<R> {
@@ -205,44 +223,99 @@ pub fn read_segment(
         }
         Err(_) => return Ok(incomplete(Problem::NotAge)),
     };
-    let mut tracked = Tracked {
-        inner: stream,
-        error: None,
+    // A segment a crash left (`*.truncated.log.gz.age`, a `.partial`) is expected to end short.
+    let crash_left = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(SegmentName::parse)
+        .is_some_and(|n| n.state != SegmentState::Sealed);
+    let classify = |age_error: Option<io::ErrorKind>, e: io::Error| match age_error {
+        Some(io::ErrorKind::UnexpectedEof) => Ok(Problem::Truncated),
+        // A piece at the very end that fails authentication: cut inside a chunk, or changed.
+        Some(io::ErrorKind::InvalidData) if eof.get() && crash_left => Ok(Problem::Truncated),
+        Some(io::ErrorKind::InvalidData) if eof.get() => Ok(Problem::LastChunkFailed),
+        Some(io::ErrorKind::InvalidData) => Ok(Problem::Tampered),
+        Some(_) => Err(ReadError::Open {
+            path: path.to_path_buf(),
+            source: e,
+        }),
+        None => Ok(Problem::CorruptGzip),
     };
-    let mut gz =
-        flate2::read::MultiGzDecoder::new(BufReader::with_capacity(64 << 10, &mut tracked));
+    let mut src = BufReader::with_capacity(
+        64 << 10,
+        Tracked {
+            inner: stream,
+            error: None,
+        },
+    );
+    let mut w = Written {
+        out,
+        bytes: 0,
+        line_open: false,
+    };
+    let mut member = Vec::new();
     let mut buf = vec![0u8; 128 << 10];
-    let mut bytes = 0u64;
-    let problem = loop {
-        match gz.read(&mut buf) {
-            Ok(0) => break None,
-            Ok(n) => {
-                out.write_all(&buf[..n]).map_err(ReadError::Output)?;
-                bytes += n as u64;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                drop(gz);
-                break Some(match tracked.error {
-                    Some(io::ErrorKind::UnexpectedEof) => Problem::Truncated,
-                    // A short chunk at the very end that fails authentication was cut mid-chunk.
-                    Some(io::ErrorKind::InvalidData) if eof.get() => Problem::Truncated,
-                    Some(io::ErrorKind::InvalidData) => Problem::Tampered,
-                    Some(_) => {
-                        return Err(ReadError::Open {
-                            path: path.to_path_buf(),
-                            source: e,
-                        })
+    let problem = 'members: loop {
+        match io::BufRead::fill_buf(&mut src) {
+            Ok([]) => break None,
+            Ok(_) => {}
+            Err(e) => break Some(classify(src.get_ref().error, e)?),
+        }
+        let mut gz = flate2::bufread::GzDecoder::new(&mut src);
+        member.clear();
+        loop {
+            match gz.read(&mut buf) {
+                // The member's end, its CRC and length checked.
+                Ok(0) => break,
+                Ok(n) => {
+                    member.extend_from_slice(&buf[..n]);
+                    if member.len() >= MAX_HELD {
+                        w.write(&member)?;
+                        member.clear();
                     }
-                    None => Problem::CorruptGzip,
-                });
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    drop(gz);
+                    let p = classify(src.get_ref().error, e)?;
+                    // Decompressed from authentic chunks, only cut short: correct as far as it goes.
+                    if p != Problem::CorruptGzip {
+                        w.write(&member)?;
+                    }
+                    break 'members Some(p);
+                }
             }
         }
+        w.write(&member)?;
     };
+    let bytes = w.bytes;
     Ok(match problem {
         None => Outcome::Complete { bytes },
-        Some(problem) => Outcome::Incomplete { bytes, problem },
+        Some(problem) => {
+            if w.line_open {
+                w.out.write_all(CUT_MARKER).map_err(ReadError::Output)?;
+            }
+            Outcome::Incomplete { bytes, problem }
+        }
     })
+}
+
+/// The output of one segment, and whether it ends inside a line.
+struct Written<'a> {
+    out: &'a mut dyn Write,
+    bytes: u64,
+    line_open: bool,
+}
+
+impl Written<'_> {
+    fn write(&mut self, data: &[u8]) -> Result<(), ReadError> {
+        if let Some(&last) = data.last() {
+            self.out.write_all(data).map_err(ReadError::Output)?;
+            self.bytes += data.len() as u64;
+            self.line_open = last != b'\n';
+        }
+        Ok(())
+    }
 }
 
 /// The segments of a directory in data order (stream by stream), and the `.partial` files in it (still
@@ -312,24 +385,45 @@ mod tests {
         assert!(out == input);
     }
 
+    /// What was written before a problem, without the marker of a cut line.
+    fn readable(out: &[u8]) -> &[u8] {
+        out.strip_suffix(CUT_MARKER).unwrap_or(out)
+    }
+
     #[test]
-    fn truncated_segment_yields_a_prefix_then_says_truncated() {
+    fn a_cut_segment_yields_a_prefix_then_says_truncated_if_a_crash_left_it() {
         let (tmp, ids, r) = setup();
         let input = data();
-        let p = write_segment(tmp.path(), &r, &input);
-        let len = fs::metadata(&p).unwrap().len();
+        let sealed = write_segment(tmp.path(), &r, &input);
+        let len = fs::metadata(&sealed).unwrap().len();
         assert!(len > 4 * 65_552, "spans several chunks: {len}");
-        let f = fs::OpenOptions::new().write(true).open(&p).unwrap();
-        f.set_len(len / 2).unwrap();
-        let mut out = Vec::new();
-        let o = read_segment(&p, &ids, &mut out).unwrap();
-        let Outcome::Incomplete { bytes, problem } = o else {
-            panic!("reported complete")
-        };
-        assert_eq!(problem, Problem::Truncated);
-        assert_eq!(bytes as usize, out.len());
-        assert!(out.len() > input.len() / 4, "{} bytes", out.len());
-        assert!(input.starts_with(&out), "a prefix of the input");
+        // As a crash leaves it: a `.truncated` name.
+        let name = sealed.file_name().unwrap().to_str().unwrap();
+        let kept = tmp
+            .path()
+            .join(name.replace(".log.gz.age", ".truncated.log.gz.age"));
+        fs::copy(&sealed, &kept).unwrap();
+        for (p, want) in [
+            (&kept, Problem::Truncated),
+            (&sealed, Problem::LastChunkFailed),
+        ] {
+            let f = fs::OpenOptions::new().write(true).open(p).unwrap();
+            f.set_len(len / 2).unwrap();
+            let mut out = Vec::new();
+            let o = read_segment(p, &ids, &mut out).unwrap();
+            let Outcome::Incomplete { bytes, problem } = o else {
+                panic!("reported complete")
+            };
+            assert_eq!(problem, want);
+            let got = readable(&out);
+            assert_eq!(bytes as usize, got.len());
+            assert!(got.len() > input.len() / 4, "{} bytes", got.len());
+            assert!(input.starts_with(got), "a prefix of the input");
+            assert!(
+                out.ends_with(b"\n"),
+                "a cut line ends with the marker and a newline"
+            );
+        }
     }
 
     #[test]
@@ -353,7 +447,40 @@ mod tests {
             ),
             "{o:?}"
         );
-        assert!(!out.is_empty() && input.starts_with(&out));
+        assert!(!out.is_empty() && input.starts_with(readable(&out)));
+    }
+
+    #[test]
+    fn a_member_is_written_only_once_its_crc_is_checked() {
+        use std::io::Write as _;
+        let (tmp, ids, r) = setup();
+        let member = |text: &[u8]| {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
+            e.write_all(text).unwrap();
+            e.finish().unwrap()
+        };
+        let mut gz = member(b"good line\n");
+        let mut bad = member(b"bad line, altered\n");
+        bad[15] ^= 1; // inside the stored data: decodes, the CRC fails
+        gz.extend_from_slice(&bad);
+        let p = tmp.path().join("x.log.gz.age");
+        let mut w = r
+            .encryptor()
+            .unwrap()
+            .wrap_output(File::create(&p).unwrap())
+            .unwrap();
+        w.write_all(&gz).unwrap();
+        w.finish().unwrap();
+        let mut out = Vec::new();
+        let o = read_segment(&p, &ids, &mut out).unwrap();
+        assert_eq!(
+            o,
+            Outcome::Incomplete {
+                bytes: 10,
+                problem: Problem::CorruptGzip
+            }
+        );
+        assert_eq!(out, b"good line\n");
     }
 
     #[test]
