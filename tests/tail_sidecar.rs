@@ -186,6 +186,11 @@ fn default_unless<'a>(extra: &[&str], flag: &'a str, value: &'a str) -> Vec<&'a 
 }
 
 fn spawn_tail(e: &Env, extra: &[&str]) -> Child {
+    spawn_tail_to(e, &e.out, extra)
+}
+
+/// `tail` of `e.log` into the segment directory `out`.
+fn spawn_tail_to(e: &Env, out: &Path, extra: &[&str]) -> Child {
     let err = OpenOptions::new()
         .create(true)
         .append(true)
@@ -194,7 +199,7 @@ fn spawn_tail(e: &Env, extra: &[&str]) -> Child {
     Command::new(BIN)
         .arg("tail")
         .arg("--out")
-        .arg(&e.out)
+        .arg(out)
         .arg("--recipient")
         .arg(&e.recipient)
         .arg("--state")
@@ -610,15 +615,7 @@ fn wait_for(what: &str, cond: impl Fn() -> bool) {
 }
 
 fn segments(e: &Env) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(&e.out)
-        .map(|d| {
-            d.map(|x| x.unwrap().file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".log.gz.age"))
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
+    segments_in(&e.out)
 }
 
 /// Writes `written.txt` as the concatenation of lines `0..n` and checks the segments against it.
@@ -933,4 +930,89 @@ fn soak_fast_writer_memory() {
         "{r:?}"
     );
     assert!(r.peak_rss_kib <= 64 * 1024, "{r:?}");
+}
+
+/// Waits (polling, at most 30 s) for a child to exit by itself; its exit code.
+fn exit_code(child: &mut Child) -> Option<i32> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    None
+}
+
+/// Issue 12 item 1 (F1): two tails sharing a state directory each trusted the other's checkpoints and
+/// lost lines. A second `tail` on the same `--state` now exits 2 at once, naming the lock.
+#[test]
+fn a_second_tail_on_the_same_state_directory_exits_2_naming_the_lock() {
+    if !tools(&["age-keygen"]) {
+        return;
+    }
+    let e = env(Mode::Create);
+    append(&e.log, 0, 10);
+    let mut first = spawn_tail(&e, &[]);
+    wait_for("the first tail's checkpoint", || {
+        fs::read_dir(&e.state).is_ok_and(|d| {
+            d.flatten()
+                .any(|x| x.file_name().to_string_lossy().ends_with(".ckpt"))
+        })
+    });
+    let other_out = e.dir.join("out2");
+    let mut second = spawn_tail_to(&e, &other_out, &[]);
+    assert_eq!(exit_code(&mut second), Some(2), "{}", log_tail(&e));
+    let log = fs::read_to_string(&e.stderr).unwrap();
+    assert!(
+        log.contains(&e.state.display().to_string()) && log.contains("lock"),
+        "{log}"
+    );
+    assert!(first.try_wait().unwrap().is_none(), "the first goes on");
+    assert_eq!(terminate(&mut first), 0);
+    assert!(segments_in(&other_out).is_empty());
+    check_exact(&e, 10);
+}
+
+/// Issue 12 item 1 (F1, one after the other): a checkpoint written by a tail sealing into another `--out`
+/// names segments this `--out` does not hold; trusting it lost every line the other tail had sealed
+/// elsewhere. Now it is an error (exit 2) naming both directories, and the rightful tail loses nothing.
+#[test]
+fn a_checkpoint_written_for_another_out_is_not_trusted() {
+    if !tools(&["age-keygen"]) {
+        return;
+    }
+    let e = env(Mode::Create);
+    append(&e.log, 0, 100);
+    let mut t = spawn_tail(&e, &[]);
+    wait_for("the first lines sealed", || !segments(&e).is_empty());
+    assert_eq!(terminate(&mut t), 0);
+    append(&e.log, 100, 200);
+    let other_out = e.dir.join("out2");
+    let mut t = spawn_tail_to(&e, &other_out, &[]);
+    assert_eq!(exit_code(&mut t), Some(2), "{}", log_tail(&e));
+    let log = fs::read_to_string(&e.stderr).unwrap();
+    assert!(
+        log.contains(&e.out.display().to_string()) && log.contains("out2"),
+        "{log}"
+    );
+    assert!(segments_in(&other_out).is_empty());
+    append(&e.log, 200, 300);
+    let mut t = spawn_tail(&e, &[]);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(terminate(&mut t), 0);
+    check_exact(&e, 300);
+}
+
+fn segments_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .map(|d| {
+            d.map(|x| x.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".log.gz.age"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
 }

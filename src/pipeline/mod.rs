@@ -49,6 +49,23 @@ pub enum PipelineError {
         #[source]
         source: crate::input::tail::TailError,
     },
+    #[error(
+        "tail: checkpoint {} of {} was written by a tail sealing into {}, not {}: trusting it would \
+         leave out of {} the lines sealed there\n  hint: give each tail its own --state; if the segments \
+         were moved away, remove the checkpoint to read the source again from its start (lines already \
+         sealed are then sealed twice)",
+        checkpoint.display(),
+        source_path.display(),
+        there.display(),
+        here.display(),
+        here.display()
+    )]
+    ForeignCheckpoint {
+        checkpoint: PathBuf,
+        source_path: PathBuf,
+        there: PathBuf,
+        here: PathBuf,
+    },
     #[error("tail: cannot {op} {}", path.display())]
     Io {
         op: &'static str,

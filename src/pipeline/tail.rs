@@ -12,7 +12,7 @@ use std::path::Path;
 use jiff::Timestamp;
 
 use super::{PipelineError, SealingStream, SinkSetup};
-use crate::input::tail::{Chunk, Resume, Tailer};
+use crate::input::tail::{Checkpoint, Chunk, Resume, Tailer};
 use crate::redact::Engine;
 use crate::sink::dir::list_stream;
 use crate::sink::fsutil::sync_dir;
@@ -57,6 +57,10 @@ impl<'e, 's> TailPipeline<'e, 's> {
     /// Opens a writer for each source not set up yet (after a reload: all). A source seen for the first
     /// time in this process is also cleaned up after a crash and gets its first checkpoint.
     pub fn set_up_new_sources(&mut self, tailer: &mut Tailer) -> Result<(), PipelineError> {
+        if self.streams.len() == tailer.sources().len() {
+            return Ok(());
+        }
+        tailer.set_out(self.sink.dir());
         for i in self.streams.len()..tailer.sources().len() {
             let src = &tailer.sources()[i];
             let writer = self
@@ -67,6 +71,10 @@ impl<'e, 's> TailPipeline<'e, 's> {
                     source,
                 })?;
             if i >= self.reconciled {
+                if let Some(ck) = src.loaded_checkpoint() {
+                    trust_checkpoint(ck, &tailer.checkpoint_path(src.path()), self.sink.dir())?;
+                }
+                let src = &tailer.sources()[i];
                 let latest = reconcile(
                     self.sink.dir(),
                     src.path(),
@@ -177,6 +185,46 @@ impl<'e, 's> TailPipeline<'e, 's> {
             left -= held;
         }
         Ok(())
+    }
+}
+
+/// A checkpoint names the last segment it covers and the directory it was sealed into. Written for another
+/// segment directory, it must not be trusted: its lines are in that other directory, and reading on from it
+/// would leave them out of this one (two tails sharing a state directory, F1). Unless the named segment is
+/// here too: then the directory was moved.
+fn trust_checkpoint(ck: &Checkpoint, path: &Path, out: &Path) -> Result<(), PipelineError> {
+    let here = std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf());
+    let holds = |seg: &String| std::fs::symlink_metadata(here.join(seg)).is_ok();
+    match (&ck.out, &ck.segment) {
+        (Some(there), seg) if *there != here => {
+            if seg.as_ref().is_some_and(holds) {
+                tracing::info!(
+                    checkpoint = %path.display(),
+                    was = %there.display(),
+                    now = %here.display(),
+                    "tail: the segment directory was moved; its checkpoint's segment is here"
+                );
+                Ok(())
+            } else {
+                Err(PipelineError::ForeignCheckpoint {
+                    checkpoint: path.to_path_buf(),
+                    source_path: ck.source.clone(),
+                    there: there.clone(),
+                    here,
+                })
+            }
+        }
+        (_, Some(seg)) if !holds(seg) => {
+            tracing::warn!(
+                checkpoint = %path.display(),
+                segment = %seg,
+                out = %here.display(),
+                "tail: the checkpoint names a segment the segment directory does not hold (deleted by \
+                 retention, moved away, or sealed by a tail with another --out); reading on from the checkpoint"
+            );
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 

@@ -2,8 +2,12 @@
 //!
 //! One small text file per source in the state directory (0700), written atomically: a 0600 temporary
 //! file, fsync, rename over the old one, fsync of the directory. It names the file by device, inode and
-//! fingerprint (never its content) and records the last segment whose data it covers, so that a segment
-//! sealed just before a crash, whose checkpoint was not written, can be recognised at the next start.
+//! fingerprint (never its content: the fingerprint is keyed with the directory's random `fingerprint.key`,
+//! 0600) and records the last segment whose data it covers and the directory that segment is in, so that a
+//! segment sealed just before a crash, whose checkpoint was not written, can be recognised at the next
+//! start, and a checkpoint written for another segment directory is not trusted.
+//!
+//! One tail per state directory: the store holds an exclusive lock on the directory itself while open.
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Write};
@@ -12,11 +16,15 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::identity::{FileId, Fingerprint};
+use super::identity::{FileId, Fingerprint, FpKey};
 use super::TailError;
 
-const MAGIC: &str = "logveil-tail-checkpoint 1";
+const MAGIC: &str = "logveil-tail-checkpoint 2";
+/// Checkpoints before fingerprints were keyed: read (their fingerprints are plain SHA-256), never written.
+const MAGIC_V1: &str = "logveil-tail-checkpoint 1";
 const SUFFIX: &str = ".ckpt";
+/// The fingerprint key of a state directory.
+pub const KEY_FILE: &str = "fingerprint.key";
 
 /// A position in one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,11 +43,19 @@ pub struct Checkpoint {
     pub file: Option<FilePos>,
     /// File name of the last finished segment this checkpoint covers (None: none yet).
     pub segment: Option<String>,
+    /// The directory the segments of this source are written to (None: not recorded, version 1).
+    pub out: Option<PathBuf>,
+    /// Whether `file`'s fingerprint is keyed with the state directory's key (false: a version-1
+    /// checkpoint, whose fingerprint is a plain SHA-256).
+    pub keyed: bool,
 }
 
 impl Checkpoint {
     fn to_text(&self) -> String {
         let mut s = format!("{MAGIC}\nsource={}\n", self.source.display());
+        if let Some(out) = &self.out {
+            s.push_str(&format!("out={}\n", out.display()));
+        }
         match &self.file {
             Some(f) => s.push_str(&format!(
                 "dev={}\nino={}\nfp_len={}\nfp={}\noffset={}\n",
@@ -59,9 +75,11 @@ impl Checkpoint {
 
     fn parse(text: &str, source: &Path) -> Result<Checkpoint, String> {
         let mut lines = text.lines();
-        if lines.next() != Some(MAGIC) {
-            return Err("not a logveil tail checkpoint (version 1)".into());
-        }
+        let keyed = match lines.next() {
+            Some(MAGIC) => true,
+            Some(MAGIC_V1) => false,
+            _ => return Err("not a logveil tail checkpoint (version 1 or 2)".into()),
+        };
         let mut kv = std::collections::BTreeMap::new();
         for line in lines {
             let (k, v) = line
@@ -94,14 +112,19 @@ impl Checkpoint {
             source: source.to_path_buf(),
             file,
             segment: kv.get("segment").map(|s| s.to_string()),
+            out: kv.get("out").map(PathBuf::from),
+            keyed,
         })
     }
 }
 
-/// The state directory.
+/// The state directory, locked while this is alive.
 #[derive(Debug)]
 pub struct CheckpointStore {
     dir: PathBuf,
+    key: FpKey,
+    /// The open directory, flocked: a second tail on the same state directory is refused.
+    _lock: File,
 }
 
 impl CheckpointStore {
@@ -123,21 +146,42 @@ impl CheckpointStore {
                 );
             }
         }
+        let lock = File::open(dir).map_err(err)?;
+        match rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            Err(rustix::io::Errno::WOULDBLOCK) => {
+                return Err(TailError::StateLocked {
+                    path: dir.to_path_buf(),
+                })
+            }
+            Err(e) => return Err(err(e.into())),
+        }
+        let mut checkpoints = 0;
         for entry in fs::read_dir(dir).map_err(err)? {
             let entry = entry.map_err(err)?;
             let name = entry.file_name();
             let name = name.to_string_lossy();
             if name.starts_with('.') && name.ends_with(".tmp") {
                 let _ = fs::remove_file(entry.path());
+            } else if name.ends_with(SUFFIX) {
+                checkpoints += 1;
             }
         }
+        let key = load_or_create_key(dir, checkpoints)?;
         Ok(CheckpointStore {
             dir: dir.to_path_buf(),
+            key,
+            _lock: lock,
         })
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The key of this directory's fingerprints.
+    pub fn key(&self) -> FpKey {
+        self.key
     }
 
     /// The checkpoint file of a source: readable name plus a digest of the full path (no collisions).
@@ -183,6 +227,64 @@ impl CheckpointStore {
     }
 }
 
+/// Reads the state directory's fingerprint key, or makes one (32 random bytes, hex, 0600) when there is
+/// none and no keyed checkpoint needs it.
+fn load_or_create_key(dir: &Path, checkpoints: usize) -> Result<FpKey, TailError> {
+    let path = dir.join(KEY_FILE);
+    let bad = |reason: &str| TailError::BadCheckpoint {
+        path: path.clone(),
+        reason: reason.to_string(),
+    };
+    match fs::read_to_string(&path) {
+        Ok(text) => {
+            let hex = text.trim();
+            let mut key = [0u8; 32];
+            if hex.len() != 64 {
+                return Err(bad("not a fingerprint key (64 hex digits)"));
+            }
+            for (i, b) in key.iter_mut().enumerate() {
+                *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)
+                    .map_err(|_| bad("not a fingerprint key (64 hex digits)"))?;
+            }
+            return Ok(FpKey::new(key));
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(TailError::State { path, error: e }),
+    }
+    if checkpoints > 0 && keyed_checkpoint_exists(dir) {
+        return Err(bad(
+            "missing: the checkpoints here were written with it and cannot be checked without it",
+        ));
+    }
+    let mut key = [0u8; 32];
+    rustix::rand::getrandom(&mut key, rustix::rand::GetRandomFlags::empty()).map_err(|e| {
+        TailError::State {
+            path: path.clone(),
+            error: e.into(),
+        }
+    })?;
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let tmp = dir.join(format!(".{KEY_FILE}.tmp"));
+    let err = |e: io::Error| TailError::State {
+        path: path.clone(),
+        error: e,
+    };
+    let mut f = private_file(&tmp).map_err(err)?;
+    f.write_all(format!("{hex}\n").as_bytes()).map_err(err)?;
+    f.sync_all().map_err(err)?;
+    drop(f);
+    fs::rename(&tmp, &path).map_err(err)?;
+    File::open(dir).and_then(|d| d.sync_all()).map_err(err)?;
+    Ok(FpKey::new(key))
+}
+
+fn keyed_checkpoint_exists(dir: &Path) -> bool {
+    fs::read_dir(dir).into_iter().flatten().flatten().any(|e| {
+        e.file_name().to_string_lossy().ends_with(SUFFIX)
+            && fs::read_to_string(e.path()).is_ok_and(|t| t.lines().next() == Some(MAGIC))
+    })
+}
+
 /// Creates a directory (and its parents) 0700 whatever the umask.
 pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
@@ -210,10 +312,12 @@ mod tests {
             source: source.to_path_buf(),
             file: Some(FilePos {
                 id: FileId { dev: 2049, ino: 77 },
-                fp: Fingerprint::of_bytes(b"2026-11-25 first line\n"),
+                fp: Fingerprint::of_bytes(&FpKey::new([3; 32]), b"2026-11-25 first line\n"),
                 offset: 123_456,
             }),
             segment: Some("output.log.20261125T154900Z_20261125T164959Z.000007.log.gz.age".into()),
+            out: Some(PathBuf::from("/var/lib/logveil/segments")),
+            keyed: true,
         }
     }
 
@@ -242,8 +346,21 @@ mod tests {
         };
         store.save(&none).unwrap();
         assert_eq!(store.load(src).unwrap(), Some(none));
-        // Only the checkpoint remains: no temporary file.
-        assert_eq!(fs::read_dir(&state).unwrap().count(), 1);
+        // The checkpoint and the key remain: no temporary file.
+        assert_eq!(fs::read_dir(&state).unwrap().count(), 2);
+        let key = state.join(KEY_FILE);
+        assert_eq!(
+            fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let first_key = store.key();
+        drop(store);
+        let again = CheckpointStore::open(&state).unwrap();
+        assert_eq!(again.key(), first_key, "the key is kept");
+        drop(again);
+        fs::remove_file(&key).unwrap();
+        let err = CheckpointStore::open(&state).unwrap_err().to_string();
+        assert!(err.contains(KEY_FILE) && err.contains("missing"), "{err}");
     }
 
     #[test]
@@ -272,6 +389,22 @@ mod tests {
     }
 
     #[test]
+    fn one_store_per_directory_at_a_time_and_version_1_is_still_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::open(tmp.path()).unwrap();
+        let err = CheckpointStore::open(tmp.path()).unwrap_err();
+        assert!(matches!(err, TailError::StateLocked { .. }), "{err}");
+        let src = Path::new("/x/output.log");
+        let v1 = "logveil-tail-checkpoint 1\nsource=/x/output.log\ndev=1\nino=2\nfp_len=4\n\
+                  fp=00112233445566778899aabbccddeeff\noffset=4\nsegment=s\n";
+        fs::write(store.path_for(src), v1).unwrap();
+        let ck = store.load(src).unwrap().unwrap();
+        assert!(!ck.keyed && ck.out.is_none());
+        drop(store);
+        CheckpointStore::open(tmp.path()).unwrap();
+    }
+
+    #[test]
     fn leftover_temporary_files_are_removed_at_open() {
         let tmp = tempfile::tempdir().unwrap();
         fs::write(
@@ -280,6 +413,10 @@ mod tests {
         )
         .unwrap();
         CheckpointStore::open(tmp.path()).unwrap();
-        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 0);
+        let left: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, [KEY_FILE]);
     }
 }

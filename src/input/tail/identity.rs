@@ -1,15 +1,18 @@
 //! Which file is this? Device + inode, and a fingerprint of its first bytes.
 //!
 //! The inode alone is not enough: a deleted file's inode is reused by the next file created, and
-//! `copytruncate` or an in-place rewrite keeps the inode while the content starts over. The fingerprint is a
-//! SHA-256 digest (truncated to 128 bits) of the file's first [`FP_LEN`] bytes, or of fewer bytes while the
+//! `copytruncate` or an in-place rewrite keeps the inode while the content starts over. The fingerprint is an
+//! HMAC-SHA256 (truncated to 128 bits) of the file's first [`FP_LEN`] bytes, or of fewer bytes while the
 //! file is shorter; it records how many bytes it covers, so it can be compared with any longer file and
-//! upgraded as the file grows. Only the digest is stored, never the bytes.
+//! upgraded as the file grows. Only the digest is stored, never the bytes, and it is keyed with a random key
+//! of the state directory ([`FpKey`]): a plain digest of a log's first line could be reversed by guessing
+//! (a phone number is 10^4 guesses away once its prefix is known).
 
 use std::fs::{File, Metadata};
 use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt};
 
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 /// Bytes covered by a full fingerprint.
@@ -17,6 +20,49 @@ pub const FP_LEN: usize = 1024;
 /// A fingerprint covering fewer bytes than this identifies a file only together with its device and inode
 /// (a short prefix, such as a timestamp, may be shared by several files).
 pub const FP_MIN_ALONE: usize = 64;
+
+/// The key of a state directory's fingerprints (32 random bytes, kept in the state directory, 0600).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct FpKey {
+    /// None: the unkeyed SHA-256 of version-1 checkpoints, only to recognise their files once.
+    key: Option<[u8; 32]>,
+}
+
+impl FpKey {
+    pub fn new(key: [u8; 32]) -> FpKey {
+        FpKey { key: Some(key) }
+    }
+
+    /// The plain SHA-256 digests of checkpoints written before fingerprints were keyed.
+    pub fn legacy() -> FpKey {
+        FpKey { key: None }
+    }
+
+    fn digest(&self, bytes: &[u8]) -> [u8; 16] {
+        let full: [u8; 32] = match &self.key {
+            Some(k) => {
+                // HMAC takes a key of any length.
+                let mut mac = Hmac::<Sha256>::new_from_slice(k).expect("any key length");
+                mac.update(bytes);
+                mac.finalize().into_bytes().into()
+            }
+            None => Sha256::digest(bytes).into(),
+        };
+        let mut d = [0u8; 16];
+        d.copy_from_slice(&full[..16]);
+        d
+    }
+}
+
+impl std::fmt::Debug for FpKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.key.is_some() {
+            "FpKey(..)"
+        } else {
+            "FpKey(legacy)"
+        })
+    }
+}
 
 /// Device and inode of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,33 +90,39 @@ pub struct Fingerprint {
 impl Fingerprint {
     /// The fingerprint of zero bytes: matches every file, identifies nothing alone.
     pub fn empty() -> Fingerprint {
-        Fingerprint::of_bytes(&[])
+        Fingerprint {
+            len: 0,
+            digest: [0; 16],
+        }
     }
 
-    pub fn of_bytes(bytes: &[u8]) -> Fingerprint {
-        let full = Sha256::digest(bytes);
-        let mut digest = [0u8; 16];
-        digest.copy_from_slice(&full[..16]);
+    pub fn of_bytes(key: &FpKey, bytes: &[u8]) -> Fingerprint {
+        if bytes.is_empty() {
+            return Fingerprint::empty();
+        }
         Fingerprint {
             len: bytes.len() as u32,
-            digest,
+            digest: key.digest(bytes),
         }
     }
 
     /// Fingerprints the first `min(len, FP_LEN)` bytes of `file`; None when the file is shorter than that.
-    pub fn read(file: &File, len: u64) -> io::Result<Option<Fingerprint>> {
+    pub fn read(key: &FpKey, file: &File, len: u64) -> io::Result<Option<Fingerprint>> {
         let len = len.min(FP_LEN as u64) as usize;
         let mut buf = [0u8; FP_LEN];
         match file.read_exact_at(&mut buf[..len], 0) {
-            Ok(()) => Ok(Some(Fingerprint::of_bytes(&buf[..len]))),
+            Ok(()) => Ok(Some(Fingerprint::of_bytes(key, &buf[..len]))),
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    /// Whether `file` starts with the bytes this fingerprint was made of.
-    pub fn matches(&self, file: &File) -> io::Result<bool> {
-        Ok(Fingerprint::read(file, u64::from(self.len))?.as_ref() == Some(self))
+    /// Whether `file` starts with the bytes this fingerprint was made of (under `key`).
+    pub fn matches(&self, key: &FpKey, file: &File) -> io::Result<bool> {
+        if self.len == 0 {
+            return Ok(true);
+        }
+        Ok(Fingerprint::read(key, file, u64::from(self.len))?.as_ref() == Some(self))
     }
 
     /// Whether this fingerprint can identify a file without its device and inode.
@@ -109,7 +161,8 @@ mod tests {
         let p = dir.path().join("a");
         std::fs::write(&p, b"first line\n").unwrap();
         let f = File::open(&p).unwrap();
-        let fp = Fingerprint::read(&f, 11).unwrap().unwrap();
+        let k = FpKey::new([7; 32]);
+        let fp = Fingerprint::read(&k, &f, 11).unwrap().unwrap();
         assert_eq!(fp.len, 11);
         std::fs::OpenOptions::new()
             .append(true)
@@ -117,11 +170,18 @@ mod tests {
             .unwrap()
             .write_all(b"second line\n")
             .unwrap();
-        assert!(fp.matches(&f).unwrap(), "growing keeps the prefix");
+        assert!(fp.matches(&k, &f).unwrap(), "growing keeps the prefix");
         std::fs::write(&p, b"other line\n").unwrap();
-        assert!(!fp.matches(&f).unwrap(), "rewritten in place");
+        assert!(!fp.matches(&k, &f).unwrap(), "rewritten in place");
         std::fs::write(&p, b"first").unwrap();
-        assert!(!fp.matches(&f).unwrap(), "shorter than the fingerprint");
+        assert!(!fp.matches(&k, &f).unwrap(), "shorter than the fingerprint");
+        let other = FpKey::new([8; 32]);
+        std::fs::write(&p, b"first line\n").unwrap();
+        assert!(fp.matches(&k, &f).unwrap());
+        assert!(
+            !fp.matches(&other, &f).unwrap(),
+            "another key, another fingerprint"
+        );
     }
 
     #[test]
@@ -130,17 +190,18 @@ mod tests {
         let p = dir.path().join("a");
         let mut data = vec![b'x'; FP_LEN];
         std::fs::write(&p, &data).unwrap();
-        let fp = Fingerprint::read(&File::open(&p).unwrap(), 1 << 20)
+        let k = FpKey::new([1; 32]);
+        let fp = Fingerprint::read(&k, &File::open(&p).unwrap(), 1 << 20)
             .unwrap()
             .unwrap();
         assert!(fp.is_full());
         data.extend_from_slice(b"different tail");
         std::fs::write(&p, &data).unwrap();
-        assert!(fp.matches(&File::open(&p).unwrap()).unwrap());
+        assert!(fp.matches(&k, &File::open(&p).unwrap()).unwrap());
         assert_eq!(Fingerprint::from_hex(fp.len, &fp.hex()), Some(fp.clone()));
         assert_eq!(Fingerprint::from_hex(fp.len, "zz"), None);
         assert!(Fingerprint::empty()
-            .matches(&File::open(&p).unwrap())
+            .matches(&k, &File::open(&p).unwrap())
             .unwrap());
         assert!(!Fingerprint::empty().identifies_alone());
     }

@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub use checkpoint::{Checkpoint, CheckpointStore, FilePos};
+pub use identity::FpKey;
 pub use source::{Chunk, Resume, Source};
 pub use spec::Spec;
 pub use watch::Waker;
@@ -50,6 +51,12 @@ pub enum TailError {
     BadCheckpoint { path: PathBuf, reason: String },
     #[error("tail: {path}: {message}")]
     Path { path: PathBuf, message: String },
+    #[error(
+        "tail: state directory {path} is in use by another logveil tail (it holds the lock on the \
+         directory)\n  hint: give each tail its own --state (two tails sharing checkpoints lose lines)",
+        path = path.display()
+    )]
+    StateLocked { path: PathBuf },
 }
 
 /// How to follow.
@@ -102,6 +109,8 @@ pub struct Tailer {
     segments: Vec<Option<String>>,
     /// The source the next pass starts with (the first one this pass had no time for).
     next_first: usize,
+    /// Recorded in checkpoints: where the segments they name are (see [`Tailer::set_out`]).
+    out: Option<PathBuf>,
 }
 
 /// A pass reads at most this many sources' budgets before returning to the caller.
@@ -154,6 +163,7 @@ impl Tailer {
             busy: BTreeSet::new(),
             segments: Vec::new(),
             next_first: 0,
+            out: None,
         };
         t.maintain_watches();
         t.discover()?;
@@ -265,6 +275,12 @@ impl Tailer {
         Ok(more)
     }
 
+    /// The directory the segments named by checkpoints are in, recorded in every checkpoint from now on
+    /// (opaque here: the pipeline compares it at the next start).
+    pub fn set_out(&mut self, out: &Path) {
+        self.out = Some(std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf()));
+    }
+
     /// Records durably that everything of `source` before stream position `end` is sealed, in `segment`
     /// (None: keep the segment recorded last).
     pub fn commit(
@@ -277,7 +293,8 @@ impl Tailer {
             self.segments[source] = Some(s.to_string());
         }
         let seg = self.segments[source].clone();
-        let ck = self.sources[source].checkpoint_at(end, seg);
+        let mut ck = self.sources[source].checkpoint_at(end, seg);
+        ck.out = self.out.clone();
         self.store.save(&ck)
     }
 
@@ -306,7 +323,8 @@ impl Tailer {
                 tracing::info!(source = %path.display(), stream, "tail: following");
                 let segment = ck.as_ref().and_then(|c| c.segment.clone());
                 self.by_path.insert(path.clone(), self.sources.len());
-                self.sources.push(Source::new(path, stream, ck));
+                self.sources
+                    .push(Source::new(path, stream, ck, self.store.key()));
                 self.segments.push(segment);
             }
         }

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::checkpoint::{Checkpoint, FilePos};
-use super::identity::{FileId, Fingerprint, FP_LEN};
+use super::identity::{FileId, Fingerprint, FpKey, FP_LEN};
 use super::spec::rotated_siblings;
 use super::TailOptions;
 
@@ -84,13 +84,19 @@ pub struct Source {
     next_serial: u64,
     resume: Resume,
     checkpoint: Option<Checkpoint>,
+    key: FpKey,
     missing_logged: bool,
     error_logged: bool,
 }
 
 impl Source {
     /// Finds where to start from the checkpoint (if any) and opens the files to read.
-    pub(super) fn new(path: PathBuf, stream: String, checkpoint: Option<Checkpoint>) -> Source {
+    pub(super) fn new(
+        path: PathBuf,
+        stream: String,
+        checkpoint: Option<Checkpoint>,
+        key: FpKey,
+    ) -> Source {
         let mut s = Source {
             path,
             stream,
@@ -100,6 +106,7 @@ impl Source {
             next_serial: 0,
             resume: Resume::Fresh,
             checkpoint: None,
+            key,
             missing_logged: false,
             error_logged: false,
         };
@@ -173,11 +180,27 @@ impl Source {
             start_live(self, live);
             return Resume::Exact;
         };
+        // A version-1 checkpoint's fingerprint is a plain digest: recognise its file with it, then
+        // fingerprint the file again with this directory's key.
+        let ck_key = if ck.keyed { self.key } else { FpKey::legacy() };
+        let fp_matches = |f: &File| at.fp.matches(&ck_key, f).unwrap_or(false);
+        let key = self.key;
+        let rekey = |f: &File| {
+            if ck.keyed {
+                at.fp.clone()
+            } else {
+                Fingerprint::read(&key, f, u64::from(at.fp.len))
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(Fingerprint::empty)
+            }
+        };
         if let Some((f, m)) = &live {
-            if FileId::of(m) == at.id && m.len() >= at.offset && at.fp.matches(f).unwrap_or(false) {
+            if FileId::of(m) == at.id && m.len() >= at.offset && fp_matches(f) {
+                let fp = rekey(f);
                 let (f, m) = live.unwrap();
                 let mut g = self.generation(f, &m, &path, at.offset);
-                g.fp = at.fp.clone();
+                g.fp = fp;
                 self.gens.push_back(g);
                 return Resume::Exact;
             }
@@ -190,14 +213,10 @@ impl Source {
             .collect();
         let found = siblings
             .iter()
-            .position(|(_, f, m)| {
-                FileId::of(m) == at.id && m.len() >= at.offset && at.fp.matches(f).unwrap_or(false)
-            })
+            .position(|(_, f, m)| FileId::of(m) == at.id && m.len() >= at.offset && fp_matches(f))
             .or_else(|| {
                 siblings.iter().position(|(_, f, m)| {
-                    at.fp.identifies_alone()
-                        && m.len() >= at.offset
-                        && at.fp.matches(f).unwrap_or(false)
+                    at.fp.identifies_alone() && m.len() >= at.offset && fp_matches(f)
                 })
             });
         let Some(i) = found else {
@@ -220,8 +239,9 @@ impl Source {
             offset = at.offset,
             "tail: checkpointed file was rotated while logveil was stopped; reading it to its end"
         );
+        let fp = rekey(&f);
         let mut g = self.generation(f, &m, &name, at.offset);
-        g.fp = at.fp.clone();
+        g.fp = fp;
         g.retired_at = Some(Instant::now());
         self.gens.push_back(g);
         // Siblings rotated after it were never read: by number (`.1` is newer than `.2`), else by mtime.
@@ -287,6 +307,8 @@ impl Source {
                 ..f.clone()
             }),
             segment,
+            out: None,
+            keyed: true,
         }
     }
 
@@ -376,7 +398,7 @@ impl Source {
             };
             let size = meta.len();
             if g.retired_at.is_none()
-                && (size < g.offset || (g.fp.len > 0 && !g.fp.matches(&g.file).unwrap_or(true)))
+                && (size < g.offset || !g.fp.matches(&self.key, &g.file).unwrap_or(true))
             {
                 self.restart_truncated(size);
                 continue;
@@ -405,7 +427,7 @@ impl Source {
                 self.pos += cut as u64;
                 done += cut as u64;
                 if !g.fp.is_full() && g.offset > u64::from(g.fp.len) {
-                    upgrade_fingerprint(g, &mut self.marks);
+                    upgrade_fingerprint(&self.key, g, &mut self.marks);
                 }
                 emit(Chunk {
                     source: index,
@@ -451,7 +473,7 @@ impl Source {
             self.pos += n as u64;
             done += n as u64;
             if !g.fp.is_full() && g.offset > u64::from(g.fp.len) {
-                upgrade_fingerprint(g, &mut self.marks);
+                upgrade_fingerprint(&self.key, g, &mut self.marks);
             }
             let (tail, _) = buf.split_at(n);
             self.finish_head(index, tail, emit)?;
@@ -496,7 +518,7 @@ impl Source {
                 .find(|(_, f, m)| {
                     FileId::of(m) != old.id
                         && m.len() > old.offset
-                        && old.fp.matches(f).unwrap_or(false)
+                        && old.fp.matches(&self.key, f).unwrap_or(false)
                 })
         } else {
             None
@@ -532,9 +554,9 @@ impl Source {
     }
 }
 
-fn upgrade_fingerprint(g: &mut Generation, marks: &mut VecDeque<Mark>) {
+fn upgrade_fingerprint(key: &FpKey, g: &mut Generation, marks: &mut VecDeque<Mark>) {
     let len = g.offset.min(FP_LEN as u64);
-    if let Ok(Some(fp)) = Fingerprint::read(&g.file, len) {
+    if let Ok(Some(fp)) = Fingerprint::read(key, &g.file, len) {
         g.fp = fp;
         for m in marks.iter_mut().filter(|m| m.serial == Some(g.serial)) {
             if let Some(f) = &mut m.file {
