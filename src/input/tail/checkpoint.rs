@@ -30,8 +30,11 @@ pub const KEY_FILE: &str = "fingerprint.key";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FilePos {
     pub id: FileId,
+    /// The file's first bytes.
     pub fp: Fingerprint,
     pub offset: u64,
+    /// The bytes just before `offset` (empty: not known, not checked).
+    pub before: Fingerprint,
 }
 
 /// What is durable for one source.
@@ -58,12 +61,14 @@ impl Checkpoint {
         }
         match &self.file {
             Some(f) => s.push_str(&format!(
-                "dev={}\nino={}\nfp_len={}\nfp={}\noffset={}\n",
+                "dev={}\nino={}\nfp_len={}\nfp={}\noffset={}\nbefore_len={}\nbefore={}\n",
                 f.id.dev,
                 f.id.ino,
                 f.fp.len,
                 f.fp.hex(),
-                f.offset
+                f.offset,
+                f.before.len,
+                f.before.hex()
             )),
             None => s.push_str("file=none\n"),
         }
@@ -99,6 +104,14 @@ impl Checkpoint {
             let fp_len = u32::try_from(num("fp_len")?).map_err(|e| format!("fp_len: {e}"))?;
             let fp = Fingerprint::from_hex(fp_len, kv.get("fp").copied().unwrap_or(""))
                 .ok_or("fp: not a fingerprint")?;
+            let before = match kv.get("before") {
+                Some(hex) => {
+                    let len = u32::try_from(num("before_len")?)
+                        .map_err(|e| format!("before_len: {e}"))?;
+                    Fingerprint::from_hex(len, hex).ok_or("before: not a fingerprint")?
+                }
+                None => Fingerprint::empty(),
+            };
             Some(FilePos {
                 id: FileId {
                     dev: num("dev")?,
@@ -106,6 +119,7 @@ impl Checkpoint {
                 },
                 fp,
                 offset: num("offset")?,
+                before,
             })
         };
         Ok(Checkpoint {
@@ -314,6 +328,7 @@ mod tests {
                 id: FileId { dev: 2049, ino: 77 },
                 fp: Fingerprint::of_bytes(&FpKey::new([3; 32]), b"2026-11-25 first line\n"),
                 offset: 123_456,
+                before: Fingerprint::of_bytes(&FpKey::new([3; 32]), b"the last line read\n"),
             }),
             segment: Some("output.log.20261125T154900Z_20261125T164959Z.000007.log.gz.age".into()),
             out: Some(PathBuf::from("/var/lib/logveil/segments")),

@@ -17,6 +17,9 @@ use sha2::{Digest, Sha256};
 
 /// Bytes covered by a full fingerprint.
 pub const FP_LEN: usize = 1024;
+/// Bytes just before a checkpoint's offset covered by its second fingerprint: a file truncated and written
+/// again past the old offset keeps a constant header (a banner) but not what was at the offset.
+pub const BEFORE_LEN: usize = 1024;
 /// A fingerprint covering fewer bytes than this identifies a file only together with its device and inode
 /// (a short prefix, such as a timestamp, may be shared by several files).
 pub const FP_MIN_ALONE: usize = 64;
@@ -123,6 +126,35 @@ impl Fingerprint {
             return Ok(true);
         }
         Ok(Fingerprint::read(key, file, u64::from(self.len))?.as_ref() == Some(self))
+    }
+
+    /// Fingerprints the `len` bytes of `file` just before `offset` (`len` = min(offset, [`BEFORE_LEN`]));
+    /// None when the file is shorter than `offset`.
+    pub fn read_before(key: &FpKey, file: &File, offset: u64) -> io::Result<Option<Fingerprint>> {
+        let len = offset.min(BEFORE_LEN as u64) as usize;
+        let mut buf = [0u8; BEFORE_LEN];
+        match file.read_exact_at(&mut buf[..len], offset - len as u64) {
+            Ok(()) => Ok(Some(Fingerprint::of_bytes(key, &buf[..len]))),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether the bytes of `file` just before `offset` are those this fingerprint was made of.
+    pub fn matches_before(&self, key: &FpKey, file: &File, offset: u64) -> io::Result<bool> {
+        if self.len == 0 {
+            return Ok(true);
+        }
+        if offset < u64::from(self.len) {
+            return Ok(false);
+        }
+        let mut buf = [0u8; BEFORE_LEN];
+        let len = (self.len as usize).min(BEFORE_LEN);
+        match file.read_exact_at(&mut buf[..len], offset - len as u64) {
+            Ok(()) => Ok(Fingerprint::of_bytes(key, &buf[..len]) == *self),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Whether this fingerprint can identify a file without its device and inode.

@@ -7,8 +7,10 @@
 //! still append to it) is its unterminated last line, if any, handed out and the next file started. The new
 //! file is opened as soon as it is seen, so a second rotation during that wait cannot hide it.
 //!
-//! `copytruncate` keeps the file and truncates it: the size drops below our offset (or the first bytes no
-//! longer match the fingerprint when the writer already wrote past it). Reading starts again at 0. The lines
+//! `copytruncate` keeps the file and truncates it: the size drops below our offset, or, when the writer
+//! already wrote past it, the first bytes no longer match the fingerprint or the bytes just before our
+//! offset are no longer those we read (a file that starts with a constant banner keeps its first bytes).
+//! Reading starts again at 0. The lines
 //! written between our last read and logrotate's copy are then in the copy (`output.log.1`, found by
 //! fingerprint), and are read from there, from our offset to the copy's end. What the writer appends between
 //! the copy and the truncation is lost: that window belongs to copytruncate itself.
@@ -18,10 +20,11 @@ use std::fs::{File, Metadata};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::checkpoint::{Checkpoint, FilePos};
-use super::identity::{FileId, Fingerprint, FpKey, FP_LEN};
+use super::identity::{FileId, Fingerprint, FpKey, BEFORE_LEN, FP_LEN};
 use super::spec::rotated_siblings;
 use super::TailOptions;
 
@@ -57,10 +60,14 @@ pub struct Chunk<'a> {
 }
 
 struct Generation {
-    file: File,
+    /// Shared with the marks, which read the bytes before a checkpoint's offset from it.
+    file: Arc<File>,
     id: FileId,
     fp: Fingerprint,
     offset: u64,
+    /// The last bytes read (up to [`BEFORE_LEN`] before `offset`): if the file no longer holds them there,
+    /// it was truncated and written again.
+    before: Vec<u8>,
     /// Where it was found (the source path, or a rotated sibling), for logs.
     name: PathBuf,
     retired_at: Option<Instant>,
@@ -72,6 +79,8 @@ struct Mark {
     pos: u64,
     serial: Option<u64>,
     file: Option<FilePos>,
+    /// The file itself, until a checkpoint moves past this mark.
+    handle: Option<Arc<File>>,
 }
 
 /// One followed path.
@@ -149,12 +158,19 @@ impl Source {
         self.next_serial
     }
 
+    /// A file to read from `offset` on (the bytes before it, up to [`BEFORE_LEN`], are read back now).
     fn generation(&mut self, file: File, meta: &Metadata, name: &Path, offset: u64) -> Generation {
+        let len = offset.min(BEFORE_LEN as u64) as usize;
+        let mut before = vec![0; len];
+        if len > 0 && read_at(&file, &mut before, offset - len as u64).ok() != Some(len) {
+            before.clear();
+        }
         Generation {
-            file,
+            file: Arc::new(file),
             id: FileId::of(meta),
             fp: Fingerprint::empty(),
             offset,
+            before,
             name: name.to_path_buf(),
             retired_at: None,
             serial: self.serial(),
@@ -183,7 +199,15 @@ impl Source {
         // A version-1 checkpoint's fingerprint is a plain digest: recognise its file with it, then
         // fingerprint the file again with this directory's key.
         let ck_key = if ck.keyed { self.key } else { FpKey::legacy() };
-        let fp_matches = |f: &File| at.fp.matches(&ck_key, f).unwrap_or(false);
+        // The same first bytes, and the same bytes just before the offset (a copytruncate while stopped
+        // keeps a constant banner at the top, but not what was at the offset).
+        let fp_matches = |f: &File| {
+            at.fp.matches(&ck_key, f).unwrap_or(false)
+                && at
+                    .before
+                    .matches_before(&ck_key, f, at.offset)
+                    .unwrap_or(false)
+        };
         let key = self.key;
         let rekey = |f: &File| {
             if ck.keyed {
@@ -220,13 +244,23 @@ impl Source {
                 })
             });
         let Some(i) = found else {
-            tracing::warn!(
-                source = %path.display(),
-                offset = at.offset,
-                "tail: the checkpointed file is neither at the path nor among its uncompressed rotated \
-                 siblings (removed or compressed while logveil was stopped); lines it held past the \
-                 checkpoint are lost; reading the current file from its start"
-            );
+            if live_id == Some(at.id) {
+                tracing::warn!(
+                    source = %path.display(),
+                    offset = at.offset,
+                    "tail: the file was truncated or rewritten while logveil was stopped (copytruncate?) and \
+                     no copy of it was found among its uncompressed rotated siblings; reading it again from \
+                     its start (lines it held past the checkpoint before that are lost)"
+                );
+            } else {
+                tracing::warn!(
+                    source = %path.display(),
+                    offset = at.offset,
+                    "tail: the checkpointed file is neither at the path nor among its uncompressed rotated \
+                     siblings (removed or compressed while logveil was stopped); lines it held past the \
+                     checkpoint are lost; reading the current file from its start"
+                );
+            }
             start_live(self, live);
             return Resume::Lost;
         };
@@ -277,12 +311,15 @@ impl Source {
                     id: g.id,
                     fp: g.fp.clone(),
                     offset: g.offset,
+                    before: Fingerprint::empty(),
                 }),
+                handle: Some(Arc::clone(&g.file)),
             },
             None => Mark {
                 pos: self.pos,
                 serial: None,
                 file: None,
+                handle: None,
             },
         };
         self.marks.push_back(mark);
@@ -300,16 +337,46 @@ impl Source {
         self.marks.drain(..i);
         let m = &self.marks[0];
         debug_assert!(m.pos <= end, "checkpoints only move forward");
+        let file = m.file.as_ref().map(|f| {
+            let offset = f.offset + end.saturating_sub(m.pos);
+            FilePos {
+                offset,
+                before: self.before_fp(m, offset),
+                ..f.clone()
+            }
+        });
         Checkpoint {
             source: self.path.clone(),
-            file: m.file.as_ref().map(|f| FilePos {
-                offset: f.offset + end.saturating_sub(m.pos),
-                ..f.clone()
-            }),
+            file,
             segment,
             out: None,
             keyed: true,
         }
+    }
+
+    /// The fingerprint of the bytes before `offset` in the file of mark `m`: from what was read when that is
+    /// where its file is being read now, else read back from the file (as long as it still starts with
+    /// the same bytes; else unknown, and the next start checks the first bytes only).
+    fn before_fp(&self, m: &Mark, offset: u64) -> Fingerprint {
+        if let Some(g) = self
+            .gens
+            .iter()
+            .find(|g| Some(g.serial) == m.serial && g.offset == offset)
+        {
+            if g.before.len() as u64 == offset.min(BEFORE_LEN as u64) {
+                return Fingerprint::of_bytes(&self.key, &g.before);
+            }
+        }
+        let (Some(h), Some(f)) = (&m.handle, &m.file) else {
+            return Fingerprint::empty();
+        };
+        if !f.fp.matches(&self.key, h).unwrap_or(false) {
+            return Fingerprint::empty();
+        }
+        Fingerprint::read_before(&self.key, h, offset)
+            .ok()
+            .flatten()
+            .unwrap_or_else(Fingerprint::empty)
     }
 
     /// Looks at the path: a new file there retires the current one.
@@ -398,7 +465,9 @@ impl Source {
             };
             let size = meta.len();
             if g.retired_at.is_none()
-                && (size < g.offset || !g.fp.matches(&self.key, &g.file).unwrap_or(true))
+                && (size < g.offset
+                    || !g.fp.matches(&self.key, &g.file).unwrap_or(true)
+                    || (size > g.offset && !still_before(g).unwrap_or(true)))
             {
                 self.restart_truncated(size);
                 continue;
@@ -423,12 +492,9 @@ impl Source {
                     None if n == buf.len() => n, // a piece of a line longer than the buffer
                     None => break,               // an incomplete last line: wait for its end
                 };
-                g.offset += cut as u64;
+                advance(&self.key, g, &mut self.marks, &buf[..cut]);
                 self.pos += cut as u64;
                 done += cut as u64;
-                if !g.fp.is_full() && g.offset > u64::from(g.fp.len) {
-                    upgrade_fingerprint(&self.key, g, &mut self.marks);
-                }
                 emit(Chunk {
                     source: index,
                     bytes: &buf[..cut],
@@ -469,12 +535,9 @@ impl Source {
             if n < rest {
                 continue;
             }
-            g.offset += n as u64;
+            advance(&self.key, g, &mut self.marks, &buf[..n]);
             self.pos += n as u64;
             done += n as u64;
-            if !g.fp.is_full() && g.offset > u64::from(g.fp.len) {
-                upgrade_fingerprint(&self.key, g, &mut self.marks);
-            }
             let (tail, _) = buf.split_at(n);
             self.finish_head(index, tail, emit)?;
         }
@@ -510,7 +573,9 @@ impl Source {
             id: g.id,
             fp: g.fp.clone(),
             offset: g.offset,
+            before: Fingerprint::empty(),
         };
+        // The copy: another file with the same first bytes, holding what we read just before our offset.
         let copy = if old.fp.identifies_alone() {
             rotated_siblings(&self.path)
                 .into_iter()
@@ -519,6 +584,7 @@ impl Source {
                     FileId::of(m) != old.id
                         && m.len() > old.offset
                         && old.fp.matches(&self.key, f).unwrap_or(false)
+                        && holds_at(f, old.offset, &g.before).unwrap_or(false)
                 })
         } else {
             None
@@ -542,6 +608,7 @@ impl Source {
         }
         g.offset = 0;
         g.fp = Fingerprint::empty();
+        g.before.clear();
         g.serial = self.serial();
         self.gens.push_front(g);
         if let Some((name, f, m)) = copy {
@@ -552,6 +619,39 @@ impl Source {
         }
         self.head_changed();
     }
+}
+
+/// `data` was read from `g` at its offset and handed out: moves the offset, keeps the last bytes, and
+/// fingerprints more of the file's start while it is shorter than a full fingerprint.
+fn advance(key: &FpKey, g: &mut Generation, marks: &mut VecDeque<Mark>, data: &[u8]) {
+    g.offset += data.len() as u64;
+    if data.len() >= BEFORE_LEN {
+        g.before.clear();
+        g.before.extend_from_slice(&data[data.len() - BEFORE_LEN..]);
+    } else {
+        g.before.extend_from_slice(data);
+        let excess = g.before.len().saturating_sub(BEFORE_LEN);
+        g.before.drain(..excess);
+    }
+    if !g.fp.is_full() && g.offset > u64::from(g.fp.len) {
+        upgrade_fingerprint(key, g, marks);
+    }
+}
+
+/// Whether the file still holds, just before the offset, the bytes read there.
+fn still_before(g: &Generation) -> io::Result<bool> {
+    holds_at(&g.file, g.offset, &g.before)
+}
+
+/// Whether `file` holds `bytes` just before `offset`.
+fn holds_at(file: &File, offset: u64, bytes: &[u8]) -> io::Result<bool> {
+    let len = bytes.len() as u64;
+    if len > offset {
+        return Ok(false);
+    }
+    let mut buf = [0u8; BEFORE_LEN];
+    let buf = &mut buf[..bytes.len()];
+    Ok(read_at(file, buf, offset - len)? == bytes.len() && buf == bytes)
 }
 
 fn upgrade_fingerprint(key: &FpKey, g: &mut Generation, marks: &mut VecDeque<Mark>) {
