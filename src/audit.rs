@@ -603,6 +603,8 @@ impl Auditor<'_> {
         let is_privacy_log = id == self.privacy_log_id || name == DEFAULT_PRIVACY_LOG_NAME;
         // A segment writer's lock file is empty and holds nothing.
         let is_lock = md.len() == 0 && crate::sink::name::is_lock_file_name(&name);
+        // A seal's journal names a source file and segments, no content.
+        let is_lock = is_lock || crate::sink::name::is_seal_journal_name(&name, None);
         let mt = mtime(md);
         if !is_privacy_log {
             if let Some(mt) = mt {

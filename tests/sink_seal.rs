@@ -175,3 +175,126 @@ fn a_symlink_is_refused_unless_told_and_then_its_target_is_what_is_removed() {
     assert!(c.status.success(), "{}", stderr(&c));
     assert!(c.stdout == redacted(&text));
 }
+
+/// Issue 12 item 3 (F6): a `seal` killed with -9 left its finished segments and its `.partial`; the rerun
+/// sealed the whole file again (43 592 duplicate lines in the report). Now the rerun removes what the
+/// killed run of the same file left, and every line is sealed exactly once.
+#[test]
+fn seal_killed_with_kill_9_then_run_again_seals_every_line_exactly_once() {
+    let Some(keys) = age_keys() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sealed");
+    let rotated = tmp.path().join("app.log.1");
+    let n = 200_000;
+    fs::write(&rotated, numbered("P", n)).unwrap();
+    let mut child = Command::new(bin())
+        .args(["-q", "seal", "--recipient", &keys.recipient])
+        .args(["--max-segment-bytes", "4MiB", "--out"])
+        .arg(&out)
+        .arg(&rotated)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !out.is_dir() || segments(&out).len() < 2 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "seal finished before the kill"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no segment after 120 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(rotated.exists(), "the plaintext stays after the kill");
+    let o = seal(
+        &out,
+        &keys.recipient,
+        &["--max-segment-bytes", "4MiB"],
+        &[&rotated],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!rotated.exists());
+    assert!(partials(&out).is_empty());
+    let c = logveil_cat(&keys.identity, &[&out]);
+    assert_eq!(c.status.code(), Some(0), "{}", stderr(&c));
+    assert_eq!(count("P", n, &c.stdout), exactly_once(n));
+}
+
+/// Issue 12 item 3 (F6): a `seal` stopped by a full disk left its `.partial` filling the disk, so the retry
+/// failed too, and once space was back the rerun duplicated 157 666 lines. Now a failed run leaves nothing
+/// of its own behind, and the run after space came back seals every line exactly once.
+#[test]
+fn seal_stopped_by_a_full_disk_then_run_again_seals_every_line_exactly_once() {
+    let Some(keys) = age_keys() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(disk) = Tmpfs::mount(&tmp.path().join("full"), "1m") else {
+        return;
+    };
+    let out = disk.dir.join("seg");
+    let rotated = tmp.path().join("app.log.1");
+    let n = 200_000;
+    fs::write(&rotated, numbered("P", n)).unwrap();
+    let small = ["--max-segment-bytes", "4MiB"];
+    for _ in 0..2 {
+        let o = seal(&out, &keys.recipient, &small, &[&rotated]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains("No space left"), "{}", stderr(&o));
+        assert!(rotated.exists(), "the plaintext is kept");
+        assert!(
+            partials(&out).is_empty(),
+            "no .partial left filling the disk"
+        );
+        assert!(segments(&out).is_empty(), "nothing of the failed run stays");
+    }
+    disk.remount("size=64m");
+    let o = seal(&out, &keys.recipient, &small, &[&rotated]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!rotated.exists());
+    let c = logveil_cat(&keys.identity, &[&out]);
+    assert_eq!(c.status.code(), Some(0), "{}", stderr(&c));
+    assert_eq!(count("P", n, &c.stdout), exactly_once(n));
+}
+
+/// Issue 12 item 3: a plaintext that cannot be removed after sealing (here on a read-only mount) is an
+/// error each time, but the retries add no segment; once it can be removed, it is, and its lines are in
+/// the segments once.
+#[test]
+fn a_plaintext_that_cannot_be_removed_adds_no_segment_on_retry() {
+    let Some(keys) = age_keys() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(input) = Tmpfs::mount(&tmp.path().join("in"), "64m") else {
+        return;
+    };
+    let out = tmp.path().join("sealed");
+    let rotated = input.dir.join("app.log.1");
+    let n = 5_000;
+    fs::write(&rotated, numbered("R", n)).unwrap();
+    input.remount("ro");
+    let mut first = Vec::new();
+    for _ in 0..3 {
+        let o = seal(&out, &keys.recipient, &[], &[&rotated]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("cannot remove the plaintext"),
+            "{}",
+            stderr(&o)
+        );
+        let now = segments(&out);
+        assert_eq!(now.len(), 1, "{now:?}");
+        if first.is_empty() {
+            first = now;
+        } else {
+            assert_eq!(now, first, "a retry adds no segment");
+        }
+    }
+    input.remount("rw");
+    let o = seal(&out, &keys.recipient, &[], &[&rotated]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!rotated.exists());
+    assert_eq!(segments(&out), first);
+    let c = logveil_cat(&keys.identity, &[&out]);
+    assert_eq!(count("R", n, &c.stdout), exactly_once(n));
+}

@@ -6,7 +6,10 @@
 //!
 //! - A missing file: a message, nothing else happens, exit 1 (running seal twice is harmless).
 //! - An empty file: no segment; the file is removed (unless `--keep`): there is nothing to lose.
-//! - A file that cannot be read completely: its partial segment is removed, the file is kept, exit 2.
+//! - A file that cannot be read completely, or whose segments cannot be written (a full disk): what was
+//!   written of it is removed, the file is kept, exit 2.
+//! - Running it again on a file after a kill, a failure or a plaintext that could not be removed leaves
+//!   every line in the segments exactly once (see `pipeline::seal`).
 //! - A symbolic link: refused (exit 2, nothing sealed or removed), since removing the link would leave the
 //!   plaintext; `--follow-symlinks` seals its target and removes the target and the link.
 //! - Segments are named by the file's modification time (the time of its last record).
@@ -130,6 +133,10 @@ pub fn run(args: &SealArgs) -> Result<Exit> {
 
 fn log_report(report: &SealReport, path: &Path, keep: bool) {
     let action = if keep { "kept" } else { "removed" };
+    if report.already_sealed {
+        tracing::info!(file = %path.display(), "seal: sealed by an earlier run; plaintext {action}");
+        return;
+    }
     if report.sealed.is_empty() {
         tracing::info!(file = %path.display(), "seal: empty file, no segment written; {action}");
         return;

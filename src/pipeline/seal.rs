@@ -1,9 +1,26 @@
 //! Sealing one rotated file (`logveil seal`): its whole content into segments of its stream, made durable,
-//! and only then the plaintext removed.
+//! and only then the plaintext removed. Idempotent: running it again on the same file after a kill, a
+//! full disk or a plaintext that could not be removed leaves every line in the segments exactly once.
+//!
+//! A journal beside the segments (`.STREAM.seal-DEV-INO`, see [`crate::sink::name::seal_journal_name`])
+//! records which file is being sealed (device, inode, birth time or size and mtime: never its content), the
+//! first sequence number of the run, and whether everything is sealed:
+//!
+//! ```text
+//!   open the writer (stream lock) ──> journal "sealing, from SEQ" ──> segments ──> journal "sealed"
+//!     ──> plaintext removed ──> journal removed
+//! ```
+//!
+//! A run that fails removes what it wrote (its `.partial`, its segments) and its journal. A run that was
+//! killed leaves the journal: the next run of the same file removes the segments and `.partial` from SEQ
+//! on (with a warning naming each) and seals the file again; if the journal says "sealed", only the
+//! plaintext is left to remove and nothing is sealed twice.
 
-use std::fs;
-use std::io::{self, Read};
-use std::path::Path;
+use std::fs::{self, File, Metadata};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use jiff::Timestamp;
 
@@ -11,7 +28,9 @@ use super::{SealingStream, SinkSetup};
 use crate::input::file::open_rotated;
 use crate::input::stdin::READ_SIZE;
 use crate::redact::Engine;
-use crate::sink::fsutil::{parent_dir, sync_dir};
+use crate::sink::dir::list_stream;
+use crate::sink::fsutil::{create_private_file, parent_dir, sync_dir};
+use crate::sink::name::{is_seal_journal_name, seal_journal_name};
 use crate::sink::{PartialPolicy, Sealed, SinkError};
 
 /// Why a file could not be sealed (it is then kept).
@@ -30,6 +49,12 @@ pub enum SealError {
     },
     #[error(transparent)]
     Sink(#[from] SinkError),
+    #[error("seal journal {}", path.display())]
+    Journal {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("sealed, but cannot remove the plaintext")]
     Remove(#[source] io::Error),
     #[error("removed, but cannot fsync its directory")]
@@ -42,10 +67,13 @@ pub struct SealReport {
     pub sealed: Vec<Sealed>,
     pub input_bytes: u64,
     pub redactions: u64,
+    /// An earlier run had sealed it all already (only its plaintext was left to remove).
+    pub already_sealed: bool,
 }
 
 /// Seals `path` into segments of `stream`, named by the file's modification time (the time of its last
-/// record); then removes it unless `keep`. A file that cannot be read to its end leaves nothing sealed.
+/// record); then removes it unless `keep`. A file that cannot be read to its end, or whose segments cannot
+/// be written, leaves nothing sealed.
 pub fn seal_file(
     path: &Path,
     stream: &str,
@@ -53,59 +81,293 @@ pub fn seal_file(
     engine: &Engine,
     keep: bool,
 ) -> Result<SealReport, SealError> {
-    let meta = fs::metadata(path).map_err(SealError::Stat)?;
+    let meta = fs::symlink_metadata(path).map_err(SealError::Stat)?;
     let time = meta
         .modified()
         .ok()
         .and_then(|t| Timestamp::try_from(t).ok())
         .unwrap_or_else(Timestamp::now);
+    let id = Identity::of(path, &meta);
+    let dir = setup.dir().to_path_buf();
+    let stream_name = crate::stream_name::sanitize_stream(stream);
+    let journal = Journal::path(&dir, &stream_name, &id);
+    let earlier = Journal::read(&journal).filter(|j| {
+        let same = j.id.same_file(&id);
+        if !same {
+            tracing::warn!(journal = %journal.display(), "seal: a journal of another file with this inode (that file is gone); its segments are kept");
+        }
+        same
+    });
+    if let Some(j) = earlier.as_ref().filter(|j| j.sealed) {
+        tracing::info!(file = %path.display(), "seal: an earlier run sealed this file completely; not sealing it again");
+        finish_plaintext(path, keep, &journal, &dir)?;
+        return Ok(SealReport {
+            sealed: Vec::new(),
+            input_bytes: j.id.size,
+            redactions: 0,
+            already_sealed: true,
+        });
+    }
     let mut input = open_rotated(path).map_err(SealError::Open)?;
-    let writer = setup.open_writer(stream, PartialPolicy::KeepAsTruncated)?;
+    let policy = match &earlier {
+        Some(j) => PartialPolicy::RemoveFrom(j.first_seq),
+        None => PartialPolicy::KeepAsTruncated,
+    };
+    let writer = setup.open_writer(stream, policy)?;
+    if let Some(j) = &earlier {
+        remove_earlier_run(&dir, writer.stream(), j.first_seq)?;
+    }
+    remove_stale_journals(&dir, writer.stream(), &journal);
+    let mut state = Journal {
+        id: id.clone(),
+        first_seq: writer.next_seq(),
+        sealed: false,
+    };
+    state.write(&journal, &dir)?;
+
     let mut s = SealingStream::new(engine, writer, setup.metrics.clone());
     let mut buf = vec![0u8; READ_SIZE];
     let mut sealed = Vec::new();
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                // The file stays; a segment holding part of it would duplicate it at the next run.
-                // Segments finished by size before this point hold its beginning: remove them too.
-                s.abort()?;
-                sealed.extend(s.take_sealed());
-                for seg in &sealed {
-                    remove_segment(seg);
+    let result = (|| -> Result<(), SealError> {
+        loop {
+            let n = match input.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(SealError::Read {
+                        offset: s.position(),
+                        source: e,
+                    })
                 }
-                return Err(SealError::Read {
-                    offset: s.position(),
-                    source: e,
-                });
-            }
-        };
-        s.push(&buf[..n], time)?;
+            };
+            let pushed = s.push(&buf[..n], time);
+            sealed.extend(s.take_sealed());
+            pushed?;
+        }
+        s.end_of_input(time, false)?;
+        let finished = s.finish_segment(time);
         sealed.extend(s.take_sealed());
+        Ok(finished?)
+    })();
+    if let Err(e) = result {
+        // The file stays. Whatever of it was written goes (a partial copy would be sealed twice by the
+        // next run, and a .partial would keep filling a full disk): the open segment and the finished ones.
+        let mut clean = true;
+        if let Err(a) = s.abort() {
+            tracing::warn!(error = %a, "seal: cannot remove the unfinished segment of a file that failed; the next run removes it");
+            clean = false;
+        }
+        for seg in &sealed {
+            clean &= remove_segment(seg);
+        }
+        if clean {
+            Journal::remove(&journal, &dir);
+        }
+        return Err(e);
     }
-    s.end_of_input(time, false)?;
-    s.finish_segment(time)?;
-    sealed.extend(s.take_sealed());
     let (input_bytes, redactions) = (s.position(), s.redactions());
     drop(s);
-    // The segments are durable (fsync, rename, fsync of the directory): only now the plaintext goes.
-    if !keep {
-        fs::remove_file(path).map_err(SealError::Remove)?;
-        sync_dir(parent_dir(path)).map_err(SealError::SyncDir)?;
-    }
+    // The segments are durable (fsync, rename, fsync of the directory): say so, then the plaintext goes.
+    state.sealed = true;
+    state.write(&journal, &dir)?;
+    finish_plaintext(path, keep, &journal, &dir)?;
     Ok(SealReport {
         sealed,
         input_bytes,
         redactions,
+        already_sealed: false,
     })
 }
 
-fn remove_segment(s: &Sealed) {
-    if let Err(e) = fs::remove_file(&s.path) {
-        tracing::warn!(path = %s.path.display(), error = %e, "seal: cannot remove a segment of a file that failed");
+/// Removes the sealed plaintext (unless `keep`), then the journal.
+fn finish_plaintext(path: &Path, keep: bool, journal: &Path, dir: &Path) -> Result<(), SealError> {
+    if !keep {
+        fs::remove_file(path).map_err(SealError::Remove)?;
+        sync_dir(parent_dir(path)).map_err(SealError::SyncDir)?;
     }
+    Journal::remove(journal, dir);
+    Ok(())
+}
+
+/// Removes the segments and `.partial`s an earlier, unfinished run of the same file left: from its first
+/// sequence number on (the stream lock is held).
+fn remove_earlier_run(dir: &Path, stream: &str, first_seq: u64) -> Result<(), SealError> {
+    let listed = list_stream(dir, stream).map_err(|e| SinkError::io("list", dir, e))?;
+    let mut removed = false;
+    for l in listed.into_iter().filter(|l| l.name.seq >= first_seq) {
+        tracing::warn!(path = %l.path.display(), "seal: removed a segment of an earlier run of this file that did not finish (killed?); the file is sealed again");
+        fs::remove_file(&l.path).map_err(|e| SinkError::io("remove", &l.path, e))?;
+        removed = true;
+    }
+    if removed {
+        sync_dir(dir).map_err(|e| SinkError::io("fsync the directory", dir, e))?;
+    }
+    Ok(())
+}
+
+/// Removes this stream's journals of runs that sealed everything and whose plaintext is gone since.
+fn remove_stale_journals(dir: &Path, stream: &str, current: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let path = e.path();
+        if path == current || !is_seal_journal_name(&name.to_string_lossy(), Some(stream)) {
+            continue;
+        }
+        let Some(j) = Journal::read(&path) else {
+            continue;
+        };
+        let gone = fs::symlink_metadata(&j.id.path)
+            .map(|m| !j.id.same_file(&Identity::of(&j.id.path, &m)))
+            .unwrap_or(true);
+        if j.sealed && gone {
+            Journal::remove(&path, dir);
+        }
+    }
+}
+
+fn remove_segment(s: &Sealed) -> bool {
+    let ok = match fs::remove_file(&s.path) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(path = %s.path.display(), error = %e, "seal: cannot remove a segment of a file that failed");
+            false
+        }
+    };
     let _ = sync_dir(parent_dir(&s.path));
+    ok
+}
+
+/// Which file is being sealed: never its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Identity {
+    path: PathBuf,
+    dev: u64,
+    ino: u64,
+    /// Birth time (statx), in nanoseconds since the epoch, where the file system records it.
+    btime: Option<i128>,
+    size: u64,
+    mtime: i128,
+}
+
+fn nanos(t: std::io::Result<SystemTime>) -> Option<i128> {
+    let t = t.ok()?;
+    Some(match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i128,
+        Err(e) => -(e.duration().as_nanos() as i128),
+    })
+}
+
+impl Identity {
+    fn of(path: &Path, m: &Metadata) -> Identity {
+        Identity {
+            path: path.to_path_buf(),
+            dev: m.dev(),
+            ino: m.ino(),
+            btime: nanos(m.created()),
+            size: m.len(),
+            mtime: nanos(m.modified()).unwrap_or(0),
+        }
+    }
+
+    /// The same file (not only the same inode, which a deleted file's successor may get): the same birth
+    /// time, or without one the same size and modification time.
+    fn same_file(&self, other: &Identity) -> bool {
+        self.dev == other.dev
+            && self.ino == other.ino
+            && match (self.btime, other.btime) {
+                (Some(a), Some(b)) => a == b,
+                _ => self.size == other.size && self.mtime == other.mtime,
+            }
+    }
+}
+
+/// A seal journal's content.
+#[derive(Debug)]
+struct Journal {
+    id: Identity,
+    first_seq: u64,
+    /// Every segment of the file is durable.
+    sealed: bool,
+}
+
+const JOURNAL_MAGIC: &str = "logveil-seal-journal 1";
+
+impl Journal {
+    fn path(dir: &Path, stream: &str, id: &Identity) -> PathBuf {
+        dir.join(seal_journal_name(stream, id.dev, id.ino))
+    }
+
+    fn read(path: &Path) -> Option<Journal> {
+        let text = fs::read_to_string(path).ok()?;
+        let mut lines = text.lines();
+        if lines.next() != Some(JOURNAL_MAGIC) {
+            tracing::warn!(journal = %path.display(), "seal: not a seal journal; ignored");
+            return None;
+        }
+        let kv: std::collections::BTreeMap<&str, &str> =
+            lines.filter_map(|l| l.split_once('=')).collect();
+        let num = |k: &str| kv.get(k).and_then(|v| v.parse::<i128>().ok());
+        Some(Journal {
+            id: Identity {
+                path: PathBuf::from(kv.get("source")?),
+                dev: num("dev")? as u64,
+                ino: num("ino")? as u64,
+                btime: num("btime"),
+                size: num("size")? as u64,
+                mtime: num("mtime")?,
+            },
+            first_seq: num("first_seq")? as u64,
+            sealed: kv.get("state") == Some(&"sealed"),
+        })
+    }
+
+    /// Replaces the journal durably (a 0600 temporary file, fsync, rename, fsync of the directory).
+    fn write(&self, path: &Path, dir: &Path) -> Result<(), SealError> {
+        let err = |source| SealError::Journal {
+            path: path.to_path_buf(),
+            source,
+        };
+        let i = &self.id;
+        let mut text = format!(
+            "{JOURNAL_MAGIC}\nsource={}\ndev={}\nino={}\nsize={}\nmtime={}\nfirst_seq={}\nstate={}\n",
+            i.path.display(),
+            i.dev,
+            i.ino,
+            i.size,
+            i.mtime,
+            self.first_seq,
+            if self.sealed { "sealed" } else { "sealing" }
+        );
+        if let Some(b) = i.btime {
+            text.push_str(&format!("btime={b}\n"));
+        }
+        let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+        tmp_name.push(".tmp");
+        let tmp = path.with_file_name(tmp_name);
+        let _ = fs::remove_file(&tmp);
+        let mut f: File = create_private_file(&tmp).map_err(err)?;
+        let written = f.write_all(text.as_bytes()).and_then(|()| f.sync_all());
+        drop(f);
+        if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
+            let _ = fs::remove_file(&tmp);
+            return Err(err(e));
+        }
+        sync_dir(dir).map_err(err)
+    }
+
+    fn remove(path: &Path, dir: &Path) {
+        match fs::remove_file(path) {
+            Ok(()) => {
+                let _ = sync_dir(dir);
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(journal = %path.display(), error = %e, "seal: cannot remove the journal")
+            }
+        }
+    }
 }

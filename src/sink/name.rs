@@ -166,6 +166,26 @@ pub fn is_lock_file_name(file_name: &str) -> bool {
         .is_some_and(|stream| valid_stream(stream).is_some())
 }
 
+/// The journal a `seal` of one source file keeps beside its stream's segments while it runs (and after a
+/// failure, for the next run): `.STREAM.seal-DEV-INO` (device and inode of the source; hidden, 0600).
+pub fn seal_journal_name(stream: &str, dev: u64, ino: u64) -> String {
+    format!(".{stream}.seal-{dev}-{ino}")
+}
+
+/// Is this file name a seal journal ([`seal_journal_name`]) of `stream` (any stream when None)?
+pub fn is_seal_journal_name(file_name: &str, stream: Option<&str>) -> bool {
+    let Some((s, id)) = file_name
+        .strip_prefix('.')
+        .and_then(|n| n.rsplit_once(".seal-"))
+    else {
+        return false;
+    };
+    let id_ok = id
+        .split_once('-')
+        .is_some_and(|(d, i)| d.parse::<u64>().is_ok() && i.parse::<u64>().is_ok());
+    id_ok && valid_stream(s).is_some() && stream.is_none_or(|want| want == s)
+}
+
 /// Orders names in data order within a stream (stream, first time, sequence).
 pub fn data_order(a: &SegmentName, b: &SegmentName) -> std::cmp::Ordering {
     (&a.stream, a.first, a.seq).cmp(&(&b.stream, b.first, b.seq))
@@ -227,6 +247,16 @@ mod tests {
         ] {
             assert_eq!(SegmentName::parse(other), None, "{other}");
         }
+    }
+
+    #[test]
+    fn seal_journals_are_recognised() {
+        let j = seal_journal_name("app.log", 2049, 77);
+        assert!(is_seal_journal_name(&j, None));
+        assert!(is_seal_journal_name(&j, Some("app.log")));
+        assert!(!is_seal_journal_name(&j, Some("app")));
+        assert!(!is_seal_journal_name(".app.log.seal-x-1", None));
+        assert!(!is_seal_journal_name(&format!("{j}.tmp"), None));
     }
 
     #[test]

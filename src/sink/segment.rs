@@ -43,6 +43,9 @@ pub enum PartialPolicy {
     /// Remove it, with a warning: its data will be read again from the source (`tail`, whose checkpoint
     /// never points past a sealed segment).
     Remove,
+    /// Remove those from sequence number N on (an earlier run of a `seal` of the same file, which will be
+    /// read again), keep the others as truncated.
+    RemoveFrom(u64),
 }
 
 /// Where and how one stream's segments are written.
@@ -168,6 +171,11 @@ impl SegmentWriter {
         };
         w.scan(opts.partial_policy)?;
         Ok(w)
+    }
+
+    /// The sequence number the next segment will have.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
     }
 
     /// The stream name as it appears in file names.
@@ -350,7 +358,12 @@ impl SegmentWriter {
         }
         for (path, name) in partials {
             let meta = fs::metadata(&path).map_err(|e| SinkError::io("stat", &path, e))?;
-            if policy == PartialPolicy::Remove || meta.len() == 0 {
+            let remove = match policy {
+                PartialPolicy::Remove => true,
+                PartialPolicy::RemoveFrom(seq) => name.seq >= seq,
+                PartialPolicy::KeepAsTruncated => false,
+            };
+            if remove || meta.len() == 0 {
                 fs::remove_file(&path).map_err(|e| SinkError::io("remove", &path, e))?;
                 let why = if meta.len() == 0 {
                     "it was empty"

@@ -180,3 +180,125 @@ pub fn mode(path: &Path) -> u32 {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// gen.py's lines (../shared/reviews): `PREFIX seq=%08d` and the same planted personal data on every line,
+/// with 16 hex digits of noise.
+pub fn numbered(prefix: &str, n: u64) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ prefix.len() as u64;
+    let mut out = Vec::with_capacity(n as usize * 150);
+    for i in 0..n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        writeln!(
+            out,
+            "{prefix} seq={i:08} user 13812345678 mail zhang.san@example.com card 4111 1111 1111 1111 \
+             ip 203.0.113.77 password=Hunter2Secret! noise={x:016x} "
+        )
+        .unwrap();
+    }
+    out
+}
+
+/// What check.py reports on decrypted text: lines with `PREFIX seq=`, how many sequence numbers of
+/// `0..n` came twice or more, which are missing, and whether any planted value is left.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Count {
+    pub lines: u64,
+    pub dups: u64,
+    pub missing: Vec<u64>,
+    pub leaks: bool,
+}
+
+pub fn count(prefix: &str, n: u64, text: &[u8]) -> Count {
+    let mut seen = vec![0u32; n as usize];
+    let mut lines = 0;
+    let tag = format!("{prefix} seq=");
+    for l in text.split(|&b| b == b'\n') {
+        let Some(rest) = l.strip_prefix(tag.as_bytes()) else {
+            continue;
+        };
+        let seq: Option<u64> = rest
+            .get(..8)
+            .and_then(|d| std::str::from_utf8(d).ok())
+            .and_then(|d| d.parse().ok());
+        if let Some(s) = seq.filter(|&s| s < n) {
+            seen[s as usize] += 1;
+            lines += 1;
+        }
+    }
+    let pii: [&[u8]; 5] = [
+        b"13812345678",
+        b"zhang.san@example.com",
+        b"4111 1111 1111 1111",
+        b"203.0.113.77",
+        b"Hunter2Secret",
+    ];
+    Count {
+        lines,
+        dups: seen.iter().map(|&c| u64::from(c.saturating_sub(1))).sum(),
+        missing: (0..n).filter(|&i| seen[i as usize] == 0).take(10).collect(),
+        leaks: pii.iter().any(|p| text.windows(p.len()).any(|w| w == *p)),
+    }
+}
+
+/// Every line `0..n` exactly once, and no planted value.
+pub fn exactly_once(n: u64) -> Count {
+    Count {
+        lines: n,
+        dups: 0,
+        missing: Vec::new(),
+        leaks: false,
+    }
+}
+
+/// A tmpfs mounted at a directory (real ENOSPC, real read-only remounts); unmounted when dropped.
+/// None (with a note) where mounting is not permitted, unless `CI` is set: then it fails the test.
+pub struct Tmpfs {
+    pub dir: PathBuf,
+}
+
+impl Tmpfs {
+    pub fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+        fs::create_dir_all(dir).unwrap();
+        let ok = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0755"),
+                "tmpfs",
+            ])
+            .arg(dir)
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok {
+            if std::env::var_os("CI").is_some() {
+                panic!("CI is set and a tmpfs cannot be mounted (this test needs root)");
+            }
+            eprintln!("note: cannot mount a tmpfs (not root?); skipping this test");
+            return None;
+        }
+        Some(Tmpfs {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// `mount -o remount,OPTIONS`, e.g. `size=64m` or `ro`.
+    pub fn remount(&self, options: &str) {
+        let st = Command::new("mount")
+            .args(["-o", &format!("remount,{options}")])
+            .arg(&self.dir)
+            .status()
+            .unwrap();
+        assert!(st.success(), "remount {options}");
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+    }
+}
