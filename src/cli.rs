@@ -141,6 +141,20 @@ pub struct PipeArgs {
     /// Also write the redacted lines to stdout.
     #[arg(long)]
     pub tee: bool,
+
+    /// When segments cannot be written (full disk, unwritable or vanished directory): `drop` keeps
+    /// reading stdin so the writer (the bot) is never blocked or broken, drops and counts the lines it
+    /// cannot seal (logveil_dropped_lines_total), retries every 5s and seals again once that works, then
+    /// exits 1; `exit` stops at once with exit 2 (fail closed: the writer's next write then fails).
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = OnSinkError::Drop)]
+    pub on_sink_error: OnSinkError,
+}
+
+/// What `pipe` does when the segments cannot be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnSinkError {
+    Drop,
+    Exit,
 }
 
 #[derive(Debug, Args)]

@@ -22,6 +22,8 @@ pub struct Metrics {
     pub lines: AtomicU64,
     pub bytes: AtomicU64,
     pub lines_dropped: AtomicU64,
+    /// Input lines not sealed because the sink failed (pipe keeps reading its input meanwhile).
+    pub dropped_lines: AtomicU64,
     pub segments_sealed: AtomicU64,
     pub segment_bytes: AtomicU64,
     pub retention_files_deleted: AtomicU64,
@@ -144,6 +146,12 @@ impl Metrics {
             "logveil_lines_dropped_total",
             "Lines removed by the drop_line action.",
             &one(get(&self.lines_dropped)),
+        );
+        counter(
+            "logveil_dropped_lines_total",
+            "Input lines not sealed because the segments could not be written (full disk, unwritable \
+             or vanished directory); pipe keeps reading its input meanwhile.",
+            &one(get(&self.dropped_lines)),
         );
         counter(
             "logveil_segments_sealed_total",

@@ -394,13 +394,23 @@ fn an_unusable_output_directory_is_named() {
     let file = tmp.path().join("not-a-dir");
     fs::write(&file, b"").unwrap();
     let out = file.join("sealed");
-    let o = run_with_stdin(&mut pipe_cmd(&out, &keys.recipient), b"x\n");
+    // Fail closed: exit 2 at once.
+    let o = run_with_stdin(
+        pipe_cmd(&out, &keys.recipient).args(["--on-sink-error", "exit"]),
+        b"x\n",
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains(&*file.to_string_lossy()),
         "{}",
         stderr(&o)
     );
+    // By default the input is still taken (the bot must not break), dropped and said: exit 1.
+    let o = run_with_stdin(&mut pipe_cmd(&out, &keys.recipient), b"x\n");
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains(&*file.to_string_lossy()), "{err}");
+    assert!(err.contains("DROPPED"), "{err}");
     // A read-only directory (only meaningful when not root: root may write anyway).
     let uid = Command::new("id").arg("-u").output().unwrap().stdout;
     if String::from_utf8_lossy(&uid).trim() != "0" {
@@ -408,7 +418,10 @@ fn an_unusable_output_directory_is_named() {
         let ro = tmp.path().join("ro");
         fs::create_dir(&ro).unwrap();
         fs::set_permissions(&ro, fs::Permissions::from_mode(0o500)).unwrap();
-        let o = run_with_stdin(&mut pipe_cmd(&ro, &keys.recipient), b"x\n");
+        let o = run_with_stdin(
+            pipe_cmd(&ro, &keys.recipient).args(["--on-sink-error", "exit"]),
+            b"x\n",
+        );
         assert_eq!(o.status.code(), Some(2));
         assert!(stderr(&o).contains("not writable"), "{}", stderr(&o));
         assert!(stderr(&o).contains(&*ro.to_string_lossy()));
@@ -455,4 +468,159 @@ fn sigterm_seals_everything_written_before_it() {
         redacted(&all).len()
     );
     drop(stdin);
+}
+
+/// A bot writing to `pipe`'s stdin: lines of `numbered(prefix, ...)` in batches; remembers how many it
+/// wrote and stops at the first failed write (EPIPE: the bot would die of it).
+struct Bot {
+    stdin: std::process::ChildStdin,
+    written: u64,
+    broken: Option<std::io::Error>,
+}
+
+impl Bot {
+    /// Writes lines `from..to` of `prefix` (one `write_all` per 1000 lines).
+    fn write(&mut self, prefix: &str, from: u64, to: u64) {
+        let all = numbered(prefix, to);
+        let lines: Vec<&[u8]> = all.split_inclusive(|&b| b == b'\n').collect();
+        for chunk in lines[from as usize..].chunks(1000) {
+            if self.broken.is_some() {
+                return;
+            }
+            match self.stdin.write_all(&chunk.concat()) {
+                Ok(()) => self.written += chunk.len() as u64,
+                Err(e) => self.broken = Some(e),
+            }
+        }
+    }
+}
+
+fn metric(path: &Path, name: &str) -> u64 {
+    fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Issue 12 item 9: `bot | logveil pipe` on a full disk. pipe exited 2 at the first ENOSPC and the bot's
+/// next write got EPIPE (a Node.js bot dies of it). Now pipe keeps draining stdin (the bot neither blocks
+/// nor breaks), drops and counts lines while it cannot seal, retries, and seals again once space is back.
+/// `--on-sink-error exit` keeps the old fail-closed behaviour.
+#[test]
+fn a_full_disk_never_blocks_or_breaks_the_bot_and_sealing_resumes_when_space_returns() {
+    let Some(keys) = age_keys() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(disk) = Tmpfs::mount(&tmp.path().join("disk"), "1m") else {
+        return;
+    };
+    let out = disk.dir.join("seg");
+    let metrics = tmp.path().join("m.prom");
+    let mut child = pipe_cmd(&out, &keys.recipient)
+        .args(["--max-segment-bytes", "512KiB", "--metrics-file"])
+        .arg(&metrics)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr_pipe = child.stderr.take().unwrap();
+    let log = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = BufReader::new(stderr_pipe).read_to_string(&mut s);
+        s
+    });
+    let mut bot = Bot {
+        stdin: child.stdin.take().unwrap(),
+        written: 0,
+        broken: None,
+    };
+    // ~30 MB: the 1 MiB disk is full long before the end.
+    let started = Instant::now();
+    bot.write("A", 0, 200_000);
+    assert!(
+        bot.broken.is_none(),
+        "the bot's write failed: {:?}",
+        bot.broken
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(120),
+        "the bot was blocked"
+    );
+    assert!(child.try_wait().unwrap().is_none(), "pipe exited");
+    // Space comes back; pipe retries (every 5 s) by itself, with no input coming.
+    disk.remount("size=64m");
+    std::thread::sleep(Duration::from_secs(7));
+    bot.write("B", 0, 20_000);
+    assert!(bot.broken.is_none(), "{:?}", bot.broken);
+    drop(bot.stdin);
+    let status = child.wait().unwrap();
+    let log = log.join().unwrap();
+    assert_eq!(status.code(), Some(1), "lines were dropped: exit 1\n{log}");
+    assert!(log.contains("No space left on device"), "{log}");
+    assert!(log.contains("dropped"), "said loudly: {log}");
+    let dropped = metric(&metrics, "logveil_dropped_lines_total");
+    assert!(
+        dropped > 0,
+        "counted: {}",
+        fs::read_to_string(&metrics).unwrap()
+    );
+    // Everything after the recovery is sealed, exactly once; nothing unredacted anywhere.
+    let c = logveil_cat(&keys.identity, &[&out]);
+    assert_eq!(count("B", 20_000, &c.stdout), exactly_once(20_000));
+    let a = count("A", 200_000, &c.stdout);
+    assert_eq!((a.dups, a.leaks), (0, false));
+    assert!(a.lines + dropped <= 200_000, "{a:?}, {dropped} dropped");
+    for f in fs::read_dir(&out).unwrap() {
+        let bytes = fs::read(f.unwrap().path()).unwrap();
+        assert!(!bytes.windows(11).any(|w| w == b"13812345678"));
+    }
+
+    // Fail closed on request: exit 2 at the first failure.
+    let Some(small) = Tmpfs::mount(&tmp.path().join("small"), "1m") else {
+        return;
+    };
+    let o = run_with_stdin(
+        pipe_cmd(&small.dir.join("seg"), &keys.recipient).args(["--on-sink-error", "exit"]),
+        &numbered("C", 100_000),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("No space left"), "{}", stderr(&o));
+}
+
+/// Issue 12 item 9: the output directory vanishes while pipe runs (removed by hand or by a cleanup job):
+/// pipe goes on draining, makes the directory again and seals what comes after.
+#[test]
+fn a_vanished_output_directory_is_made_again_and_the_bot_never_breaks() {
+    let Some(keys) = age_keys() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sealed");
+    let mut child = pipe_cmd(&out, &keys.recipient)
+        .args(["--max-segment-age", "1s"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut bot = Bot {
+        stdin: child.stdin.take().unwrap(),
+        written: 0,
+        broken: None,
+    };
+    bot.write("A", 0, 1000);
+    assert!(wait_for(30, || out.is_dir() && !segments(&out).is_empty()));
+    fs::remove_dir_all(&out).unwrap();
+    for i in 0..20 {
+        bot.write("A", 1000 + i * 100, 1100 + i * 100);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(bot.broken.is_none(), "{:?}", bot.broken);
+    assert!(child.try_wait().unwrap().is_none(), "pipe exited");
+    assert!(wait_for(30, || out.is_dir()), "the directory is made again");
+    bot.write("B", 0, 1000);
+    drop(bot.stdin);
+    let status = child.wait().unwrap();
+    assert!(matches!(status.code(), Some(0 | 1)), "{status}");
+    let c = logveil_cat(&keys.identity, &[&out]);
+    assert_eq!(count("B", 1000, &c.stdout), exactly_once(1000));
 }

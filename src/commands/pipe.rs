@@ -6,7 +6,11 @@
 //! open segment's deadline, so a quiet stream's segment is still finished on time.
 //!
 //! SIGHUP finishes the open segment and goes on. SIGTERM, SIGINT and end of input take what was already
-//! read, finish everything (a last line without newline included) and exit 0.
+//! read, finish everything (a last line without newline included) and exit 0 (1 when lines were dropped).
+//!
+//! The bot must never be blocked or broken by logveil: when the segments cannot be written (full disk,
+//! unwritable or vanished directory), stdin is still read and its lines dropped and counted until a retry
+//! works (see `pipeline::sealing`), unless `--on-sink-error exit`.
 
 use std::io;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -18,11 +22,11 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 use super::sealing::sink_setup;
 use super::{load_config, Exit};
-use crate::cli::PipeArgs;
+use crate::cli::{OnSinkError, PipeArgs};
 use crate::input::stdin::{spawn_reader, stdin_ready, Chunk, READ_SIZE};
 use crate::pipeline::SealingStream;
 use crate::redact::Engine;
-use crate::sink::PartialPolicy;
+use crate::sink::{PartialPolicy, SinkError};
 
 /// How long a stop (SIGTERM, SIGINT) keeps taking input that is still arriving.
 const STOP_GRACE: Duration = Duration::from_secs(2);
@@ -36,7 +40,19 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
     let cfg = load_config(&args.config)?;
     let setup = sink_setup(&args.seal, &cfg)?;
     let engine = Engine::new(&cfg.redaction)?;
-    let writer = setup.open_writer(&args.stream, PartialPolicy::KeepAsTruncated)?;
+    let opts = setup.options(&args.stream, PartialPolicy::KeepAsTruncated);
+    let drop_on_error = args.on_sink_error == OnSinkError::Drop;
+    let mut p = match setup.open_writer(&args.stream, PartialPolicy::KeepAsTruncated) {
+        Ok(w) => SealingStream::new(&engine, w, setup.metrics.clone()),
+        // A full disk or an unwritable directory at start: still take the bot's output (dropping it).
+        Err(e) if drop_on_error && !is_setup_error(&e) => {
+            SealingStream::failed_at_start(&engine, opts.clone(), setup.metrics.clone(), e)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if drop_on_error {
+        p = p.dropping_on_sink_error(opts);
+    }
     let retention = setup.start_retention(&cfg)?;
 
     let (tx, rx) = mpsc::sync_channel::<Event>(4);
@@ -58,11 +74,10 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
 
     tracing::info!(
         dir = %setup.dir().display(),
-        stream = writer.stream(),
+        stream = p.stream(),
         recipients = setup.segments.recipients.len(),
         "pipe: sealing stdin"
     );
-    let mut p = SealingStream::new(&engine, writer, setup.metrics.clone());
     if args.tee {
         p = p.with_tee(Box::new(io::stdout()));
     }
@@ -148,7 +163,27 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
         input_bytes = p.position(),
         segments = p.segments(),
         redactions = p.redactions(),
+        dropped_lines = p.dropped_lines(),
         "pipe: done"
     );
+    if exit == Exit::Ok && p.dropped_lines() > 0 {
+        tracing::error!(
+            dropped_lines = p.dropped_lines(),
+            "pipe: some lines were dropped because the segments could not be written"
+        );
+        exit = Exit::Found;
+    }
     Ok(exit)
+}
+
+/// Errors that no retry can mend (another writer holds the stream, no usable recipient): reported at
+/// start, whatever `--on-sink-error` says.
+fn is_setup_error(e: &SinkError) -> bool {
+    matches!(
+        e,
+        SinkError::Locked { .. }
+            | SinkError::NoRecipients
+            | SinkError::Recipient { .. }
+            | SinkError::Encrypt(_)
+    )
 }
