@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod input;
 pub mod metrics;
+pub mod ownership;
 pub mod pipeline;
 pub mod redact;
 pub mod retention;

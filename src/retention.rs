@@ -327,6 +327,8 @@ impl Policy {
             source,
         };
         let mut log = open_privacy_log(&self.privacy_log).map_err(log_err)?;
+        // A root run must not leave the service user a privacy log it cannot append to.
+        crate::ownership::adopt_or_warn(&log, &self.privacy_log, "privacy log");
         for d in plan.deletions {
             match fs::remove_file(&d.path) {
                 Ok(()) => {
@@ -704,8 +706,13 @@ pub fn run_loop(policy: &Policy, stop: &Receiver<()>) {
     run_loop_with(policy, stop, &mut |_| {});
 }
 
-/// As [`run_loop`], calling `on_report` after every run (to count deletions in metrics).
-pub fn run_loop_with(policy: &Policy, stop: &Receiver<()>, on_report: &mut dyn FnMut(&Report)) {
+/// As [`run_loop`], calling `on_run` after every run with its report or its error (to count deletions
+/// and failures in metrics).
+pub fn run_loop_with(
+    policy: &Policy,
+    stop: &Receiver<()>,
+    on_run: &mut dyn FnMut(Result<&Report, &RetentionError>),
+) {
     if !policy.auto_delete {
         tracing::info!("retention: auto_delete is off in the config; no scheduled deletion");
         return;
@@ -721,9 +728,12 @@ pub fn run_loop_with(policy: &Policy, stop: &Receiver<()>, on_report: &mut dyn F
                     } else {
                         tracing::info!("retention: {}", r.summary());
                     }
-                    on_report(&r);
+                    on_run(Ok(&r));
                 }
-                Err(e) => tracing::warn!(error = %e, "retention: run failed"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "retention: run failed");
+                    on_run(Err(&e));
+                }
             }
         }
         match stop.recv_timeout(sched.until_due(Instant::now())) {
@@ -952,12 +962,12 @@ impl Background {
     /// Starts [`run_loop_with`] on a thread named `logveil-retention`.
     pub fn spawn(
         policy: Policy,
-        mut on_report: impl FnMut(&Report) + Send + 'static,
+        mut on_run: impl FnMut(Result<&Report, &RetentionError>) + Send + 'static,
     ) -> std::io::Result<Background> {
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("logveil-retention".into())
-            .spawn(move || run_loop_with(&policy, &rx, &mut on_report))?;
+            .spawn(move || run_loop_with(&policy, &rx, &mut on_run))?;
         Ok(Background {
             stop: Some(tx),
             thread: Some(thread),

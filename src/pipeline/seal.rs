@@ -350,6 +350,7 @@ impl Journal {
         let tmp = path.with_file_name(tmp_name);
         let _ = fs::remove_file(&tmp);
         let mut f: File = create_private_file(&tmp).map_err(err)?;
+        crate::ownership::adopt_or_warn(&f, &tmp, "seal journal");
         let written = f.write_all(text.as_bytes()).and_then(|()| f.sync_all());
         drop(f);
         if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {

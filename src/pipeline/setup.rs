@@ -61,11 +61,17 @@ impl SinkSetup {
             return Ok(None);
         }
         let metrics = Arc::clone(&self.metrics);
-        let bg = retention::Background::spawn(policy, move |r| {
-            Metrics::add(&metrics.retention_files_deleted, r.deleted.len() as u64);
-            Metrics::add(&metrics.retention_bytes_deleted, r.bytes_deleted());
-            for _ in &r.failed {
-                metrics.add_error("retention");
+        let bg = retention::Background::spawn(policy, move |run| {
+            match run {
+                Ok(r) => {
+                    Metrics::add(&metrics.retention_files_deleted, r.deleted.len() as u64);
+                    Metrics::add(&metrics.retention_bytes_deleted, r.bytes_deleted());
+                    for _ in &r.failed {
+                        metrics.add_error("retention");
+                    }
+                }
+                // A whole run that failed (an unusable privacy log, say) is an error too.
+                Err(_) => metrics.add_error("retention"),
             }
             metrics.maybe_write();
         })

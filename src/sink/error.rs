@@ -17,6 +17,18 @@ pub enum SinkError {
     #[error("segment: output directory {} is not writable", path.display())]
     DirNotWritable { path: PathBuf, source: io::Error },
 
+    /// The stream's lock file is there but cannot be opened (it belongs to another user).
+    #[error(
+        "segment: lock file {} belongs to uid {owner} and this user cannot open it (left by a run as root?); \
+         give it to the directory's owner (chown) or remove it",
+        lock.display()
+    )]
+    LockNotWritable {
+        lock: PathBuf,
+        owner: u32,
+        source: io::Error,
+    },
+
     /// Another process holds this stream's lock.
     #[error(
         "segment: stream {stream:?} in {} is already being written by another logveil process (lock {} is held)",

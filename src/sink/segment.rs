@@ -13,6 +13,7 @@
 
 use std::fs::{self, File};
 use std::io::{self, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::compress::{MemberQueue, QueueError, BLOCK_SIZE, MAX_INFLIGHT};
 use super::error::SinkError;
 use super::fsutil::{create_private_file, ensure_private_dir, lock_stream, sync_dir};
-use super::name::{SegmentName, SegmentState};
+use super::name::{lock_file_name, SegmentName, SegmentState};
 use super::recipients::Recipients;
 use crate::stream_name::sanitize_stream;
 
@@ -151,8 +152,24 @@ impl SegmentWriter {
         // Prove the recipients now rather than at the first write.
         opts.recipients.encryptor()?;
         let stream = sanitize_stream(&opts.stream);
+        // What a root run creates here stays usable by the directory's owner (crate::ownership).
+        let missing = crate::ownership::missing_dirs(&opts.dir);
         ensure_private_dir(&opts.dir)?;
-        let lock = lock_stream(&opts.dir, &stream)?;
+        crate::ownership::adopt_dirs(&missing);
+        let lock_path = opts.dir.join(lock_file_name(&stream));
+        let lock = match lock_stream(&opts.dir, &stream) {
+            // The directory may be writable, the lock file not: left by a run as another user (root).
+            Err(SinkError::DirNotWritable { source, .. }) if lock_path.exists() => {
+                let owner = fs::metadata(&lock_path).map(|m| m.uid()).unwrap_or(0);
+                return Err(SinkError::LockNotWritable {
+                    lock: lock_path,
+                    owner,
+                    source,
+                });
+            }
+            r => r?,
+        };
+        crate::ownership::adopt_or_warn(&lock, &lock_path, "lock file");
         let queue = MemberQueue::new(opts.gzip_level.min(9)).map_err(queue_error_static)?;
         let mut w = SegmentWriter {
             dir: opts.dir,
@@ -415,6 +432,7 @@ impl SegmentWriter {
                 SinkError::io("create", path.clone(), e)
             }
         })?;
+        crate::ownership::adopt_or_warn(&file, &path, "segment");
         self.next_seq += 1;
         let age = self
             .recipients

@@ -149,7 +149,9 @@ impl CheckpointStore {
             error: e,
         };
         if !dir.is_dir() {
+            let missing = crate::ownership::missing_dirs(dir);
             create_private_dir(dir).map_err(err)?;
+            crate::ownership::adopt_dirs(&missing);
         } else {
             let mode = fs::metadata(dir).map_err(err)?.permissions().mode();
             if mode & 0o077 != 0 {
@@ -231,6 +233,7 @@ impl CheckpointStore {
             error: e,
         };
         let mut f = private_file(&tmp).map_err(err)?;
+        crate::ownership::adopt_or_warn(&f, &tmp, "checkpoint");
         f.write_all(ck.to_text().as_bytes()).map_err(err)?;
         f.sync_all().map_err(err)?;
         drop(f);
@@ -284,6 +287,7 @@ fn load_or_create_key(dir: &Path, checkpoints: usize) -> Result<FpKey, TailError
         error: e,
     };
     let mut f = private_file(&tmp).map_err(err)?;
+    crate::ownership::adopt_or_warn(&f, &tmp, "fingerprint key");
     f.write_all(format!("{hex}\n").as_bytes()).map_err(err)?;
     f.sync_all().map_err(err)?;
     drop(f);
