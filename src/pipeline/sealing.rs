@@ -312,6 +312,12 @@ impl<'e> SealingStream<'e> {
         written
     }
 
+    /// The buffer redacted bytes go through (empty between calls): many streams (tail, one per source)
+    /// share one by swapping it in and out, so that each does not keep one as large as its largest chunk.
+    pub(super) fn buffer(&mut self) -> &mut Vec<u8> {
+        &mut self.out
+    }
+
     /// The writer, unless the sink is failing; opens it again first when a retry is due.
     fn usable_writer(&mut self) -> Option<&mut SegmentWriter> {
         if self.writer.is_none() {

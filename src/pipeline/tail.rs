@@ -36,6 +36,8 @@ pub struct TailPipeline<'e, 's> {
     commits: Vec<(usize, Sealed)>,
     /// Sources below this index were reconciled in this process (a reload does not do it again).
     reconciled: usize,
+    /// The redacted-bytes buffer all streams share (see [`SealingStream::buffer`]).
+    scratch: Vec<u8>,
 }
 
 impl<'e, 's> TailPipeline<'e, 's> {
@@ -46,6 +48,7 @@ impl<'e, 's> TailPipeline<'e, 's> {
             streams: Vec::new(),
             commits: Vec::new(),
             reconciled,
+            scratch: Vec::with_capacity(128 << 10),
         }
     }
 
@@ -104,11 +107,16 @@ impl<'e, 's> TailPipeline<'e, 's> {
             .ok_or(PipelineError::Internal(
                 "data for a source that was not set up",
             ))?;
-        st.push(c.bytes, now)?;
-        debug_assert_eq!(st.position(), c.end, "stream positions agree");
-        if c.end_of_file {
-            st.end_of_input(now, true)?;
-        }
+        std::mem::swap(&mut self.scratch, st.buffer());
+        let pushed = st.push(c.bytes, now).and_then(|()| {
+            debug_assert_eq!(st.position(), c.end, "stream positions agree");
+            if c.end_of_file {
+                st.end_of_input(now, true)?;
+            }
+            Ok(())
+        });
+        std::mem::swap(&mut self.scratch, st.buffer());
+        pushed?;
         self.collect(c.source);
         self.bound_memory(now)
     }
