@@ -11,7 +11,8 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  success (audit: nothing found)
   1  done, but something was found or could not be read completely
-     (audit: findings; cat: a truncated or tampered segment; seal: a file was skipped)
+     (audit: findings; cat: a truncated or tampered segment; seal: a file was skipped;
+      pipe: lines were dropped because segments could not be written)
   2  error: bad usage, bad config, unreadable input, unwritable output";
 
 /// Redact personal data from chat-bot logs, seal what is kept (gzip + age), delete it on time.
