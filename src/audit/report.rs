@@ -1,0 +1,183 @@
+//! The audit's report: checks, findings and their kinds, what was not checked completely, and the text and
+//! JSON renderings.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// Version of the JSON report's schema; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The four checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    Permissions,
+    Pii,
+    Retention,
+    Encryption,
+}
+
+impl Check {
+    pub const ALL: [Check; 4] = [
+        Check::Permissions,
+        Check::Pii,
+        Check::Retention,
+        Check::Encryption,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Check::Permissions => "permissions",
+            Check::Pii => "pii",
+            Check::Retention => "retention",
+            Check::Encryption => "encryption",
+        }
+    }
+}
+
+/// One finding: `check`, `path`, `kind`, the kind's own fields, and a readable `message` (no values).
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub check: Check,
+    pub path: String,
+    #[serde(flatten)]
+    pub kind: Kind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Kind {
+    /// permissions: others can read and/or write a file or directory. `mode` is octal, e.g. "0644".
+    OpenToOthers {
+        mode: String,
+        readable: bool,
+        writable: bool,
+    },
+    /// permissions: a config or key file that group or others can access. `secret` is "config" or "key".
+    SecretNotPrivate { mode: String, secret: String },
+    /// pii: a plaintext file holds `count` detections of `pii_type`; `first_lines` are 1-based.
+    ResidualPii {
+        pii_type: String,
+        count: u64,
+        first_lines: Vec<u64>,
+        bytes_scanned: u64,
+        complete: bool,
+    },
+    /// retention: a segment whose last record is older than the retention.
+    SegmentExpired {
+        last_record: String,
+        max_age: String,
+    },
+    /// retention: a file covered by a rule, modified longer ago than the rule's max age.
+    PlaintextExpired {
+        rule: String,
+        mtime: String,
+        max_age: String,
+    },
+    /// encryption: a `*.age` file without a valid age header.
+    BadAgeHeader { error: String },
+    /// encryption: a valid header, but a payload length no age stream has (truncated or padded).
+    BadAgePayload { payload_bytes: u64 },
+    /// encryption: a `.partial` whose first record is older than `max_segment_age`.
+    StalePartial {
+        first_record: String,
+        max_segment_age: String,
+    },
+    /// encryption: plaintext older than one rotation in a sealed log directory.
+    UnsealedPlaintext { mtime: String, rotation: String },
+}
+
+/// A file or directory that could not be checked completely (makes the audit exit 1).
+#[derive(Debug, Clone, Serialize)]
+pub struct Incomplete {
+    pub path: String,
+    /// `unreadable`, `truncated`, `compressed`, `read_error` or `pii_check_disabled`.
+    pub reason: String,
+    pub message: String,
+}
+
+/// A file deliberately not examined by the PII scan (does not change the exit code).
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub path: String,
+    /// `binary`, `symlink`, `special` or `armored_age`.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub files: u64,
+    pub directories: u64,
+    pub bytes_scanned: u64,
+    pub findings: u64,
+    pub incomplete: u64,
+    pub skipped: u64,
+    /// Findings per check; all four keys always present.
+    pub by_check: BTreeMap<&'static str, u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub as_of: String,
+    pub paths: Vec<String>,
+    /// No findings and nothing incomplete.
+    pub clean: bool,
+    pub summary: Summary,
+    pub findings: Vec<Finding>,
+    pub incomplete: Vec<Incomplete>,
+    pub skipped: Vec<Skipped>,
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("the report serializes")
+    }
+
+    /// The readable report: one line per finding, incomplete or skipped file, then a summary.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        out.push_str(&format!(
+            "logveil audit of {} as of {}\n",
+            self.paths.join(", "),
+            self.as_of
+        ));
+        for f in &self.findings {
+            out.push_str(&format!(
+                "{:<12} {}: {}\n",
+                f.check.name(),
+                f.path,
+                f.message
+            ));
+        }
+        for i in &self.incomplete {
+            out.push_str(&format!("{:<12} {}: {}\n", "incomplete", i.path, i.message));
+        }
+        for s in &self.skipped {
+            out.push_str(&format!("{:<12} {}: {}\n", "skipped", s.path, s.reason));
+        }
+        for n in &self.notes {
+            out.push_str(&format!("note: {n}\n"));
+        }
+        let s = &self.summary;
+        let by: Vec<String> = Check::ALL
+            .iter()
+            .map(|c| format!("{} {}", c.name(), s.by_check.get(c.name()).unwrap_or(&0)))
+            .collect();
+        out.push_str(&format!(
+            "{}: {} findings ({}), {} incomplete, {} skipped; {} files, {} directories, {} bytes scanned\n",
+            if self.clean { "clean" } else { "NOT CLEAN" },
+            s.findings,
+            by.join(", "),
+            s.incomplete,
+            s.skipped,
+            s.files,
+            s.directories,
+            s.bytes_scanned,
+        ));
+        out
+    }
+}
