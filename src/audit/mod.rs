@@ -1,5 +1,6 @@
-//! `logveil audit`: a privacy audit of paths, from names, modes and metadata, plus a PII scan of plaintext.
-//! Never decrypts anything; never reports a matched value (types, counts and line numbers only).
+//! `logveil audit`: a privacy audit of paths, from names, modes, metadata and file headers, plus a PII scan
+//! of plaintext. Never decrypts anything; never reports a matched value (types, counts and line numbers
+//! only).
 //!
 //! Four checks, over every file and directory under each PATH (symlinks are not followed below a PATH):
 //! 1. permissions: a file or directory that others can read or write (a sticky directory such as `/tmp` is
@@ -16,13 +17,17 @@
 //!    retention rule whose mtime is older than the rule's max age.
 //! 4. encryption: every `*.age` file has a valid age header (checked with the age crate, no identity) and a
 //!    payload length an age stream can have (this catches a file cut right after its header; a cut inside
-//!    the payload mostly leaves a possible length, and only decryption, in `cat`, sees it); no `.partial` is older than `max_segment_age` (plus
-//!    [`PARTIAL_GRACE`]); and no plaintext older than one rotation is left in a sealed log directory.
+//!    the payload mostly leaves a possible length, and only decryption, in `cat`, sees it); no `.partial`
+//!    is older than `max_segment_age` (plus [`PARTIAL_GRACE`]); no plaintext older than one rotation is
+//!    left in a sealed log directory; no SQLite database is stored in plaintext.
 //!    A *sealed log directory* is the config's segment directory, or any directory that holds a sealed (or
 //!    truncated) logveil segment: logveil seals there, so whatever else is kept there should have been sealed
 //!    or removed. *One rotation* is `logveil.segments.max_segment_age` (default 1h): the longest a segment
 //!    stays open. *Plaintext* there is any regular file that is not a segment, not `*.age`, not a key or
 //!    config file and not the privacy log; it is a finding once its mtime is older than one rotation.
+//!    A *plaintext database* begins with SQLite's header (`SQLite format 3\0`; SQLCipher encrypts it with
+//!    the rest of the first page); its `-wal`, `-journal` and `-shm` files are findings too when it is.
+//!    Only those 16 bytes are read: never a row.
 //!
 //! The result is a [`Report`], printed as text or JSON (schema version [`SCHEMA_VERSION`], see README).
 
@@ -46,7 +51,10 @@ use crate::units::format_duration;
 
 pub use report::{Check, Finding, Incomplete, Kind, Report, Skipped, Summary, SCHEMA_VERSION};
 pub use scan::{scan, ScanResult, TypeHits};
-use sniff::{age_payload_len_ok, compressed_format, is_config, is_key, Counting, AGE_NONCE};
+use sniff::{
+    age_payload_len_ok, compressed_format, is_config, is_key, sqlite_companion, Counting,
+    AGE_NONCE, SQLITE_HEADER,
+};
 
 /// Default bytes read per file by the PII scan.
 pub const DEFAULT_MAX_BYTES: u64 = 64 << 20;
@@ -176,6 +184,14 @@ fn show(p: &Path) -> String {
 
 fn mode_str(mode: u32) -> String {
     format!("{:04o}", mode & 0o7777)
+}
+
+/// Whether `path` begins with the plain SQLite header (reads 16 bytes; nothing if it cannot be read).
+fn is_plain_sqlite(path: &Path) -> bool {
+    let mut head = [0u8; 16];
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| &head == SQLITE_HEADER)
 }
 
 fn mtime(md: &fs::Metadata) -> Option<Timestamp> {
@@ -475,8 +491,38 @@ impl Auditor<'_> {
             }
         }
 
+        let db_part = if head.starts_with(SQLITE_HEADER) {
+            Some("database")
+        } else {
+            sqlite_companion(&name)
+                .filter(|(db, _)| is_plain_sqlite(&path.with_file_name(db)))
+                .map(|(_, part)| part)
+        };
+        if let Some(part) = db_part {
+            let what = match part {
+                "database" => "SQLite database",
+                "wal" => "write-ahead log of a plaintext SQLite database",
+                "journal" => "rollback journal of a plaintext SQLite database",
+                _ => "shared-memory file of a plaintext SQLite database",
+            };
+            self.find(
+                Check::Encryption,
+                path,
+                Kind::PlaintextDatabase {
+                    part: part.into(),
+                    size_bytes: md.len(),
+                },
+                format!(
+                    "{what} in plaintext ({} bytes): not encrypted (SQLCipher has no plain header)",
+                    md.len()
+                ),
+            );
+        }
+
         if is_age {
             self.age_header(path, md, head, f);
+        } else if db_part.is_some() {
+            // A database's rows are never read: its header is the finding.
         } else if secret != Some("key") {
             // A key file holds a secret by design; its mode is what matters.
             self.pii(path, md, head, f);

@@ -8,7 +8,7 @@ use serde::Serialize;
 /// Version of the JSON report's schema; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// The four checks.
+/// The checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Check {
@@ -87,6 +87,9 @@ pub enum Kind {
     },
     /// encryption: plaintext older than one rotation in a sealed log directory.
     UnsealedPlaintext { mtime: String, rotation: String },
+    /// encryption: a SQLite database with the plain header (not SQLCipher), or the `-wal`, `-journal` or
+    /// `-shm` file of one. `part` is "database", "wal", "journal" or "shm".
+    PlaintextDatabase { part: String, size_bytes: u64 },
 }
 
 /// A file or directory that could not be checked completely (makes the audit exit 1).
@@ -114,7 +117,7 @@ pub struct Summary {
     pub findings: u64,
     pub incomplete: u64,
     pub skipped: u64,
-    /// Findings per check; all four keys always present.
+    /// Findings per check; every check's key always present.
     pub by_check: BTreeMap<&'static str, u64>,
 }
 

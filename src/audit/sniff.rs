@@ -1,4 +1,5 @@
-//! What a file is, from its name and first bytes: config, key, compressed, and age format arithmetic.
+//! What a file is, from its name and first bytes: config, key, compressed, SQLite, and age format
+//! arithmetic.
 
 use std::io::{self, Read};
 
@@ -67,6 +68,21 @@ pub(super) fn compressed_format(head: &[u8]) -> Option<&'static str> {
         .map(|(_, n)| *n)
 }
 
+/// The first 16 bytes of every SQLite 3 database file that is not encrypted (SQLCipher encrypts the
+/// whole first page, header included).
+pub(super) const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// Which part of a SQLite database a file name is, besides the database itself: (database file name,
+/// part) for `NAME-wal`, `NAME-journal` and `NAME-shm`.
+pub(super) fn sqlite_companion(name: &str) -> Option<(&str, &'static str)> {
+    for (suffix, part) in [("-wal", "wal"), ("-journal", "journal"), ("-shm", "shm")] {
+        if let Some(base) = name.strip_suffix(suffix).filter(|b| !b.is_empty()) {
+            return Some((base, part));
+        }
+    }
+    None
+}
+
 pub(super) struct Counting<R> {
     pub(super) inner: R,
     pub(super) n: u64,
@@ -122,5 +138,17 @@ mod tests {
         ));
         assert!(!is_config("other.yaml", b"services:\n  web: {}\n"));
         assert!(!is_config("privacy.txt", b"privacy:\n"));
+    }
+
+    #[test]
+    fn sqlite_companions_are_named_after_their_database() {
+        assert_eq!(sqlite_companion("chat.db-wal"), Some(("chat.db", "wal")));
+        assert_eq!(
+            sqlite_companion("chat.db-journal"),
+            Some(("chat.db", "journal"))
+        );
+        assert_eq!(sqlite_companion("chat.db-shm"), Some(("chat.db", "shm")));
+        assert_eq!(sqlite_companion("-wal"), None);
+        assert_eq!(sqlite_companion("chat.db"), None);
     }
 }
