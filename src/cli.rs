@@ -62,7 +62,7 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Delete expired segments and plaintext, once (for cron or a systemd timer).
     Retention(RetentionArgs),
-    /// Audit paths for privacy problems: permissions, residual PII, expired data, encryption.
+    /// Audit paths for privacy problems: permissions, residual PII, expired data, encryption, leftovers.
     Audit(AuditArgs),
     /// Inspect the configuration.
     #[command(subcommand)]
@@ -247,8 +247,8 @@ pub struct AuditArgs {
     #[arg(long, value_name = "RFC3339")]
     pub as_of: Option<String>,
 
-    /// Paths to audit.
-    #[arg(value_name = "PATH", required = true)]
+    /// Paths to audit (optional with `logveil.audit.temp_globs` in the config).
+    #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 }
 

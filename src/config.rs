@@ -87,6 +87,7 @@ pub struct Config {
     pub tail: TailConfig,
     pub retention: RetentionConfig,
     pub metrics_file: Option<PathBuf>,
+    pub audit: AuditConfig,
     /// Keys that were accepted but are not used by logveil, and other remarks for the user.
     pub notes: Vec<String>,
 }
@@ -129,6 +130,13 @@ pub struct RetentionConfig {
     pub rules: Vec<PlaintextRule>,
 }
 
+/// What `logveil audit` looks at besides its PATHs.
+#[derive(Debug, Clone)]
+pub struct AuditConfig {
+    /// Globs of the bot's temporary files (`/tmp/clawdbot-*`): every match is a leftover.
+    pub temp_globs: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlaintextRule {
     pub path: String,
@@ -161,6 +169,9 @@ impl Default for Config {
                 rules: Vec::new(),
             },
             metrics_file: None,
+            audit: AuditConfig {
+                temp_globs: Vec::new(),
+            },
             notes: Vec::new(),
         }
     }
@@ -286,6 +297,15 @@ struct RawLogveil {
     retention: Option<RawRetention>,
     #[serde(default)]
     metrics_file: Option<PathBuf>,
+    #[serde(default)]
+    audit: Option<RawAudit>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    #[serde(default)]
+    temp_globs: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -704,6 +724,9 @@ fn build(raw: RawRoot, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, C
     }
     cfg.notes.extend(notes_ret);
     cfg.metrics_file = ours.metrics_file;
+    if let Some(a) = ours.audit {
+        resolve_audit(&mut cfg.audit, a)?;
+    }
 
     // Every user regex is checked now (syntax, look-around, empty matches), naming the pattern and column.
     // The DFA itself is built once, by the command that runs it.
@@ -720,6 +743,19 @@ fn build(raw: RawRoot, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, C
         })?;
     }
     Ok(cfg)
+}
+
+fn resolve_audit(audit: &mut AuditConfig, raw: RawAudit) -> Result<(), ConfigError> {
+    for (i, g) in raw.temp_globs.iter().enumerate() {
+        glob::Pattern::new(g).map_err(|e| {
+            ConfigError::new(
+                format!("logveil.audit.temp_globs[{i}]"),
+                format!("invalid glob: {e}"),
+            )
+        })?;
+    }
+    audit.temp_globs = raw.temp_globs;
+    Ok(())
 }
 
 /// The current UTC year (read once, when a config is made): IDs born later are not real.
@@ -982,6 +1018,30 @@ privacy:
         let env = |n: &str| (n == "LOGVEIL_HASH_KEY").then(|| "k".repeat(32));
         Config::from_yaml_str_with_env("logveil:\n  detectors:\n    email: {action: hash}\n", &env)
             .unwrap();
+    }
+
+    #[test]
+    fn audit_keys_are_read_and_checked() {
+        let cfg = Config::from_yaml_str_with_env(
+            "logveil:\n  audit:\n    temp_globs: ['/tmp/clawdbot-*']\n",
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!(cfg.audit.temp_globs, vec!["/tmp/clawdbot-*".to_string()]);
+        let d = Config::from_yaml_str_with_env("", &no_env).unwrap();
+        assert!(d.audit.temp_globs.is_empty());
+
+        for (yaml, at) in [
+            ("temp_globs: ['/tmp/[x']", "logveil.audit.temp_globs[0]"),
+            ("tsl: []", "tsl"),
+        ] {
+            let err = Config::from_yaml_str_with_env(
+                &format!("logveil:\n  audit:\n    {yaml}\n"),
+                &no_env,
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains(at), "{yaml}: {err}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `logveil audit` against the rest of the hand-written privacy checklist, with real things: SQLite
-//! databases made by `sqlite3` and `sqlcipher`.
+//! databases made by `sqlite3` and `sqlcipher`, files encrypted by `gpg --symmetric`, and a rotated log
+//! sealed by `logveil seal --keep`.
 
 mod common;
 
@@ -211,4 +212,210 @@ fn an_sqlcipher_database_and_its_journal_are_not_findings() {
     let (code, v) = audit_json(&[s(&dir)], &[]);
     assert!(findings(&v, "plaintext_database").is_empty(), "{v:#}");
     assert_eq!(code, Some(0), "{v:#}");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Leftovers.
+
+#[test]
+fn a_gpg_symmetric_file_with_its_passphrase_beside_it_is_a_leftover() {
+    if !have("gpg") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let home = private_dir(&tmp.path().join("gnupg"));
+    let src = private_dir(&tmp.path().join("src"));
+    let root = private_dir(&tmp.path().join("root"));
+    let with_pass = private_dir(&root.join("backups"));
+    let alone = private_dir(&root.join("offsite"));
+    let plain = private_file(&src.join("chat.tar"), b"conversation export\n");
+    let pass = private_file(&with_pass.join("pass.txt"), b"correct horse battery\n");
+    let gpg = |out: &Path, armor: bool| {
+        let mut cmd = Command::new("gpg");
+        cmd.env("GNUPGHOME", &home)
+            .args([
+                "--batch",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase-file",
+            ])
+            .arg(&pass)
+            .arg("--symmetric");
+        if armor {
+            cmd.arg("--armor");
+        }
+        run(cmd.arg("-o").arg(out).arg(&plain));
+    };
+    let binary = with_pass.join("chat.tar.gpg");
+    let armored = with_pass.join("chat.tar.asc");
+    let elsewhere = alone.join("chat.tar.gpg");
+    gpg(&binary, false);
+    gpg(&armored, true);
+    gpg(&elsewhere, false);
+    make_private(&root);
+
+    let (code, v) = audit_json(&[s(&root)], &[]);
+    assert_eq!(code, Some(1), "{v:#}");
+    let f = findings(&v, "leftover");
+    let mut paths: Vec<&str> = f.iter().map(|x| x["path"].as_str().unwrap()).collect();
+    paths.sort();
+    assert_eq!(paths, vec![s(&armored), s(&binary)], "{v:#}");
+    for x in &f {
+        assert_eq!(x["check"], "leftovers");
+        assert_eq!(x["reason"], "gpg_with_passphrase");
+        assert_eq!(x["passphrase_file"], s(&pass));
+    }
+    assert_eq!(kinds(&v).len(), 2, "{v:#}");
+}
+
+#[test]
+fn rotated_copies_of_sealed_logs_are_leftovers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = private_dir(&tmp.path().join("root"));
+    let logs = private_dir(&root.join("logs"));
+    let seg = private_dir(&root.join("segments"));
+    let config = private_file(
+        &tmp.path().join("logveil.yaml"),
+        format!("logveil:\n  segments:\n    dir: '{}'\n", seg.display()).as_bytes(),
+    );
+    let key = tmp.path().join("key.txt");
+    let o = logveil(&["keygen", "-o", s(&key)], &[]);
+    assert!(o.status.success());
+    let recipient = String::from_utf8(o.stdout).unwrap().trim().to_string();
+    // The logrotate hook's job, done with --keep: the segments are made and the rotated copy stays.
+    let kept = private_file(&logs.join("output.log.1"), b"line one\nline two\n");
+    let o = logveil(
+        &[
+            "seal",
+            "--config",
+            s(&config),
+            "-r",
+            &recipient,
+            "--keep",
+            s(&kept),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let older = private_file(&logs.join("output.log.2.gz"), &gzip(b"older\n"));
+    let dated = private_file(&logs.join("output.log-20261124"), b"older still\n");
+    // Not leftovers: the live log, and a rotated log whose stream is sealed nowhere.
+    private_file(&logs.join("output.log"), b"live\n");
+    private_file(&logs.join("other.log.1"), b"not sealed by logveil\n");
+    // Beside sealed segments, any rotated copy is a leftover.
+    let beside = private_file(&seg.join("bot.log.3"), b"left here\n");
+    make_private(&root);
+
+    let (code, v) = audit_json(&["--config", s(&config), s(&root)], &[]);
+    assert_eq!(code, Some(1), "{v:#}");
+    let mut got: Vec<(String, String, String)> = findings(&v, "leftover")
+        .iter()
+        .map(|f| {
+            assert_eq!(f["check"], "leftovers");
+            assert_eq!(f["reason"], "rotated_log");
+            (
+                f["path"].as_str().unwrap().into(),
+                f["stream"].as_str().unwrap().into(),
+                f["sealed_in"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    got.sort();
+    let seg_s = seg.display().to_string();
+    let mut want = vec![
+        (s(&kept).to_string(), "output.log".into(), seg_s.clone()),
+        (s(&older).to_string(), "output.log".into(), seg_s.clone()),
+        (s(&dated).to_string(), "output.log".into(), seg_s.clone()),
+        (s(&beside).to_string(), "bot.log".into(), seg_s.clone()),
+    ];
+    want.sort();
+    assert_eq!(got, want, "{v:#}");
+    let text =
+        String::from_utf8_lossy(&logveil(&["audit", "--config", s(&config), s(&root)], &[]).stdout)
+            .into_owned();
+    assert!(
+        text.contains(&format!(
+            "leftovers    {}: rotated plaintext copy of output.log, its stream is sealed in {}",
+            kept.display(),
+            seg.display()
+        )),
+        "{text}"
+    );
+}
+
+fn gzip(plain: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(plain).unwrap();
+    e.finish().unwrap()
+}
+
+#[test]
+fn temp_files_matching_the_configs_globs_are_leftovers_wherever_they_are() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scratch = private_dir(&tmp.path().join("tmp"));
+    let file = private_file(&scratch.join("clawdbot-8f3a.json"), b"{\"q\": \"hi\"}\n");
+    let dir = private_dir(&scratch.join("clawdbot-upload"));
+    private_file(&dir.join("part"), b"x\n");
+    private_file(&scratch.join("other-tool.tmp"), b"x\n");
+    let glob = format!("{}/clawdbot-*", scratch.display());
+    let config = private_file(
+        &tmp.path().join("logveil.yaml"),
+        format!("logveil:\n  audit:\n    temp_globs: ['{glob}']\n").as_bytes(),
+    );
+    // The audited PATH is elsewhere and clean: the globs are looked at anyway.
+    let root = private_dir(&tmp.path().join("root"));
+    let check = |v: &Value| {
+        let f = findings(v, "leftover");
+        let mut got: Vec<(&str, &str, &str)> = f
+            .iter()
+            .map(|x| {
+                (
+                    x["path"].as_str().unwrap(),
+                    x["reason"].as_str().unwrap(),
+                    x["glob"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                (s(&file), "temp_file", glob.as_str()),
+                (s(&dir), "temp_file", glob.as_str())
+            ],
+            "{v:#}"
+        );
+        assert_eq!(kinds(v).len(), 2, "{v:#}");
+    };
+    let (code, v) = audit_json(&["--config", s(&config), s(&root)], &[]);
+    assert_eq!(code, Some(1));
+    check(&v);
+    // With temp globs in the config, no PATH is needed.
+    let (code, v) = audit_json(&["--config", s(&config)], &[]);
+    assert_eq!(code, Some(1));
+    check(&v);
+    let o = logveil(&["audit", "--config", s(&config)], &[]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains(&format!(
+            "leftovers    {}: temporary directory left by the bot (matches {glob})",
+            dir.display()
+        )),
+        "{text}"
+    );
+    fs::remove_file(&file).unwrap();
+    fs::remove_dir_all(&dir).unwrap();
+    let (code, v) = audit_json(&["--config", s(&config), s(&root)], &[]);
+    assert_eq!(code, Some(0), "{v:#}");
+}
+
+#[test]
+fn nothing_to_audit_exits_2() {
+    let o = logveil(&["audit"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("nothing to audit"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

@@ -2,7 +2,7 @@
 //! of plaintext. Never decrypts anything; never reports a matched value (types, counts and line numbers
 //! only).
 //!
-//! Four checks, over every file and directory under each PATH (symlinks are not followed below a PATH):
+//! Five checks, over every file and directory under each PATH (symlinks are not followed below a PATH):
 //! 1. permissions: a file or directory that others can read or write (a sticky directory such as `/tmp` is
 //!    shared by design and exempt; its contents are not); a config or key file that group or others can
 //!    access at all (0600 or 0400 pass). Config files: the `--config` file, and `*.yaml`/`*.yml` files with a
@@ -28,13 +28,17 @@
 //!    A *plaintext database* begins with SQLite's header (`SQLite format 3\0`; SQLCipher encrypts it with
 //!    the rest of the first page); its `-wal`, `-journal` and `-shm` files are findings too when it is.
 //!    Only those 16 bytes are read: never a row.
+//! 5. leftovers: rotated plaintext copies of sealed logs, gpg files with their passphrase beside them, and
+//!    the bot's temporary files (`logveil.audit.temp_globs`, wherever they are); see `audit/leftovers.rs`.
 //!
 //! The result is a [`Report`], printed as text or JSON (schema version [`SCHEMA_VERSION`], see README).
 
+mod leftovers;
 mod report;
 mod scan;
 mod sniff;
 
+use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -49,11 +53,13 @@ use crate::retention::{older_than, rules_from_config, Rule, DEFAULT_PRIVACY_LOG_
 use crate::sink::name::{SegmentName, SegmentState};
 use crate::units::format_duration;
 
-pub use report::{Check, Finding, Incomplete, Kind, Report, Skipped, Summary, SCHEMA_VERSION};
+pub use report::{
+    Check, Finding, Incomplete, Kind, Leftover, Report, Skipped, Summary, SCHEMA_VERSION,
+};
 pub use scan::{scan, ScanResult, TypeHits};
 use sniff::{
-    age_payload_len_ok, compressed_format, is_config, is_key, sqlite_companion, Counting,
-    AGE_NONCE, SQLITE_HEADER,
+    age_payload_len_ok, compressed_format, is_config, is_gpg_symmetric, is_key, sqlite_companion,
+    Counting, AGE_NONCE, SQLITE_HEADER,
 };
 
 /// Default bytes read per file by the PII scan.
@@ -93,16 +99,21 @@ pub struct AuditOptions {
 pub fn audit(cfg: &Config, engine: &Engine, opts: &AuditOptions) -> Result<Report, AuditError> {
     let rules = rules_from_config(&cfg.retention)?;
     let file_id = |p: &Path| fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    let segment_dir = cfg
+        .segments
+        .out_dir
+        .as_deref()
+        .and_then(|d| std::path::absolute(d).ok());
     let mut a = Auditor {
         cfg,
         engine,
         opts,
         rules,
-        segment_dir: cfg
-            .segments
-            .out_dir
+        sealed_streams: segment_dir
             .as_deref()
-            .and_then(|d| std::path::absolute(d).ok()),
+            .map(leftovers::sealed_streams)
+            .unwrap_or_default(),
+        segment_dir,
         config_id: opts.config_file.as_deref().and_then(file_id),
         privacy_log_id: cfg.retention.privacy_log.as_deref().and_then(file_id),
         findings: Vec::new(),
@@ -160,6 +171,7 @@ pub fn audit(cfg: &Config, engine: &Engine, opts: &AuditOptions) -> Result<Repor
             a.skip(&root, "special");
         }
     }
+    a.temp_files();
     Ok(a.finish())
 }
 
@@ -169,6 +181,8 @@ struct Auditor<'a> {
     opts: &'a AuditOptions,
     rules: Vec<Rule>,
     segment_dir: Option<PathBuf>,
+    /// Streams with sealed segments in `segment_dir`.
+    sealed_streams: BTreeSet<String>,
     config_id: Option<(u64, u64)>,
     privacy_log_id: Option<(u64, u64)>,
     findings: Vec<Finding>,
@@ -518,6 +532,9 @@ impl Auditor<'_> {
                 ),
             );
         }
+        if secret.is_none() {
+            self.leftovers(path, &name, &head, in_sealed_dir);
+        }
 
         if is_age {
             self.age_header(path, md, head, f);
@@ -526,6 +543,71 @@ impl Auditor<'_> {
         } else if secret != Some("key") {
             // A key file holds a secret by design; its mode is what matters.
             self.pii(path, md, head, f);
+        }
+    }
+
+    /// Rotated copies of sealed streams, and gpg files with their passphrase beside them.
+    fn leftovers(&mut self, path: &Path, name: &str, head: &[u8], in_sealed_dir: bool) {
+        if let Some(stream) = leftovers::rotated_stream(name) {
+            let (sealed_in, why) = if in_sealed_dir {
+                (path.parent(), "beside sealed segments")
+            } else if self.sealed_streams.contains(&stream) {
+                (self.segment_dir.as_deref(), "its stream is sealed in")
+            } else {
+                (None, "")
+            };
+            if let Some(dir) = sealed_in.map(Path::to_path_buf) {
+                self.find(
+                    Check::Leftovers,
+                    path,
+                    Kind::Leftover {
+                        leftover: Leftover::RotatedLog {
+                            stream: stream.clone(),
+                            sealed_in: show(&dir),
+                        },
+                    },
+                    format!(
+                        "rotated plaintext copy of {stream}, {why} {}: seal it (logveil seal) or remove it",
+                        dir.display()
+                    ),
+                );
+            }
+        }
+        if is_gpg_symmetric(head) {
+            if let Some(pass) = leftovers::passphrase_file_beside(path) {
+                self.find(
+                    Check::Leftovers,
+                    path,
+                    Kind::Leftover {
+                        leftover: Leftover::GpgWithPassphrase {
+                            passphrase_file: show(&pass),
+                        },
+                    },
+                    format!(
+                        "gpg --symmetric file with a passphrase file beside it ({}): the encryption protects nothing",
+                        pass.display()
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Matches of `logveil.audit.temp_globs`, wherever they are.
+    fn temp_files(&mut self) {
+        for (p, glob) in leftovers::temp_matches(&self.cfg.audit.temp_globs) {
+            let what = match fs::symlink_metadata(&p) {
+                Ok(m) if m.is_dir() => "directory",
+                Ok(m) if m.file_type().is_symlink() => "symlink",
+                _ => "file",
+            };
+            self.find(
+                Check::Leftovers,
+                &p,
+                Kind::Leftover {
+                    leftover: Leftover::TempFile { glob: glob.clone() },
+                },
+                format!("temporary {what} left by the bot (matches {glob}): remove it"),
+            );
         }
     }
 

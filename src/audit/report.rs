@@ -16,14 +16,16 @@ pub enum Check {
     Pii,
     Retention,
     Encryption,
+    Leftovers,
 }
 
 impl Check {
-    pub const ALL: [Check; 4] = [
+    pub const ALL: [Check; 5] = [
         Check::Permissions,
         Check::Pii,
         Check::Retention,
         Check::Encryption,
+        Check::Leftovers,
     ];
 
     pub fn name(self) -> &'static str {
@@ -32,6 +34,7 @@ impl Check {
             Check::Pii => "pii",
             Check::Retention => "retention",
             Check::Encryption => "encryption",
+            Check::Leftovers => "leftovers",
         }
     }
 }
@@ -90,6 +93,24 @@ pub enum Kind {
     /// encryption: a SQLite database with the plain header (not SQLCipher), or the `-wal`, `-journal` or
     /// `-shm` file of one. `part` is "database", "wal", "journal" or "shm".
     PlaintextDatabase { part: String, size_bytes: u64 },
+    /// leftovers: a plaintext copy a sealed setup should not have; `reason` says which kind.
+    Leftover {
+        #[serde(flatten)]
+        leftover: Leftover,
+    },
+}
+
+/// Why a file is a leftover (the `reason` of a `leftover` finding), with its own fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Leftover {
+    /// A rotated copy (`output.log.1`, `output.log-20261125`, plain or `.gz`) of a log whose stream is sealed
+    /// in `sealed_in`: its own directory or the config's segment directory.
+    RotatedLog { stream: String, sealed_in: String },
+    /// A `gpg --symmetric` file with what looks like its passphrase file beside it.
+    GpgWithPassphrase { passphrase_file: String },
+    /// A match of one of `logveil.audit.temp_globs`.
+    TempFile { glob: String },
 }
 
 /// A file or directory that could not be checked completely (makes the audit exit 1).

@@ -1,4 +1,4 @@
-//! What a file is, from its name and first bytes: config, key, compressed, SQLite, and age format
+//! What a file is, from its name and first bytes: config, key, compressed, SQLite, OpenPGP, and age format
 //! arithmetic.
 
 use std::io::{self, Read};
@@ -83,6 +83,80 @@ pub(super) fn sqlite_companion(name: &str) -> Option<(&str, &'static str)> {
     None
 }
 
+/// Whether `head` begins an OpenPGP message whose first packet is a symmetric-key encrypted session key
+/// (what `gpg --symmetric` writes first), binary or ASCII-armored.
+pub(super) fn is_gpg_symmetric(head: &[u8]) -> bool {
+    const ARMOR: &[u8] = b"-----BEGIN PGP MESSAGE-----";
+    if head.starts_with(ARMOR) {
+        // Armor headers (`Version: ...`) end at the first blank line; the base64 body follows.
+        let text = head
+            .split(|&b| b == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+        let body = text
+            .skip(1)
+            .skip_while(|l| !l.is_empty())
+            .find(|l| !l.is_empty());
+        return body
+            .and_then(|l| base64_prefix(l, 8))
+            .is_some_and(|b| skesk(&b));
+    }
+    skesk(head)
+}
+
+/// Whether `b` starts with an OpenPGP packet of tag 3 (symmetric-key encrypted session key) of version 4
+/// (RFC 4880), 5 (GnuPG's AEAD draft) or 6 (RFC 9580).
+fn skesk(b: &[u8]) -> bool {
+    let Some(&h) = b.first() else {
+        return false;
+    };
+    if h & 0x80 == 0 {
+        return false;
+    }
+    let (tag, len_octets) = if h & 0x40 != 0 {
+        // New format: the tag in 6 bits, a length of 1, 2 or 5 octets.
+        let len_octets = match b.get(1) {
+            Some(0..=191) | Some(224..=254) => 1,
+            Some(192..=223) => 2,
+            Some(255) => 5,
+            None => return false,
+        };
+        (h & 0x3f, len_octets)
+    } else {
+        // Old format: the tag in 4 bits, the length type in 2.
+        let len_octets = match h & 3 {
+            0 => 1,
+            1 => 2,
+            2 => 4,
+            _ => 0,
+        };
+        ((h >> 2) & 0x0f, len_octets)
+    };
+    tag == 3 && matches!(b.get(1 + len_octets), Some(4..=6))
+}
+
+/// Decodes the first `chars` base64 characters of `line` (a multiple of 4), or None if they are not base64.
+fn base64_prefix(line: &[u8], chars: usize) -> Option<Vec<u8>> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut out = Vec::with_capacity(chars / 4 * 3);
+    for quad in line.get(..chars)?.chunks(4) {
+        let mut n = 0u32;
+        for &c in quad {
+            n = n << 6 | value(c)?;
+        }
+        out.extend_from_slice(&n.to_be_bytes()[1..]);
+    }
+    Some(out)
+}
+
 pub(super) struct Counting<R> {
     pub(super) inner: R,
     pub(super) n: u64,
@@ -150,5 +224,29 @@ mod tests {
         assert_eq!(sqlite_companion("chat.db-shm"), Some(("chat.db", "shm")));
         assert_eq!(sqlite_companion("-wal"), None);
         assert_eq!(sqlite_companion("chat.db"), None);
+    }
+
+    #[test]
+    fn openpgp_symmetric_packets_are_recognised_in_both_formats() {
+        // Old-format tag 3, one length octet, version 4 (what gpg 2.2 writes), and new-format (0xc3).
+        assert!(is_gpg_symmetric(&[0x8c, 0x0d, 0x04, 0x09, 0x03]));
+        assert!(is_gpg_symmetric(&[0xc3, 0x0d, 0x04, 0x09]));
+        assert!(is_gpg_symmetric(&[0xc3, 0xc0, 0x10, 0x06]));
+        // A public-key encrypted session key (tag 1) is not symmetric; text is not OpenPGP.
+        assert!(!is_gpg_symmetric(&[0x85, 0x01, 0x0c, 0x03]));
+        assert!(!is_gpg_symmetric(&[0xc1, 0x0d, 0x03]));
+        assert!(!is_gpg_symmetric(b"plain text"));
+        assert!(!is_gpg_symmetric(&[0x8c, 0x0d, 0x02]));
+        // Armored: 0x8c 0x0d 0x04 0x09 0x03 0x08 in base64 is "jA0ECQMI".
+        assert!(is_gpg_symmetric(
+            b"-----BEGIN PGP MESSAGE-----\n\njA0ECQMIabcd\n=abcd\n-----END PGP MESSAGE-----\n"
+        ));
+        assert!(is_gpg_symmetric(
+            b"-----BEGIN PGP MESSAGE-----\r\nComment: x\r\n\r\njA0ECQMIabcd\r\n"
+        ));
+        // 0x85 0x01 0x0c ... ("hQEMA...") is a public-key message.
+        assert!(!is_gpg_symmetric(
+            b"-----BEGIN PGP MESSAGE-----\n\nhQEMA1234567\n"
+        ));
     }
 }

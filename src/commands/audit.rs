@@ -14,6 +14,11 @@ use crate::units::parse_size;
 
 pub fn run(args: &AuditArgs) -> Result<Exit> {
     let cfg = load_config(&args.config)?;
+    if args.paths.is_empty() && cfg.audit.temp_globs.is_empty() {
+        anyhow::bail!(
+            "audit: nothing to audit: give a PATH (or logveil.audit.temp_globs in the config)"
+        );
+    }
     let engine = Engine::new(&cfg.redaction)?;
     let max_bytes =
         parse_size(&args.max_bytes).map_err(|e| anyhow::anyhow!("audit: --max-bytes: {e}"))?;

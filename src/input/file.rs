@@ -50,25 +50,34 @@ pub fn stream_name_for(path: &Path) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut s = name.as_str();
+    crate::sink::name::sanitize_stream(split_rotated_name(&name).0)
+}
+
+/// A file name without its compression suffix and rotation suffix (see [`stream_name_for`]), and whether it
+/// had a rotation suffix: `output.log.1.gz` is (`output.log`, true), `output.log.gz` (`output.log`, false).
+pub fn split_rotated_name(name: &str) -> (&str, bool) {
+    let mut s = name;
     for ext in [".gz", ".xz", ".bz2", ".zst", ".lz4", ".Z"] {
         if let Some(r) = s.strip_suffix(ext) {
             s = r;
             break;
         }
     }
+    let mut rotated = false;
     if let Some((base, n)) = s.rsplit_once('.') {
         if !base.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) {
             s = base;
+            rotated = true;
         }
     }
     if let Some((base, d)) = s.rsplit_once('-') {
         let digits = d.bytes().all(|b| b.is_ascii_digit());
         if !base.is_empty() && digits && matches!(d.len(), 8 | 10 | 12 | 14) {
             s = base;
+            rotated = true;
         }
     }
-    crate::sink::name::sanitize_stream(s)
+    (s, rotated)
 }
 
 #[cfg(test)]
@@ -90,6 +99,13 @@ mod tests {
         ] {
             assert_eq!(stream_name_for(Path::new(file)), stream, "{file}");
         }
+        assert_eq!(split_rotated_name("output.log.1.gz"), ("output.log", true));
+        assert_eq!(
+            split_rotated_name("output.log-20261125"),
+            ("output.log", true)
+        );
+        assert_eq!(split_rotated_name("output.log.gz"), ("output.log", false));
+        assert_eq!(split_rotated_name("output.log"), ("output.log", false));
     }
 
     #[test]
