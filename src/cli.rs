@@ -62,7 +62,7 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Delete expired segments and plaintext, once (for cron or a systemd timer).
     Retention(RetentionArgs),
-    /// Audit paths for privacy problems: permissions, residual PII, expired data, encryption, leftovers.
+    /// Audit paths and TLS endpoints: permissions, residual PII, expired data, encryption, leftovers, TLS.
     Audit(AuditArgs),
     /// Inspect the configuration.
     #[command(subcommand)]
@@ -247,7 +247,21 @@ pub struct AuditArgs {
     #[arg(long, value_name = "RFC3339")]
     pub as_of: Option<String>,
 
-    /// Paths to audit (optional with `logveil.audit.temp_globs` in the config).
+    /// Check the TLS of an endpoint: negotiated protocol and cipher, whether TLS 1.0/1.1 is accepted,
+    /// certificate expiry, chain and name. Repeatable; replaces `logveil.audit.tls`. Without either, the
+    /// audit makes no network connection.
+    #[arg(long = "tls", value_name = "HOST:PORT")]
+    pub tls: Vec<crate::config::TlsEndpoint>,
+
+    /// PEM file of the CA certificates the endpoints must chain to (default: the system roots).
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+
+    /// A certificate that expires within this is a finding (default 14d).
+    #[arg(long, value_name = "DURATION")]
+    pub tls_expiry_warning: Option<String>,
+
+    /// Paths to audit (optional with --tls, or with `logveil.audit` endpoints or temp globs in the config).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 }

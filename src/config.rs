@@ -29,6 +29,8 @@ pub const DEFAULT_RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// Env var read for the `hash` action's key when the config names none.
 pub const DEFAULT_HASH_KEY_ENV: &str = "LOGVEIL_HASH_KEY";
+/// `audit --tls`: a certificate that expires within this is a finding.
+pub const DEFAULT_TLS_EXPIRY_WARNING: Duration = Duration::from_secs(14 * 86_400);
 
 /// A config problem: what and where, never a matched value.
 #[derive(Debug)]
@@ -135,6 +137,52 @@ pub struct RetentionConfig {
 pub struct AuditConfig {
     /// Globs of the bot's temporary files (`/tmp/clawdbot-*`): every match is a leftover.
     pub temp_globs: Vec<String>,
+    /// TLS endpoints to check; the audit connects to nothing else.
+    pub tls: Vec<TlsEndpoint>,
+    /// PEM CA certificates the endpoints must chain to (None: the system roots).
+    pub tls_ca_file: Option<PathBuf>,
+    /// A certificate that expires within this is a finding.
+    pub tls_expiry_warning: Duration,
+}
+
+/// `HOST:PORT` of a TLS endpoint (`[::1]:443` for an IPv6 address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsEndpoint {
+    /// A DNS name or an IP address (without brackets).
+    pub host: String,
+    pub port: u16,
+}
+
+impl std::str::FromStr for TlsEndpoint {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not HOST:PORT (e.g. localhost:443, [::1]:8443)");
+        let (host, port) = s.rsplit_once(':').ok_or_else(bad)?;
+        let host = match host.strip_prefix('[') {
+            Some(h) => h.strip_suffix(']').ok_or_else(bad)?,
+            None if host.contains(':') => return Err(bad()),
+            None => host,
+        };
+        let port: u16 = port.parse().map_err(|_| bad())?;
+        if host.is_empty() || port == 0 || host.chars().any(|c| c.is_whitespace() || c == '/') {
+            return Err(bad());
+        }
+        Ok(TlsEndpoint {
+            host: host.to_string(),
+            port,
+        })
+    }
+}
+
+impl fmt::Display for TlsEndpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,6 +219,9 @@ impl Default for Config {
             metrics_file: None,
             audit: AuditConfig {
                 temp_globs: Vec::new(),
+                tls: Vec::new(),
+                tls_ca_file: None,
+                tls_expiry_warning: DEFAULT_TLS_EXPIRY_WARNING,
             },
             notes: Vec::new(),
         }
@@ -306,6 +357,12 @@ struct RawLogveil {
 struct RawAudit {
     #[serde(default)]
     temp_globs: Vec<String>,
+    #[serde(default)]
+    tls: Vec<String>,
+    #[serde(default)]
+    tls_ca_file: Option<PathBuf>,
+    #[serde(default)]
+    tls_expiry_warning: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -755,6 +812,16 @@ fn resolve_audit(audit: &mut AuditConfig, raw: RawAudit) -> Result<(), ConfigErr
         })?;
     }
     audit.temp_globs = raw.temp_globs;
+    for (i, t) in raw.tls.iter().enumerate() {
+        audit.tls.push(
+            t.parse()
+                .map_err(|e| ConfigError::new(format!("logveil.audit.tls[{i}]"), e))?,
+        );
+    }
+    audit.tls_ca_file = raw.tls_ca_file;
+    if let Some(w) = raw.tls_expiry_warning {
+        audit.tls_expiry_warning = duration_at(&w, "logveil.audit.tls_expiry_warning")?;
+    }
     Ok(())
 }
 
@@ -1023,16 +1090,31 @@ privacy:
     #[test]
     fn audit_keys_are_read_and_checked() {
         let cfg = Config::from_yaml_str_with_env(
-            "logveil:\n  audit:\n    temp_globs: ['/tmp/clawdbot-*']\n",
+            "logveil:\n  audit:\n    temp_globs: ['/tmp/clawdbot-*']\n    tls: ['localhost:443', '[::1]:8443']\n    tls_ca_file: /etc/ca.pem\n    tls_expiry_warning: 30d\n",
             &no_env,
         )
         .unwrap();
-        assert_eq!(cfg.audit.temp_globs, vec!["/tmp/clawdbot-*".to_string()]);
+        let a = &cfg.audit;
+        assert_eq!(a.temp_globs, vec!["/tmp/clawdbot-*".to_string()]);
+        assert_eq!(a.tls.len(), 2);
+        assert_eq!((a.tls[0].host.as_str(), a.tls[0].port), ("localhost", 443));
+        assert_eq!((a.tls[1].host.as_str(), a.tls[1].port), ("::1", 8443));
+        assert_eq!(a.tls[1].to_string(), "[::1]:8443");
+        assert_eq!(a.tls_ca_file.as_deref(), Some(Path::new("/etc/ca.pem")));
+        assert_eq!(a.tls_expiry_warning, Duration::from_secs(30 * 86_400));
         let d = Config::from_yaml_str_with_env("", &no_env).unwrap();
-        assert!(d.audit.temp_globs.is_empty());
+        assert_eq!(d.audit.tls_expiry_warning, DEFAULT_TLS_EXPIRY_WARNING);
+        assert!(d.audit.tls.is_empty() && d.audit.temp_globs.is_empty());
 
         for (yaml, at) in [
+            ("tls: ['localhost']", "logveil.audit.tls[0]"),
+            ("tls: ['a:1', 'b:99999']", "logveil.audit.tls[1]"),
+            ("tls: ['::1:443']", "logveil.audit.tls[0]"),
             ("temp_globs: ['/tmp/[x']", "logveil.audit.temp_globs[0]"),
+            (
+                "tls_expiry_warning: soon",
+                "logveil.audit.tls_expiry_warning",
+            ),
             ("tsl: []", "tsl"),
         ] {
             let err = Config::from_yaml_str_with_env(

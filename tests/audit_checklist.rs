@@ -1,16 +1,22 @@
 //! `logveil audit` against the rest of the hand-written privacy checklist, with real things: SQLite
-//! databases made by `sqlite3` and `sqlcipher`, files encrypted by `gpg --symmetric`, and a rotated log
-//! sealed by `logveil seal --keep`.
+//! databases made by `sqlite3` and `sqlcipher`, files encrypted by `gpg --symmetric`, a rotated log sealed
+//! by `logveil seal --keep`, and TLS servers run by `openssl s_server` on loopback (TLS 1.3; TLS 1.0 and
+//! 1.1 only; expired, expiring, not yet valid and wrongly named certificates), a refused port and a server
+//! that does not speak TLS. Nothing here leaves the loopback interface.
 
 mod common;
 
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use common::have;
+use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
 const PHONE: &str = "13812345678";
@@ -418,4 +424,578 @@ fn nothing_to_audit_exits_2() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// TLS, against `openssl s_server` on 127.0.0.1.
+
+/// A test CA made with the openssl CLI, and leaf certificates it signs with any validity dates.
+struct Pki {
+    dir: PathBuf,
+    ca: PathBuf,
+    ca_key: PathBuf,
+    n: std::cell::Cell<u32>,
+}
+
+fn openssl_time(t: Timestamp) -> String {
+    t.strftime("%Y%m%d%H%M%SZ").to_string()
+}
+
+impl Pki {
+    fn new(dir: &Path, name: &str) -> Pki {
+        let dir = private_dir(&dir.join(name));
+        let ca = dir.join("ca.pem");
+        let ca_key = dir.join("ca.key");
+        run(Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ])
+            .args(["-nodes", "-days", "3650", "-subj"])
+            .arg(format!("/CN=logveil test {name}"))
+            .arg("-keyout")
+            .arg(&ca_key)
+            .arg("-out")
+            .arg(&ca));
+        fs::write(dir.join("index.txt"), b"").unwrap();
+        fs::write(dir.join("serial"), b"01\n").unwrap();
+        fs::write(
+            dir.join("ca.cnf"),
+            "[ ca ]\ndefault_ca = ca_default\n[ ca_default ]\ndatabase = index.txt\n\
+             new_certs_dir = .\nserial = serial\ndefault_md = sha256\npolicy = policy_any\n\
+             unique_subject = no\n[ policy_any ]\ncommonName = supplied\n",
+        )
+        .unwrap();
+        Pki {
+            dir,
+            ca,
+            ca_key,
+            n: std::cell::Cell::new(0),
+        }
+    }
+
+    /// A leaf for the DNS name `san`, valid from `start` to `end`: (certificate, key).
+    fn leaf(&self, san: &str, start: Timestamp, end: Timestamp) -> (PathBuf, PathBuf) {
+        self.n.set(self.n.get() + 1);
+        let n = self.n.get();
+        let key = self.dir.join(format!("leaf{n}.key"));
+        let csr = self.dir.join(format!("leaf{n}.csr"));
+        let cert = self.dir.join(format!("leaf{n}.pem"));
+        let ext = self.dir.join(format!("leaf{n}.ext"));
+        fs::write(
+            &ext,
+            format!(
+                "subjectAltName=DNS:{san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
+            ),
+        )
+        .unwrap();
+        run(Command::new("openssl")
+            .args([
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+            ])
+            .args(["-subj", &format!("/CN={san}")])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&csr));
+        run(Command::new("openssl")
+            .current_dir(&self.dir)
+            .args(["ca", "-batch", "-notext", "-config", "ca.cnf"])
+            .arg("-cert")
+            .arg(&self.ca)
+            .arg("-keyfile")
+            .arg(&self.ca_key)
+            .arg("-in")
+            .arg(&csr)
+            .arg("-out")
+            .arg(&cert)
+            .args(["-startdate", &openssl_time(start)])
+            .args(["-enddate", &openssl_time(end)])
+            .arg("-extfile")
+            .arg(&ext));
+        (cert, key)
+    }
+
+    /// A leaf for localhost, valid from an hour ago for 30 days.
+    fn good_leaf(&self) -> (PathBuf, PathBuf) {
+        self.leaf("localhost", from_now(-1), from_now(30 * 24))
+    }
+}
+
+fn from_now(hours: i64) -> Timestamp {
+    Timestamp::now()
+        .checked_add(SignedDuration::from_hours(hours))
+        .unwrap()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `openssl s_server` on 127.0.0.1, killed when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(cert: &Path, key: &Path, extra: &[&str]) -> Server {
+        let mut last = String::new();
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = Command::new("openssl")
+                .args(["s_server", "-www", "-accept"])
+                .arg(format!("127.0.0.1:{port}"))
+                .arg("-cert")
+                .arg(cert)
+                .arg("-key")
+                .arg(key)
+                .args(extra)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("openssl s_server");
+            let stdout = child.stdout.take().unwrap();
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    if line.trim() == "ACCEPT" {
+                        let _ = tx.send(());
+                    }
+                }
+            });
+            if rx.recv_timeout(Duration::from_secs(60)).is_ok() {
+                return Server { child, port };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = e.read_to_string(&mut err);
+            }
+            last = err;
+        }
+        panic!("openssl s_server {extra:?} did not start: {last}");
+    }
+
+    fn endpoint(&self) -> String {
+        format!("localhost:{}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn have_openssl() -> bool {
+    have("openssl")
+}
+
+fn endpoint_report<'a>(v: &'a Value, ep: &str) -> &'a Value {
+    v["tls"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no tls entries: {v:#}"))
+        .iter()
+        .find(|t| t["endpoint"] == ep)
+        .unwrap_or_else(|| panic!("no tls entry for {ep}: {v:#}"))
+}
+
+fn tls_findings<'a>(v: &'a Value, ep: &str) -> Vec<&'a Value> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["path"] == ep)
+        .inspect(|f| assert_eq!(f["check"], "tls"))
+        .collect()
+}
+
+#[test]
+fn a_tls13_endpoint_that_chains_to_the_ca_is_clean_and_its_session_is_reported() {
+    if !have_openssl() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = Pki::new(tmp.path(), "ca");
+    let other = Pki::new(tmp.path(), "other-ca");
+    let (cert, key) = pki.good_leaf();
+    let srv = Server::start(&cert, &key, &["-tls1_3"]);
+    let ep = srv.endpoint();
+
+    let (code, v) = audit_json(&["--tls", &ep, "--tls-ca", s(&pki.ca)], &[]);
+    assert_eq!(code, Some(0), "{v:#}");
+    let t = endpoint_report(&v, &ep);
+    assert_eq!(t["protocol"], "TLSv1.3");
+    assert!(t["cipher"].as_str().unwrap().starts_with("TLS13_"), "{t:#}");
+    assert_eq!(t["address"], format!("127.0.0.1:{}", srv.port));
+    assert_eq!(t["legacy_protocol"], Value::Null);
+    assert_eq!(t["chain_valid"], true);
+    assert_eq!(t["name_valid"], true);
+    assert_eq!(t["trusted_by"], format!("CA file {}", pki.ca.display()));
+    let days = t["days_left"].as_i64().unwrap();
+    assert!((29..=30).contains(&days), "{t:#}");
+    assert_eq!(v["paths"].as_array().unwrap().len(), 0);
+    assert_eq!(v["summary"]["by_check"]["tls"], 0);
+
+    let o = logveil(&["audit", "--tls", &ep, "--tls-ca", s(&pki.ca)], &[]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains(&format!("endpoint     {ep}: TLSv1.3 TLS13_")),
+        "{text}"
+    );
+    assert!(text.contains("name matches"), "{text}");
+
+    // The system roots: the host's trust store, here set with SSL_CERT_FILE (as OpenSSL reads it).
+    let (code, v) = audit_json(&["--tls", &ep], &[("SSL_CERT_FILE", &pki.ca)]);
+    assert_eq!(code, Some(0), "{v:#}");
+    assert_eq!(endpoint_report(&v, &ep)["trusted_by"], "system roots");
+    let (code, v) = audit_json(&["--tls", &ep], &[("SSL_CERT_FILE", &other.ca)]);
+    assert_eq!(code, Some(1));
+    let f = tls_findings(&v, &ep);
+    assert_eq!(f.len(), 1, "{v:#}");
+    assert_eq!(f[0]["kind"], "tls_untrusted");
+    assert_eq!(f[0]["trusted_by"], "system roots");
+    let t = endpoint_report(&v, &ep);
+    assert_eq!(t["chain_valid"], false);
+    assert_eq!(t["name_valid"], true, "the name is judged on its own");
+
+    // The config key names endpoints (and the CA file) without flags; --tls replaces its endpoints.
+    let refused = format!("localhost:{}", free_port());
+    let config = private_file(
+        &tmp.path().join("logveil.yaml"),
+        format!(
+            "logveil:\n  audit:\n    tls: ['{ep}']\n    tls_ca_file: '{}'\n",
+            pki.ca.display()
+        )
+        .as_bytes(),
+    );
+    let (code, v) = audit_json(&["--config", s(&config)], &[]);
+    assert_eq!(code, Some(0), "{v:#}");
+    assert_eq!(endpoint_report(&v, &ep)["protocol"], "TLSv1.3");
+    let (code, v) = audit_json(&["--config", s(&config), "--tls", &refused], &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(v["tls"].as_array().unwrap().len(), 1, "{v:#}");
+    assert_eq!(v["tls"][0]["endpoint"], refused.as_str());
+}
+
+#[test]
+fn servers_that_accept_tls_1_0_or_1_1_are_findings() {
+    if !have_openssl() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = Pki::new(tmp.path(), "ca");
+    let (cert, key) = pki.good_leaf();
+    // OpenSSL 3 allows TLS 1.0/1.1 only at security level 0 (their signatures use SHA-1).
+    let legacy = ["-cipher", "DEFAULT:@SECLEVEL=0"];
+    let only10 = Server::start(&cert, &key, &[&["-tls1"], &legacy[..]].concat());
+    let only11 = Server::start(&cert, &key, &[&["-tls1_1"], &legacy[..]].concat());
+    let any = Server::start(
+        &cert,
+        &key,
+        &[&["-min_protocol", "TLSv1"], &legacy[..]].concat(),
+    );
+    let modern = Server::start(&cert, &key, &[]);
+    let (e10, e11, eany, emodern) = (
+        only10.endpoint(),
+        only11.endpoint(),
+        any.endpoint(),
+        modern.endpoint(),
+    );
+    let (code, v) = audit_json(
+        &[
+            "--tls",
+            &e10,
+            "--tls",
+            &e11,
+            "--tls",
+            &eany,
+            "--tls",
+            &emodern,
+            "--tls-ca",
+            s(&pki.ca),
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(1), "{v:#}");
+    for (ep, version) in [(&e10, "TLSv1.0"), (&e11, "TLSv1.1")] {
+        let f = tls_findings(&v, ep);
+        assert_eq!(f.len(), 1, "{ep}: {v:#}");
+        assert_eq!(f[0]["kind"], "tls_old_protocol");
+        assert_eq!(f[0]["protocol"], version);
+        let t = endpoint_report(&v, ep);
+        assert_eq!(t["protocol"], Value::Null, "rustls cannot speak it");
+        assert_eq!(t["legacy_protocol"], version);
+        // The certificate of the old server's first flight is still judged.
+        assert_eq!(t["chain_valid"], true, "{t:#}");
+        assert_eq!(t["name_valid"], true);
+        assert!(t["not_after"].is_string());
+    }
+    // A server that speaks TLS 1.3 to a modern client but still lets an old one in.
+    let f = tls_findings(&v, &eany);
+    assert_eq!(f.len(), 1, "{v:#}");
+    assert_eq!(f[0]["kind"], "tls_old_protocol");
+    assert_eq!(f[0]["protocol"], "TLSv1.1");
+    assert_eq!(endpoint_report(&v, &eany)["protocol"], "TLSv1.3");
+    // OpenSSL's defaults refuse a client limited to TLS 1.1.
+    assert!(tls_findings(&v, &emodern).is_empty(), "{v:#}");
+    assert_eq!(
+        endpoint_report(&v, &emodern)["legacy_protocol"],
+        Value::Null
+    );
+    assert_eq!(v["summary"]["by_check"]["tls"], 3);
+}
+
+#[test]
+fn expired_expiring_and_not_yet_valid_certificates_are_findings() {
+    if !have_openssl() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = Pki::new(tmp.path(), "ca");
+    let start = "2020-01-01T00:00:00Z".parse().unwrap();
+    let end: Timestamp = "2020-02-01T00:00:00Z".parse().unwrap();
+    let (c, k) = pki.leaf("localhost", start, end);
+    let expired = Server::start(&c, &k, &[]);
+    let (c, k) = pki.leaf("localhost", from_now(-24), from_now(5 * 24 - 1));
+    let expiring = Server::start(&c, &k, &[]);
+    let (c, k) = pki.leaf("localhost", from_now(48), from_now(60 * 24));
+    let future = Server::start(&c, &k, &[]);
+    let (c, k) = pki.good_leaf();
+    let good = Server::start(&c, &k, &[]);
+    let all = [&expired, &expiring, &future, &good];
+    let mut args: Vec<String> = Vec::new();
+    for srv in all {
+        args.extend(["--tls".to_string(), srv.endpoint()]);
+    }
+    args.extend(["--tls-ca".to_string(), s(&pki.ca).to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+
+    let (code, v) = audit_json(&args, &[]);
+    assert_eq!(code, Some(1), "{v:#}");
+    let f = tls_findings(&v, &expired.endpoint());
+    assert_eq!(f.len(), 1, "{v:#}");
+    assert_eq!(f[0]["kind"], "tls_cert_expired");
+    assert_eq!(f[0]["not_after"], end.to_string());
+    let t = endpoint_report(&v, &expired.endpoint());
+    assert!(t["days_left"].as_i64().unwrap() < -300);
+    assert_eq!(
+        t["chain_valid"], true,
+        "the chain is judged apart from expiry"
+    );
+    assert_eq!(t["name_valid"], true);
+
+    let f = tls_findings(&v, &expiring.endpoint());
+    assert_eq!(f.len(), 1, "{v:#}");
+    assert_eq!(f[0]["kind"], "tls_cert_expiring");
+    assert_eq!(
+        f[0]["days_left"],
+        4,
+        "4 days and 23 hours: {:#}",
+        endpoint_report(&v, &expiring.endpoint())
+    );
+    assert_eq!(f[0]["warning"], "14d");
+
+    let f = tls_findings(&v, &future.endpoint());
+    assert_eq!(f.len(), 1, "{v:#}");
+    assert_eq!(f[0]["kind"], "tls_cert_not_yet_valid");
+    assert!(tls_findings(&v, &good.endpoint()).is_empty());
+
+    // The warning window is configurable; --as-of moves "now" for certificates too.
+    let mut a = args.clone();
+    a.extend(["--tls-expiry-warning", "3d"]);
+    let (_, v) = audit_json(&a, &[]);
+    assert!(tls_findings(&v, &expiring.endpoint()).is_empty(), "{v:#}");
+    let later = from_now(20 * 24).to_string();
+    let (_, v) = audit_json(
+        &[
+            "--tls",
+            &good.endpoint(),
+            "--tls-ca",
+            s(&pki.ca),
+            "--as-of",
+            &later,
+        ],
+        &[],
+    );
+    let f = tls_findings(&v, &good.endpoint());
+    assert_eq!(f.len(), 1, "{v:#}");
+    assert_eq!(f[0]["kind"], "tls_cert_expiring");
+}
+
+#[test]
+fn a_certificate_for_another_name_is_a_finding() {
+    if !have_openssl() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = Pki::new(tmp.path(), "ca");
+    let (c, k) = pki.leaf("chat.example.org", from_now(-1), from_now(30 * 24));
+    let wrong = Server::start(&c, &k, &[]);
+    let (c, k) = pki.good_leaf();
+    let good = Server::start(&c, &k, &[]);
+    let by_ip = format!("127.0.0.1:{}", good.port);
+    let (code, v) = audit_json(
+        &[
+            "--tls",
+            &wrong.endpoint(),
+            "--tls",
+            &by_ip,
+            "--tls",
+            &good.endpoint(),
+            "--tls-ca",
+            s(&pki.ca),
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(1), "{v:#}");
+    let f = tls_findings(&v, &wrong.endpoint());
+    assert_eq!(f.len(), 1, "{v:#}");
+    assert_eq!(f[0]["kind"], "tls_name_mismatch");
+    assert_eq!(f[0]["name"], "localhost");
+    assert_eq!(endpoint_report(&v, &wrong.endpoint())["chain_valid"], true);
+    // The same good certificate reached by its IP address: the address is not among its names.
+    let f = tls_findings(&v, &by_ip);
+    assert_eq!(f.len(), 1, "{v:#}");
+    assert_eq!(f[0]["kind"], "tls_name_mismatch");
+    assert_eq!(f[0]["name"], "127.0.0.1");
+    assert!(tls_findings(&v, &good.endpoint()).is_empty());
+}
+
+#[test]
+fn a_refused_port_and_a_server_that_is_not_tls_are_findings_not_crashes() {
+    let refused = format!("127.0.0.1:{}", free_port());
+    // A server that answers anything with an HTTP error, as a plain HTTP port does.
+    let plain = TcpListener::bind("127.0.0.1:0").unwrap();
+    let plain_ep = format!("127.0.0.1:{}", plain.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        for mut c in plain.incoming().take(2).flatten() {
+            let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut buf = [0u8; 512];
+            let _ = c.read(&mut buf);
+            let _ = c.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    let (code, v) = audit_json(&["--tls", &refused, "--tls", &plain_ep], &[]);
+    assert_eq!(code, Some(1), "{v:#}");
+    let f = tls_findings(&v, &refused);
+    assert_eq!(f.len(), 1, "{v:#}");
+    assert_eq!(f[0]["kind"], "tls_unreachable");
+    assert!(
+        f[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("connection refused"),
+        "{v:#}"
+    );
+    let t = endpoint_report(&v, &refused);
+    assert_eq!(t["address"], Value::Null);
+    assert_eq!(t["protocol"], Value::Null);
+    let f = tls_findings(&v, &plain_ep);
+    assert_eq!(f.len(), 1, "{v:#}");
+    assert_eq!(f[0]["kind"], "tls_handshake_failed");
+    let o = logveil(&["audit", "--tls", &refused], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(&format!(
+            "tls          {refused}: cannot connect: {refused}: connection refused"
+        )),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
+
+#[test]
+fn no_network_connection_is_made_without_tls() {
+    if !have("strace") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = private_dir(&tmp.path().join("root"));
+    private_file(&root.join("bot.log"), b"hello\n");
+    let trace = tmp.path().join("trace");
+    let traced = |args: &[&str]| {
+        let o = Command::new("strace")
+            .args(["-f", "-e", "trace=socket,connect", "-o"])
+            .arg(&trace)
+            .arg(env!("CARGO_BIN_EXE_logveil"))
+            .args(args)
+            .env_remove("LOGVEIL_CONFIG")
+            .output()
+            .unwrap();
+        (o.status.code(), fs::read_to_string(&trace).unwrap())
+    };
+    let (code, t) = traced(&["audit", s(&root)]);
+    assert_eq!(code, Some(0), "{t}");
+    assert!(
+        !t.contains("AF_INET") && !t.contains("connect("),
+        "a network call without --tls:\n{t}"
+    );
+    // The same trace sees the connection when --tls is given.
+    let ep = format!("127.0.0.1:{}", free_port());
+    let (code, t) = traced(&["audit", "--tls", &ep, s(&root)]);
+    assert_eq!(code, Some(1));
+    assert!(t.contains("AF_INET") && t.contains("connect("), "{t}");
+}
+
+#[test]
+fn bad_tls_arguments_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = logveil(&["audit", "--tls", "localhost"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("HOST:PORT"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let missing = tmp.path().join("missing-ca.pem");
+    let o = logveil(
+        &["audit", "--tls", "127.0.0.1:1", "--tls-ca", s(&missing)],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("missing-ca.pem"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let not_pem = private_file(&tmp.path().join("ca.pem"), b"not a certificate\n");
+    let o = logveil(
+        &["audit", "--tls", "127.0.0.1:1", "--tls-ca", s(&not_pem)],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no PEM certificate"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = logveil(
+        &[
+            "audit",
+            "--tls",
+            "127.0.0.1:1",
+            "--tls-expiry-warning",
+            "soon",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
 }

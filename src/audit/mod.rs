@@ -1,8 +1,9 @@
 //! `logveil audit`: a privacy audit of paths, from names, modes, metadata and file headers, plus a PII scan
-//! of plaintext. Never decrypts anything; never reports a matched value (types, counts and line numbers
-//! only).
+//! of plaintext, and of TLS endpoints when asked. Never decrypts anything; never reports a matched value
+//! (types, counts and line numbers only); makes no network connection unless endpoints are given.
 //!
-//! Five checks, over every file and directory under each PATH (symlinks are not followed below a PATH):
+//! Six checks. The first five run over every file and directory under each PATH (symlinks are not
+//! followed below a PATH):
 //! 1. permissions: a file or directory that others can read or write (a sticky directory such as `/tmp` is
 //!    shared by design and exempt; its contents are not); a config or key file that group or others can
 //!    access at all (0600 or 0400 pass). Config files: the `--config` file, and `*.yaml`/`*.yml` files with a
@@ -30,6 +31,7 @@
 //!    Only those 16 bytes are read: never a row.
 //! 5. leftovers: rotated plaintext copies of sealed logs, gpg files with their passphrase beside them, and
 //!    the bot's temporary files (`logveil.audit.temp_globs`, wherever they are); see `audit/leftovers.rs`.
+//! 6. tls: each endpoint of `--tls` / `logveil.audit.tls`; see [`tls`].
 //!
 //! The result is a [`Report`], printed as text or JSON (schema version [`SCHEMA_VERSION`], see README).
 
@@ -37,6 +39,7 @@ mod leftovers;
 mod report;
 mod scan;
 mod sniff;
+pub mod tls;
 
 use std::collections::BTreeSet;
 use std::fs::{self, File};
@@ -54,7 +57,8 @@ use crate::sink::name::{SegmentName, SegmentState};
 use crate::units::format_duration;
 
 pub use report::{
-    Check, Finding, Incomplete, Kind, Leftover, Report, Skipped, Summary, SCHEMA_VERSION,
+    Check, Finding, Incomplete, Kind, Leftover, Report, Skipped, Summary, TlsEndpointReport,
+    SCHEMA_VERSION,
 };
 pub use scan::{scan, ScanResult, TypeHits};
 use sniff::{
@@ -81,6 +85,8 @@ pub enum AuditError {
     Path { path: PathBuf, source: io::Error },
     #[error("audit: retention rule: {0}")]
     Rule(#[from] crate::retention::RetentionError),
+    #[error("audit: {0}")]
+    Tls(String),
 }
 
 /// What to audit and how.
@@ -98,6 +104,11 @@ pub struct AuditOptions {
 /// Runs the audit. `engine` must be built from `cfg.redaction` (the same engine `redact` uses).
 pub fn audit(cfg: &Config, engine: &Engine, opts: &AuditOptions) -> Result<Report, AuditError> {
     let rules = rules_from_config(&cfg.retention)?;
+    // A CA file that cannot be used is an error before anything is read or connected to.
+    let trust = match cfg.audit.tls.is_empty() {
+        true => None,
+        false => Some(tls::Trust::load(cfg.audit.tls_ca_file.as_deref()).map_err(AuditError::Tls)?),
+    };
     let file_id = |p: &Path| fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
     let segment_dir = cfg
         .segments
@@ -120,6 +131,7 @@ pub fn audit(cfg: &Config, engine: &Engine, opts: &AuditOptions) -> Result<Repor
         incomplete: Vec::new(),
         skipped: Vec::new(),
         notes: Vec::new(),
+        tls: Vec::new(),
         summary: Summary::default(),
     };
     if !cfg.redaction.detection_enabled || engine.pattern_count() == 0 {
@@ -172,6 +184,25 @@ pub fn audit(cfg: &Config, engine: &Engine, opts: &AuditOptions) -> Result<Repor
         }
     }
     a.temp_files();
+    if let Some(trust) = trust {
+        a.notes.extend(trust.notes.iter().cloned());
+        let judge = tls::Judge {
+            trust: &trust,
+            now: opts.now,
+            warning: cfg.audit.tls_expiry_warning,
+        };
+        for ep in &cfg.audit.tls {
+            let checked = tls::check(ep, &judge);
+            let at = PathBuf::from(ep.to_string());
+            for (kind, message) in checked.findings {
+                a.find(Check::Tls, &at, kind, message);
+            }
+            if let Some(message) = checked.incomplete {
+                a.incomplete(&at, "tls_probe", message);
+            }
+            a.tls.push(checked.report);
+        }
+    }
     Ok(a.finish())
 }
 
@@ -189,6 +220,7 @@ struct Auditor<'a> {
     incomplete: Vec<Incomplete>,
     skipped: Vec<Skipped>,
     notes: Vec<String>,
+    tls: Vec<TlsEndpointReport>,
     summary: Summary,
 }
 
@@ -234,6 +266,7 @@ impl Auditor<'_> {
             incomplete: self.incomplete,
             skipped: self.skipped,
             notes: self.notes,
+            tls: self.tls,
         }
     }
 

@@ -17,15 +17,17 @@ pub enum Check {
     Retention,
     Encryption,
     Leftovers,
+    Tls,
 }
 
 impl Check {
-    pub const ALL: [Check; 5] = [
+    pub const ALL: [Check; 6] = [
         Check::Permissions,
         Check::Pii,
         Check::Retention,
         Check::Encryption,
         Check::Leftovers,
+        Check::Tls,
     ];
 
     pub fn name(self) -> &'static str {
@@ -35,6 +37,7 @@ impl Check {
             Check::Retention => "retention",
             Check::Encryption => "encryption",
             Check::Leftovers => "leftovers",
+            Check::Tls => "tls",
         }
     }
 }
@@ -98,6 +101,27 @@ pub enum Kind {
         #[serde(flatten)]
         leftover: Leftover,
     },
+    /// tls: the endpoint could not be reached (name not resolved, connection refused, timeout).
+    TlsUnreachable { error: String },
+    /// tls: connected, but no TLS session (not TLS, or no protocol or cipher in common).
+    TlsHandshakeFailed { error: String },
+    /// tls: the endpoint accepts a client that offers nothing newer than `protocol` (TLSv1.0, TLSv1.1 or
+    /// SSLv3), whatever it negotiates with a modern client.
+    TlsOldProtocol { protocol: String },
+    /// tls: the certificate's notAfter is past.
+    TlsCertExpired { not_after: String },
+    /// tls: the certificate's notBefore is still to come.
+    TlsCertNotYetValid { not_before: String },
+    /// tls: the certificate expires within `warning`.
+    TlsCertExpiring {
+        not_after: String,
+        days_left: i64,
+        warning: String,
+    },
+    /// tls: the certificate is not valid for the name connected to.
+    TlsNameMismatch { name: String },
+    /// tls: the certificate does not chain to `trusted_by` (the system roots or the CA file).
+    TlsUntrusted { trusted_by: String, error: String },
 }
 
 /// Why a file is a leftover (the `reason` of a `leftover` finding), with its own fields.
@@ -113,11 +137,36 @@ pub enum Leftover {
     TempFile { glob: String },
 }
 
+/// What `audit --tls` learned about one endpoint (also when there is no finding).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TlsEndpointReport {
+    /// As given: `HOST:PORT`.
+    pub endpoint: String,
+    /// The address connected to.
+    pub address: Option<String>,
+    /// Negotiated by a modern client (rustls, TLS 1.2 or 1.3): `TLSv1.3`, `TLSv1.2`.
+    pub protocol: Option<String>,
+    /// IANA-style name, e.g. `TLS13_AES_256_GCM_SHA384`.
+    pub cipher: Option<String>,
+    /// The newest protocol below TLS 1.2 the endpoint accepts, if any.
+    pub legacy_protocol: Option<String>,
+    pub not_before: Option<String>,
+    pub not_after: Option<String>,
+    /// Whole days until notAfter (negative once expired).
+    pub days_left: Option<i64>,
+    /// `system roots` or `CA file PATH`.
+    pub trusted_by: String,
+    pub chain_valid: Option<bool>,
+    pub name_valid: Option<bool>,
+    /// Why the endpoint could not be checked completely, if it could not.
+    pub error: Option<String>,
+}
+
 /// A file or directory that could not be checked completely (makes the audit exit 1).
 #[derive(Debug, Clone, Serialize)]
 pub struct Incomplete {
     pub path: String,
-    /// `unreadable`, `truncated`, `compressed`, `read_error` or `pii_check_disabled`.
+    /// `unreadable`, `truncated`, `compressed`, `read_error`, `pii_check_disabled` or `tls_probe`.
     pub reason: String,
     pub message: String,
 }
@@ -154,6 +203,9 @@ pub struct Report {
     pub incomplete: Vec<Incomplete>,
     pub skipped: Vec<Skipped>,
     pub notes: Vec<String>,
+    /// One entry per TLS endpoint checked (absent when none was).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tls: Vec<TlsEndpointReport>,
 }
 
 impl Report {
@@ -164,11 +216,21 @@ impl Report {
     /// The readable report: one line per finding, incomplete or skipped file, then a summary.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
+        let mut what = self.paths.clone();
+        what.extend(self.tls.iter().map(|t| format!("tls {}", t.endpoint)));
         out.push_str(&format!(
             "logveil audit of {} as of {}\n",
-            self.paths.join(", "),
+            what.join(", "),
             self.as_of
         ));
+        for t in &self.tls {
+            out.push_str(&format!(
+                "{:<12} {}: {}\n",
+                "endpoint",
+                t.endpoint,
+                t.describe()
+            ));
+        }
         for f in &self.findings {
             out.push_str(&format!(
                 "{:<12} {}: {}\n",
@@ -203,5 +265,41 @@ impl Report {
             s.bytes_scanned,
         ));
         out
+    }
+}
+
+impl TlsEndpointReport {
+    /// One line: what was negotiated and what the certificate is.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        match (&self.protocol, &self.cipher) {
+            (Some(p), Some(c)) => parts.push(format!("{p} {c}")),
+            _ if self.address.is_none() => {}
+            _ => parts.push("no TLS 1.2/1.3 session".to_string()),
+        }
+        if let Some(l) = &self.legacy_protocol {
+            parts.push(format!("also accepts {l}"));
+        }
+        match (&self.not_after, self.days_left) {
+            (Some(na), Some(d)) if d < 0 => {
+                parts.push(format!("certificate expired {na} ({} days ago)", -d))
+            }
+            (Some(na), Some(d)) => parts.push(format!("certificate valid until {na} ({d} days)")),
+            _ => {}
+        }
+        match self.chain_valid {
+            Some(true) => parts.push(format!("chains to {}", self.trusted_by)),
+            Some(false) => parts.push(format!("does not chain to {}", self.trusted_by)),
+            None => {}
+        }
+        match self.name_valid {
+            Some(true) => parts.push("name matches".into()),
+            Some(false) => parts.push("name does not match".into()),
+            None => {}
+        }
+        if let Some(e) = &self.error {
+            parts.push(e.clone());
+        }
+        parts.join("; ")
     }
 }

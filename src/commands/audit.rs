@@ -1,4 +1,5 @@
-//! `logveil audit [--config FILE] [--json] [--max-bytes SIZE] [--as-of RFC3339] PATH...`: the privacy audit.
+//! `logveil audit [--config FILE] [--json] [--max-bytes SIZE] [--as-of RFC3339] [--tls HOST:PORT...] PATH...`:
+//! the privacy audit.
 //! Exit 0 when clean, 1 with findings (or something not completely checked), 2 on error.
 
 use std::io::Write;
@@ -10,13 +11,24 @@ use super::{load_config, Exit};
 use crate::audit::{audit, AuditOptions};
 use crate::cli::AuditArgs;
 use crate::redact::Engine;
-use crate::units::parse_size;
+use crate::units::{parse_duration, parse_size};
 
 pub fn run(args: &AuditArgs) -> Result<Exit> {
-    let cfg = load_config(&args.config)?;
-    if args.paths.is_empty() && cfg.audit.temp_globs.is_empty() {
+    let mut cfg = load_config(&args.config)?;
+    let a = &mut cfg.audit;
+    if !args.tls.is_empty() {
+        a.tls = args.tls.clone();
+    }
+    if let Some(ca) = &args.tls_ca {
+        a.tls_ca_file = Some(ca.clone());
+    }
+    if let Some(w) = &args.tls_expiry_warning {
+        a.tls_expiry_warning =
+            parse_duration(w).map_err(|e| anyhow::anyhow!("audit: --tls-expiry-warning: {e}"))?;
+    }
+    if args.paths.is_empty() && a.tls.is_empty() && a.temp_globs.is_empty() {
         anyhow::bail!(
-            "audit: nothing to audit: give a PATH (or logveil.audit.temp_globs in the config)"
+            "audit: nothing to audit: give a PATH or --tls HOST:PORT (or logveil.audit.tls / temp_globs in the config)"
         );
     }
     let engine = Engine::new(&cfg.redaction)?;
