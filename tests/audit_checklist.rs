@@ -97,6 +97,14 @@ fn make_private(dir: &Path) {
     }
 }
 
+/// Runs logveil, which must exit 2 with `what` in its error.
+fn exits_2_saying(args: &[&str], what: &str) {
+    let o = logveil(args, &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    assert!(err.contains(what), "{args:?}: {err}");
+}
+
 fn run(cmd: &mut Command) -> Output {
     let o = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(
@@ -417,13 +425,7 @@ fn temp_files_matching_the_configs_globs_are_leftovers_wherever_they_are() {
 
 #[test]
 fn nothing_to_audit_exits_2() {
-    let o = logveil(&["audit"], &[]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("nothing to audit"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    exits_2_saying(&["audit"], "nothing to audit");
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -958,36 +960,13 @@ fn no_network_connection_is_made_without_tls() {
 #[test]
 fn bad_tls_arguments_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = logveil(&["audit", "--tls", "localhost"], &[]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("HOST:PORT"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    exits_2_saying(&["audit", "--tls", "localhost"], "HOST:PORT");
     let missing = tmp.path().join("missing-ca.pem");
-    let o = logveil(
-        &["audit", "--tls", "127.0.0.1:1", "--tls-ca", s(&missing)],
-        &[],
-    );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("missing-ca.pem"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let ca = ["audit", "--tls", "127.0.0.1:1", "--tls-ca"];
+    exits_2_saying(&[&ca[..], &[s(&missing)]].concat(), "missing-ca.pem");
     let not_pem = private_file(&tmp.path().join("ca.pem"), b"not a certificate\n");
-    let o = logveil(
-        &["audit", "--tls", "127.0.0.1:1", "--tls-ca", s(&not_pem)],
-        &[],
-    );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("no PEM certificate"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let o = logveil(
+    exits_2_saying(&[&ca[..], &[s(&not_pem)]].concat(), "no PEM certificate");
+    exits_2_saying(
         &[
             "audit",
             "--tls",
@@ -995,7 +974,6 @@ fn bad_tls_arguments_exit_2() {
             "--tls-expiry-warning",
             "soon",
         ],
-        &[],
+        "--tls-expiry-warning",
     );
-    assert_eq!(o.status.code(), Some(2));
 }
