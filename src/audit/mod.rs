@@ -105,9 +105,10 @@ pub struct AuditOptions {
 pub fn audit(cfg: &Config, engine: &Engine, opts: &AuditOptions) -> Result<Report, AuditError> {
     let rules = rules_from_config(&cfg.retention)?;
     // A CA file that cannot be used is an error before anything is read or connected to.
-    let trust = match cfg.audit.tls.is_empty() {
-        true => None,
-        false => Some(tls::Trust::load(cfg.audit.tls_ca_file.as_deref()).map_err(AuditError::Tls)?),
+    let trust = if cfg.audit.tls.is_empty() {
+        None
+    } else {
+        Some(tls::Trust::load(cfg.audit.tls_ca_file.as_deref()).map_err(AuditError::Tls)?)
     };
     let file_id = |p: &Path| fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
     let segment_dir = cfg
