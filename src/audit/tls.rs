@@ -229,9 +229,7 @@ pub fn check(ep: &TlsEndpoint, judge: &Judge) -> Checked {
         }
     }
     if let (Some(name), false) = (&name, certs.is_empty()) {
-        judge_certificate(
-            &mut rep, &mut found, &certs, name, &ep.host, judge, &provider,
-        );
+        judge_certificate(&mut rep, &mut found, &certs, name, judge, &provider);
     }
     Checked {
         report: rep,
@@ -390,13 +388,11 @@ fn timestamp(d: Duration) -> Timestamp {
     Timestamp::from_second(d.as_secs().min(i64::MAX as u64) as i64).unwrap_or(Timestamp::MAX)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn judge_certificate(
     rep: &mut TlsEndpointReport,
     found: &mut Vec<(Kind, String)>,
     certs: &[CertificateDer<'static>],
     name: &ServerName<'static>,
-    host: &str,
     judge: &Judge,
     provider: &CryptoProvider,
 ) {
@@ -449,6 +445,7 @@ fn judge_certificate(
             return;
         }
     };
+    let host = name.to_str();
     let name_ok = ee.verify_is_valid_for_subject_name(name).is_ok();
     rep.name_valid = Some(name_ok);
     if !name_ok {
