@@ -9,6 +9,7 @@ pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod fsutil;
 pub mod input;
 pub mod metrics;
 pub mod redact;
