@@ -111,6 +111,9 @@ pub struct SegmentConfig {
 pub struct TailConfig {
     pub state_dir: Option<PathBuf>,
     pub poll_interval: Duration,
+    /// Follow a source that is a symlink out of its directory (`logveil.tail.follow_symlinks`, default
+    /// false: only a link to a file in the same directory is followed).
+    pub follow_symlinks: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -151,6 +154,7 @@ impl Default for Config {
             tail: TailConfig {
                 state_dir: None,
                 poll_interval: DEFAULT_POLL_INTERVAL,
+                follow_symlinks: false,
             },
             retention: RetentionConfig {
                 segment_max_age: Duration::from_secs(DEFAULT_RETENTION_DAYS * 86_400),
@@ -341,6 +345,8 @@ struct RawTail {
     state_dir: Option<PathBuf>,
     #[serde(default)]
     poll_interval: Option<String>,
+    #[serde(default)]
+    follow_symlinks: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -634,6 +640,9 @@ fn build(raw: RawRoot, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, C
         cfg.tail.state_dir = tail.state_dir;
         if let Some(p) = tail.poll_interval {
             cfg.tail.poll_interval = duration_at(&p, "logveil.tail.poll_interval")?;
+        }
+        if let Some(f) = tail.follow_symlinks {
+            cfg.tail.follow_symlinks = f;
         }
     }
 

@@ -121,6 +121,7 @@ pub fn run(args: &TailArgs) -> Result<Exit> {
     let mut sink = SinkSetup::from_args(&args.seal, &cfg).context("tail")?;
     let mut opts = TailOptions::new(state);
     opts.poll_only = args.poll;
+    opts.follow_symlinks = cfg.tail.follow_symlinks;
     opts.poll_interval = poll_interval;
     let mut tailer = Tailer::new(&args.paths, opts)?;
     let signals = install_signals(&tailer)?;
@@ -224,6 +225,9 @@ fn follow(
             out.clear();
             bound_memory(&mut streams, &mut commits)
         })?;
+        for _ in 0..tailer.take_errors() {
+            sink.metrics.add_error("tail");
+        }
         let now = Timestamp::now();
         for (i, st) in streams.iter_mut().enumerate() {
             if let Some(st) = st {
