@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod fsutil;
+pub mod hardening;
 pub mod input;
 pub mod metrics;
 pub mod redact;

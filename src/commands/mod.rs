@@ -39,6 +39,7 @@ impl From<Exit> for ExitCode {
 /// Runs a parsed command line; prints an error once, with a hint when there is one.
 pub fn run(cli: Cli) -> ExitCode {
     init_logging(&cli.global);
+    crate::hardening::log_outcome();
     let result = match cli.command {
         Command::Redact(a) => redact::run(&a),
         Command::Config(crate::cli::ConfigCommand::Check(a)) => config_check::run(&a),
