@@ -137,7 +137,7 @@ pub fn run(args: &TailArgs) -> Result<Exit> {
                 sink.metrics.write_now();
                 return Ok(Exit::Ok);
             }
-            Outcome::Reload => match reload(args) {
+            Outcome::Reload => match reload_guarded(args) {
                 Ok((c, mut s)) => {
                     tracing::info!("tail: config read again");
                     // The counters go on (a new metrics file path takes a restart).
@@ -151,6 +151,13 @@ pub fn run(args: &TailArgs) -> Result<Exit> {
             },
         }
     }
+}
+
+/// [`reload`], where a panic while loading is an error too: a config that fails to load or to build
+/// (within the DFA and NFA limits), or a panic, keeps the old one; a reload never stops the sidecar.
+fn reload_guarded(args: &TailArgs) -> Result<(Config, SinkSetup)> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reload(args)))
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("tail: reading the config panicked")))
 }
 
 fn reload(args: &TailArgs) -> Result<(Config, SinkSetup)> {
