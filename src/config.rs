@@ -439,9 +439,10 @@ impl Config {
         } else {
             serde_path_to_error::deserialize(tree).map_err(|e| {
                 let at = e.path().to_string();
+                // serde quotes the value it did not expect (a secret key pasted as a scalar, say): hidden.
                 ConfigError::new(
                     if at == "." { String::new() } else { at },
-                    e.into_inner().to_string(),
+                    crate::secrets::hide_config_values(&e.into_inner().to_string()),
                 )
             })?
         };

@@ -15,5 +15,6 @@ pub mod input;
 pub mod metrics;
 pub mod redact;
 pub mod retention;
+pub mod secrets;
 pub mod sink;
 pub mod units;
