@@ -350,7 +350,7 @@ fn check_name(name: &OsStr) -> io::Result<()> {
     Ok(())
 }
 
-/// A directory that could not be made ready: which one, and why.
+/// A directory that could not be made ready: which one (as asked for), and why.
 #[derive(Debug)]
 pub struct DirError {
     pub path: PathBuf,
@@ -369,9 +369,15 @@ impl std::error::Error for DirError {}
 /// parent's handle, then fchmod of the new directory: the umask changes nothing). An existing directory
 /// is left as it is (see [`Dir::mode`]). A dangling symlink in the way is an error saying so.
 pub fn ensure_private_dir(dir: &Path) -> Result<Dir, DirError> {
-    let err = |path: &Path, error: io::Error| DirError {
-        path: path.to_path_buf(),
-        error,
+    // The error is about the directory asked for; the component at fault is named in it when it is
+    // another one (`out/sub: out is not a directory`).
+    let err = |at: &Path, error: io::Error| DirError {
+        path: dir.to_path_buf(),
+        error: if at == dir {
+            error
+        } else {
+            io::Error::new(error.kind(), format!("{}: {error}", at.display()))
+        },
     };
     let mut missing: Vec<&Path> = Vec::new();
     let mut cur = Some(dir);
@@ -483,8 +489,15 @@ mod tests {
         let file = tmp.path().join("f");
         fs::write(&file, b"").unwrap();
         let err = ensure_private_dir(&file.join("sub")).unwrap_err();
-        assert_eq!(err.path, file);
-        assert!(err.to_string().contains(&*file.to_string_lossy()), "{err}");
+        assert_eq!(err.path, file.join("sub"));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: {}: not a directory",
+                file.join("sub").display(),
+                file.display()
+            )
+        );
     }
 
     #[test]
