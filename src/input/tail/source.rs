@@ -178,7 +178,7 @@ impl Source {
         if self.problem.as_deref() != Some(text.as_str()) {
             tracing::error!(
                 source = %self.path.display(),
-                "tail: cannot read {}: {e}; not following it until this changes",
+                "tail: cannot read {}: {e}; looking again at every poll",
                 self.path.display()
             );
             self.problem = Some(text);
@@ -615,8 +615,8 @@ impl std::fmt::Display for LinkOutOfDir {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "it is a symbolic link out of its directory (to {}); not followed (set \
-             logveil.tail.follow_symlinks: true to follow it)",
+            "it is a symbolic link out of its directory (to {}), not followed unless \
+             logveil.tail.follow_symlinks is true",
             self.0.display()
         )
     }
