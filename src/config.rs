@@ -114,6 +114,9 @@ pub struct SegmentConfig {
 pub struct TailConfig {
     pub state_dir: Option<PathBuf>,
     pub poll_interval: Duration,
+    /// Follow a source that is a symlink out of its directory (`logveil.tail.follow_symlinks`, default
+    /// false: only a link to a file in the same directory is followed).
+    pub follow_symlinks: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -207,6 +210,7 @@ impl Default for Config {
             tail: TailConfig {
                 state_dir: None,
                 poll_interval: DEFAULT_POLL_INTERVAL,
+                follow_symlinks: false,
             },
             retention: RetentionConfig {
                 segment_max_age: Duration::from_secs(DEFAULT_RETENTION_DAYS * 86_400),
@@ -418,6 +422,8 @@ struct RawTail {
     state_dir: Option<PathBuf>,
     #[serde(default)]
     poll_interval: Option<String>,
+    #[serde(default)]
+    follow_symlinks: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -510,9 +516,10 @@ impl Config {
         } else {
             serde_path_to_error::deserialize(tree).map_err(|e| {
                 let at = e.path().to_string();
+                // serde quotes the value it did not expect (a secret key pasted as a scalar, say): hidden.
                 ConfigError::new(
                     if at == "." { String::new() } else { at },
-                    e.into_inner().to_string(),
+                    crate::secrets::hide_config_values(&e.into_inner().to_string()),
                 )
             })?
         };
@@ -711,6 +718,9 @@ fn build(raw: RawRoot, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, C
         cfg.tail.state_dir = tail.state_dir;
         if let Some(p) = tail.poll_interval {
             cfg.tail.poll_interval = duration_at(&p, "logveil.tail.poll_interval")?;
+        }
+        if let Some(f) = tail.follow_symlinks {
+            cfg.tail.follow_symlinks = f;
         }
     }
 

@@ -6,8 +6,6 @@
 //! others.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -176,37 +174,11 @@ impl Metrics {
         out
     }
 
-    /// Replaces `path` with the current counters, atomically.
+    /// Replaces `path` with the current counters, atomically (a temporary created `O_EXCL` beside it,
+    /// never through a symlink; see [`crate::fsutil::Dir::write_atomic`]).
     pub fn write_textfile(&self, path: &Path) -> std::io::Result<()> {
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = path.file_name().ok_or_else(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "metrics file has no file name",
-            )
-        })?;
-        // A name of its own per write, so two threads never write the same temporary file.
-        static SEQ: AtomicU64 = AtomicU64::new(0);
-        let tmp: PathBuf = dir.join(format!(
-            ".{}.{}.{}.tmp",
-            name.to_string_lossy(),
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o640)
-            .open(&tmp)?;
-        f.set_permissions(std::fs::Permissions::from_mode(0o640))?;
-        f.write_all(self.render().as_bytes())?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)
+        let (dir, name) = crate::fsutil::open_parent(path)?;
+        dir.write_atomic(name, self.render().as_bytes(), 0o640, true)
     }
 }
 
@@ -219,6 +191,7 @@ fn escape_label(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn renders_every_counter_in_prometheus_text_format() {

@@ -19,9 +19,8 @@
 //! says it is due, or hand the policy to [`run_loop`] on a thread of its own.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime};
@@ -449,27 +448,15 @@ fn regular_files(
     }
 }
 
-/// Opens (creating it 0600, its directory 0700) the privacy log for appending.
+/// Opens (creating it 0600, its directory 0700, whatever the umask) the privacy log for appending; never
+/// through a symlink, and only a regular file with no other hard link.
 fn open_privacy_log(path: &Path) -> io::Result<File> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !parent.exists() {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(parent)?;
-        }
-    }
-    let file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(path)?;
-    // The mode given to open() is reduced by the umask; make it exactly 0600.
-    let md = file.metadata()?;
-    if md.permissions().mode() & 0o777 != 0o600 {
-        file.set_permissions(fs::Permissions::from_mode(0o600))?;
-    }
-    Ok(file)
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+    let dir = crate::fsutil::ensure_private_dir(crate::fsutil::parent_dir(path))
+        .map_err(|e| io::Error::new(e.error.kind(), e.to_string()))?;
+    dir.open_append(name, crate::fsutil::FILE_MODE)
 }
 
 /// One line of the privacy log (JSON, newline-terminated).

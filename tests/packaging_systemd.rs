@@ -203,6 +203,24 @@ fn tail_unit_is_hardened_and_writes_only_the_configured_directories() {
         assert_eq!(one("PrivateTmp"), "yes", "{unit}");
         assert_eq!(one("CapabilityBoundingSet"), "", "{unit}");
         assert_eq!(one("UMask"), "0077", "{unit}");
+        // A crash must not write unredacted memory to a core file; memory and open files are bounded
+        // and cover many sources (the default soft limit of 1024 does not).
+        assert_eq!(one("LimitCORE"), "0", "{unit}");
+        let mem = one("MemoryMax");
+        assert!(
+            mem.ends_with('M')
+                && mem
+                    .trim_end_matches('M')
+                    .parse::<u64>()
+                    .is_ok_and(|m| m >= 256),
+            "{unit}: MemoryMax={mem}"
+        );
+        let nofile = one("LimitNOFILE");
+        let soft = nofile.split(':').next().unwrap_or_default();
+        assert!(
+            soft.parse::<u64>().is_ok_and(|n| n >= 8192),
+            "{unit}: LimitNOFILE={nofile}: soft limit below 8192"
+        );
         let rw: BTreeSet<PathBuf> = unit_values(&e, "ReadWritePaths")
             .iter()
             .flat_map(|v| v.split_whitespace().map(PathBuf::from).collect::<Vec<_>>())

@@ -8,10 +8,7 @@
 //! Files are written 0600 and a missing DIR is created 0700, like everything logveil creates; packaging
 //! sets the installed modes itself. The paths written are printed on stdout, one per line.
 
-use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-use std::path::Path;
 
 use anyhow::{Context, Result};
 use clap::CommandFactory;
@@ -24,19 +21,16 @@ use crate::cli::{Cli, GenerateArgs, GenerateWhat};
 const BIN: &str = "logveil";
 
 pub fn run(args: &GenerateArgs) -> Result<Exit> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&args.out)
-        .with_context(|| format!("generate: cannot create {}", args.out.display()))?;
+    let dir = crate::fsutil::ensure_private_dir(&args.out)
+        .map_err(|e| anyhow::anyhow!("generate: cannot create {e}"))?;
     let files = match args.what {
         GenerateWhat::Man => man_pages()?,
         GenerateWhat::Completions => completions()?,
     };
     let mut stdout = std::io::stdout().lock();
     for (name, bytes) in files {
-        let path = args.out.join(name);
-        write_private(&path, &bytes)
+        let path = args.out.join(&name);
+        dir.write_atomic(name.as_ref(), &bytes, crate::fsutil::FILE_MODE, true)
             .with_context(|| format!("generate: cannot write {}", path.display()))?;
         writeln!(stdout, "{}", path.display()).context("generate: cannot write to stdout")?;
     }
@@ -166,19 +160,4 @@ fn completions() -> Result<Vec<(String, Vec<u8>)>> {
         out.push((name, buf));
     }
     Ok(out)
-}
-
-/// Creates or replaces `path` with mode 0600 whatever the umask (an existing file's mode is corrected).
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    if file.metadata()?.permissions().mode() & 0o777 != 0o600 {
-        file.set_permissions(fs::Permissions::from_mode(0o600))?;
-    }
-    file.write_all(bytes)?;
-    file.sync_all()
 }

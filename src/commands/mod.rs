@@ -39,6 +39,7 @@ impl From<Exit> for ExitCode {
 /// Runs a parsed command line; prints an error once, with a hint when there is one.
 pub fn run(cli: Cli) -> ExitCode {
     init_logging(&cli.global);
+    crate::hardening::log_outcome();
     let result = match cli.command {
         Command::Redact(a) => redact::run(&a),
         Command::Config(crate::cli::ConfigCommand::Check(a)) => config_check::run(&a),
@@ -60,9 +61,13 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-/// Prints an error chain as one message on stderr: `logveil: error: what: why`.
+/// Prints an error chain as one message on stderr: `logveil: error: what: why`, with any key material
+/// in it replaced (see [`crate::secrets`]).
 pub fn report(e: &anyhow::Error) {
-    eprintln!("logveil: error: {e:#}");
+    eprintln!(
+        "logveil: error: {}",
+        crate::secrets::hide_keys(&format!("{e:#}"))
+    );
 }
 
 /// logveil's own logs go to stderr (stdout is data), human or JSON. `LOGVEIL_LOG` overrides the level.

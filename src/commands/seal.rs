@@ -20,11 +20,11 @@ use jiff::Timestamp;
 use super::sealing::SinkSetup;
 use super::{load_config, Exit};
 use crate::cli::SealArgs;
+use crate::fsutil::{parent_dir, sync_dir};
 use crate::input::file::{open_rotated, stream_name_for};
 use crate::input::stdin::READ_SIZE;
 use crate::metrics::Metrics;
 use crate::redact::{Engine, Redactor};
-use crate::sink::fsutil::{parent_dir, sync_dir};
 use crate::sink::{PartialPolicy, Sealed, SegmentWriter};
 
 pub fn run(args: &SealArgs) -> Result<Exit> {

@@ -121,6 +121,7 @@ pub fn run(args: &TailArgs) -> Result<Exit> {
     let mut sink = SinkSetup::from_args(&args.seal, &cfg).context("tail")?;
     let mut opts = TailOptions::new(state);
     opts.poll_only = args.poll;
+    opts.follow_symlinks = cfg.tail.follow_symlinks;
     opts.poll_interval = poll_interval;
     let mut tailer = Tailer::new(&args.paths, opts)?;
     let signals = install_signals(&tailer)?;
@@ -136,7 +137,7 @@ pub fn run(args: &TailArgs) -> Result<Exit> {
                 sink.metrics.write_now();
                 return Ok(Exit::Ok);
             }
-            Outcome::Reload => match reload(args) {
+            Outcome::Reload => match reload_guarded(args) {
                 Ok((c, mut s)) => {
                     tracing::info!("tail: config read again");
                     // The counters go on (a new metrics file path takes a restart).
@@ -150,6 +151,13 @@ pub fn run(args: &TailArgs) -> Result<Exit> {
             },
         }
     }
+}
+
+/// [`reload`], where a panic while loading is an error too: a config that fails to load or to build
+/// (within the DFA and NFA limits), or a panic, keeps the old one; a reload never stops the sidecar.
+fn reload_guarded(args: &TailArgs) -> Result<(Config, SinkSetup)> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reload(args)))
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("tail: reading the config panicked")))
 }
 
 fn reload(args: &TailArgs) -> Result<(Config, SinkSetup)> {
@@ -224,6 +232,9 @@ fn follow(
             out.clear();
             bound_memory(&mut streams, &mut commits)
         })?;
+        for _ in 0..tailer.take_errors() {
+            sink.metrics.add_error("tail");
+        }
         let now = Timestamp::now();
         for (i, st) in streams.iter_mut().enumerate() {
             if let Some(st) = st {

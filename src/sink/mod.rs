@@ -3,7 +3,6 @@
 
 pub mod compress;
 pub mod error;
-pub mod fsutil;
 pub mod name;
 pub mod reader;
 pub mod recipients;

@@ -11,7 +11,8 @@
 //! already in the directory, and a new segment's first time is never before an existing one's, so names
 //! stay in data order across restarts (even if the clock steps back).
 
-use std::fs::{self, File};
+use std::ffi::OsStr;
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,10 +21,10 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::compress::{MemberQueue, QueueError, BLOCK_SIZE};
 use super::error::SinkError;
-use super::fsutil::{create_private_file, ensure_private_dir, lock_stream, sync_dir};
 use super::name::{sanitize_stream, SegmentName, SegmentState};
 use super::recipients::Recipients;
 use crate::config::{DEFAULT_GZIP_LEVEL, DEFAULT_MAX_SEGMENT_AGE, DEFAULT_MAX_SEGMENT_BYTES};
+use crate::fsutil::{self, ensure_private_dir, Dir, FILE_MODE};
 
 /// What [`SegmentWriter::open`] does with a `.partial` of its stream left by a crash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +115,8 @@ struct OpenSegment {
 /// Writes one stream's segments. `Send`: it may live on any thread.
 pub struct SegmentWriter {
     dir: PathBuf,
+    /// The directory as opened at start: every file is created, renamed and removed through it.
+    handle: Dir,
     stream: String,
     recipients: Recipients,
     max_bytes: u64,
@@ -139,11 +142,16 @@ impl SegmentWriter {
         // Prove the recipients now rather than at the first write.
         opts.recipients.encryptor()?;
         let stream = sanitize_stream(&opts.stream);
-        ensure_private_dir(&opts.dir)?;
-        let lock = lock_stream(&opts.dir, &stream)?;
+        let handle = ensure_private_dir(&opts.dir).map_err(|e| SinkError::CreateDir {
+            path: e.path,
+            source: e.error,
+        })?;
+        warn_if_open_to_others(&handle);
+        let lock = lock_stream(&handle, &stream)?;
         let queue = MemberQueue::new(opts.gzip_level.min(9)).map_err(queue_error_static)?;
         let mut w = SegmentWriter {
             dir: opts.dir,
+            handle,
             stream,
             recipients: opts.recipients,
             max_bytes: opts.max_segment_bytes.max(1),
@@ -230,8 +238,12 @@ impl SegmentWriter {
         self.block = Vec::new();
         if let Some(o) = self.open.take() {
             drop(o.age);
-            fs::remove_file(&o.path).map_err(|e| SinkError::io("remove", &o.path, e))?;
-            sync_dir(&self.dir).map_err(|e| SinkError::io("fsync the directory", &self.dir, e))?;
+            self.handle
+                .remove(file_name(&o.path))
+                .map_err(|e| SinkError::io("remove", &o.path, e))?;
+            self.handle
+                .sync()
+                .map_err(|e| SinkError::io("fsync the directory", &self.dir, e))?;
             tracing::debug!(path = %o.path.display(), "segment: aborted");
         }
         self.failed = false;
@@ -310,13 +322,13 @@ impl SegmentWriter {
     /// Looks at this stream's files: applies the partial policy, finds the next sequence number and the
     /// earliest time a new segment may have.
     fn scan(&mut self, policy: PartialPolicy) -> Result<(), SinkError> {
-        let entries =
-            fs::read_dir(&self.dir).map_err(|e| SinkError::io("list", self.dir.clone(), e))?;
+        let entries = self
+            .handle
+            .names()
+            .map_err(|e| SinkError::io("list", self.dir.clone(), e))?;
         let mut partials = Vec::new();
         let mut max_seq = 0;
-        for entry in entries {
-            let entry = entry.map_err(|e| SinkError::io("list", self.dir.clone(), e))?;
-            let file_name = entry.file_name();
+        for file_name in entries {
             let Some(name) = file_name.to_str().and_then(SegmentName::parse) else {
                 continue;
             };
@@ -326,7 +338,7 @@ impl SegmentWriter {
             max_seq = max_seq.max(name.seq);
             self.floor = self.floor.max(name.last_record());
             if name.state == SegmentState::Partial {
-                partials.push((entry.path(), name));
+                partials.push((self.dir.join(&file_name), name));
             }
         }
         self.next_seq = max_seq + 1;
@@ -335,59 +347,80 @@ impl SegmentWriter {
         }
         partials.sort_by(|a, b| super::name::data_order(&a.1, &b.1));
         for (path, name) in partials {
-            let meta = fs::metadata(&path).map_err(|e| SinkError::io("stat", &path, e))?;
-            if policy == PartialPolicy::Remove || meta.len() == 0 {
-                fs::remove_file(&path).map_err(|e| SinkError::io("remove", &path, e))?;
-                let why = if meta.len() == 0 {
+            let st = self
+                .handle
+                .lstat(file_name(&path))
+                .map_err(|e| SinkError::io("stat", &path, e))?;
+            if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile
+            {
+                // Not something logveil wrote (a symlink planted to be renamed, then followed by `cat`).
+                return Err(SinkError::io(
+                    "recover",
+                    path,
+                    io::Error::other(
+                        "this .partial is not a regular file (a symbolic link?); logveil did not write \
+                         it and leaves it alone: remove it",
+                    ),
+                ));
+            }
+            let len = st.st_size as u64;
+            if policy == PartialPolicy::Remove || len == 0 {
+                self.handle
+                    .remove(file_name(&path))
+                    .map_err(|e| SinkError::io("remove", &path, e))?;
+                let why = if len == 0 {
                     "it was empty"
                 } else {
                     "its data will be read again from the source"
                 };
-                tracing::warn!(path = %path.display(), bytes = meta.len(), "segment: removed a .partial left by a crash: {why}");
+                tracing::warn!(path = %path.display(), bytes = len, "segment: removed a .partial left by a crash: {why}");
                 self.recovered.push(path);
                 continue;
             }
-            let mtime = meta
-                .modified()
-                .ok()
-                .and_then(|t| Timestamp::try_from(t).ok())
-                .unwrap_or(name.first);
-            let new_name = name.truncated_from(mtime);
-            let new_path = self.dir.join(new_name.to_string());
-            if new_path.exists() {
-                return Err(SinkError::io(
-                    "rename a crash's .partial to",
-                    new_path,
-                    io::Error::new(io::ErrorKind::AlreadyExists, "file exists"),
-                ));
-            }
-            fs::rename(&path, &new_path).map_err(|e| SinkError::io("rename", &path, e))?;
+            let mtime = Timestamp::new(st.st_mtime, 0).unwrap_or(name.first);
+            let new_name = name.truncated_from(mtime).to_string();
+            let new_path = self.dir.join(&new_name);
+            self.handle
+                .rename_noreplace(file_name(&path), OsStr::new(&new_name))
+                .map_err(|e| {
+                    if e.kind() == io::ErrorKind::AlreadyExists {
+                        SinkError::io("rename a crash's .partial to", new_path.clone(), e)
+                    } else {
+                        SinkError::io("rename", &path, e)
+                    }
+                })?;
             self.floor = self.floor.max(mtime);
             tracing::warn!(
                 partial = %path.display(),
                 kept_as = %new_path.display(),
-                bytes = meta.len(),
+                bytes = len,
                 "segment: a .partial left by a crash was kept as truncated (`logveil cat` reads its complete chunks)"
             );
             self.recovered.push(new_path);
         }
-        sync_dir(&self.dir).map_err(|e| SinkError::io("fsync the directory", self.dir.clone(), e))
+        self.handle
+            .sync()
+            .map_err(|e| SinkError::io("fsync the directory", self.dir.clone(), e))
     }
 
     fn start(&mut self, now: Timestamp) -> Result<(), SinkError> {
         let first = now.max(self.floor);
         let name = SegmentName::partial(&self.stream, first, self.next_seq);
-        let path = self.dir.join(name.to_string());
-        let file = create_private_file(&path).map_err(|e| {
-            if e.kind() == io::ErrorKind::PermissionDenied {
-                SinkError::DirNotWritable {
-                    path: self.dir.clone(),
-                    source: e,
+        let file_name = name.to_string();
+        let path = self.dir.join(&file_name);
+        let file = self
+            .handle
+            .create_new(OsStr::new(&file_name), FILE_MODE)
+            .map_err(|e| {
+                if e.kind() == io::ErrorKind::PermissionDenied {
+                    SinkError::DirNotWritable {
+                        path: self.dir.clone(),
+                        source: e,
+                    }
+                } else {
+                    SinkError::io("create", path.clone(), e)
                 }
-            } else {
-                SinkError::io("create", path.clone(), e)
-            }
-        })?;
+            })?;
         self.next_seq += 1;
         let age = self
             .recipients
@@ -448,10 +481,14 @@ impl SegmentWriter {
             .map_err(|e| SinkError::io("fsync", path.clone(), e))?;
         let output_bytes = counting.written;
         drop(counting);
-        let sealed_name = SegmentName::sealed(&self.stream, o.first, o.last, o.name.seq);
-        let sealed_path = self.dir.join(sealed_name.to_string());
-        fs::rename(&path, &sealed_path).map_err(|e| SinkError::io("rename", path.clone(), e))?;
-        sync_dir(&self.dir)
+        let sealed_name =
+            SegmentName::sealed(&self.stream, o.first, o.last, o.name.seq).to_string();
+        let sealed_path = self.dir.join(&sealed_name);
+        self.handle
+            .rename(file_name(&path), OsStr::new(&sealed_name))
+            .map_err(|e| SinkError::io("rename", path.clone(), e))?;
+        self.handle
+            .sync()
             .map_err(|e| SinkError::io("fsync the directory", self.dir.clone(), e))?;
         self.floor = self.floor.max(o.last);
         tracing::info!(
@@ -482,6 +519,55 @@ impl Drop for SegmentWriter {
     }
 }
 
+/// The file name of a path this writer made (`dir/name`).
+fn file_name(path: &Path) -> &OsStr {
+    path.file_name().unwrap_or_default()
+}
+
+/// Warns when others can read or enter the output directory (0700 is recommended).
+fn warn_if_open_to_others(dir: &Dir) {
+    if let Ok(mode) = dir.mode() {
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                dir = %dir.path().display(),
+                mode = format!("{mode:o}"),
+                "segment: output directory is accessible by group or others; 0700 is recommended"
+            );
+        }
+    }
+}
+
+/// Takes the exclusive lock of stream `stream` in `dir` (`DIR/.STREAM.lock`, 0600, kept after use):
+/// two writers of one stream would rename each other's `.partial` and reuse sequence numbers. The lock is
+/// released when the returned file is closed, also when the process dies. The lock file is never opened
+/// through a symlink.
+fn lock_stream(dir: &Dir, stream: &str) -> Result<File, SinkError> {
+    let name = super::name::lock_file_name(stream);
+    let path = dir.join(&name);
+    let file = match dir.open_lock(OsStr::new(&name), FILE_MODE) {
+        Ok((f, _)) => f,
+        Err(e)
+            if e.kind() == io::ErrorKind::PermissionDenied
+                && dir.lstat(OsStr::new(&name)).is_err() =>
+        {
+            return Err(SinkError::DirNotWritable {
+                path: dir.path().to_path_buf(),
+                source: e,
+            })
+        }
+        Err(e) => return Err(SinkError::io("open the lock file", path, e)),
+    };
+    match fsutil::try_lock_exclusive(&file) {
+        Ok(true) => Ok(file),
+        Ok(false) => Err(SinkError::Locked {
+            stream: stream.to_string(),
+            dir: dir.path().to_path_buf(),
+            lock: path,
+        }),
+        Err(e) => Err(SinkError::io("lock", path, e)),
+    }
+}
+
 fn queue_error(e: QueueError, path: &Path) -> SinkError {
     match e {
         QueueError::Write(e) => SinkError::io("write", path, e),
@@ -499,6 +585,7 @@ fn queue_error_static(e: QueueError) -> SinkError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::io::Read;
     use std::os::unix::fs::PermissionsExt;
 

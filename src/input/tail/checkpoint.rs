@@ -5,15 +5,15 @@
 //! fingerprint (never its content) and records the last segment whose data it covers, so that a segment
 //! sealed just before a crash, whose checkpoint was not written, can be recognised at the next start.
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 use super::identity::{FileId, Fingerprint};
 use super::TailError;
+use crate::fsutil::{ensure_private_dir, Dir, FILE_MODE};
 
 const MAGIC: &str = "logveil-tail-checkpoint 1";
 const SUFFIX: &str = ".ckpt";
@@ -102,6 +102,8 @@ impl Checkpoint {
 #[derive(Debug)]
 pub struct CheckpointStore {
     dir: PathBuf,
+    /// The directory as opened at start: checkpoints are written through it, never through a symlink.
+    handle: Dir,
 }
 
 impl CheckpointStore {
@@ -111,10 +113,13 @@ impl CheckpointStore {
             path: dir.to_path_buf(),
             error: e,
         };
-        if !dir.is_dir() {
-            create_private_dir(dir).map_err(err)?;
-        } else {
-            let mode = fs::metadata(dir).map_err(err)?.permissions().mode();
+        let existed = dir.is_dir();
+        let handle = ensure_private_dir(dir).map_err(|e| TailError::State {
+            path: e.path,
+            error: e.error,
+        })?;
+        if existed {
+            let mode = handle.mode().map_err(err)?;
             if mode & 0o077 != 0 {
                 tracing::warn!(
                     path = %dir.display(),
@@ -123,16 +128,15 @@ impl CheckpointStore {
                 );
             }
         }
-        for entry in fs::read_dir(dir).map_err(err)? {
-            let entry = entry.map_err(err)?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with('.') && name.ends_with(".tmp") {
-                let _ = fs::remove_file(entry.path());
+        for name in handle.names().map_err(err)? {
+            let text = name.to_string_lossy();
+            if text.starts_with('.') && text.ends_with(".tmp") {
+                let _ = handle.remove(&name);
             }
         }
         Ok(CheckpointStore {
             dir: dir.to_path_buf(),
+            handle,
         })
     }
 
@@ -163,47 +167,21 @@ impl CheckpointStore {
             .map_err(|reason| TailError::BadCheckpoint { path, reason })
     }
 
-    /// Writes a checkpoint durably: temporary file (0600), fsync, rename, fsync of the directory.
+    /// Writes a checkpoint durably: temporary file (0600, `O_EXCL`, never through a symlink), fsync,
+    /// rename, fsync of the directory.
     pub fn save(&self, ck: &Checkpoint) -> Result<(), TailError> {
         let path = self.path_for(&ck.source);
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
-        let tmp = self.dir.join(format!(".{name}.tmp"));
-        let err = |e: io::Error| TailError::State {
-            path: path.clone(),
-            error: e,
-        };
-        let mut f = private_file(&tmp).map_err(err)?;
-        f.write_all(ck.to_text().as_bytes()).map_err(err)?;
-        f.sync_all().map_err(err)?;
-        drop(f);
-        fs::rename(&tmp, &path).map_err(err)?;
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(err)
+        let name = path.file_name().unwrap_or_default();
+        self.handle
+            .write_atomic(name, ck.to_text().as_bytes(), FILE_MODE, true)
+            .map_err(|e| TailError::State { path, error: e })
     }
-}
-
-/// Creates a directory (and its parents) 0700 whatever the umask.
-pub fn create_private_dir(dir: &Path) -> io::Result<()> {
-    DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-}
-
-/// Creates (truncating) a file 0600 whatever the umask.
-fn private_file(path: &Path) -> io::Result<File> {
-    let f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    f.set_permissions(fs::Permissions::from_mode(0o600))?;
-    Ok(f)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn sample(source: &Path) -> Checkpoint {
         Checkpoint {

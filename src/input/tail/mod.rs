@@ -69,6 +69,9 @@ pub struct TailOptions {
     pub read_chunk: usize,
     /// Bytes read from one source before the others get their turn.
     pub pass_budget: u64,
+    /// Follow a source (or rotated sibling) that is a symlink out of its directory. Off: only a link to a
+    /// file in the same directory is followed; any other is an error on that source.
+    pub follow_symlinks: bool,
 }
 
 impl TailOptions {
@@ -80,6 +83,7 @@ impl TailOptions {
             rotate_wait: Duration::from_secs(2),
             read_chunk: 64 << 10,
             pass_budget: 4 << 20,
+            follow_symlinks: false,
         }
     }
 }
@@ -306,11 +310,18 @@ impl Tailer {
                 tracing::info!(source = %path.display(), stream, "tail: following");
                 let segment = ck.as_ref().and_then(|c| c.segment.clone());
                 self.by_path.insert(path.clone(), self.sources.len());
-                self.sources.push(Source::new(path, stream, ck));
+                self.sources
+                    .push(Source::new(path, stream, ck, self.opts.follow_symlinks));
                 self.segments.push(segment);
             }
         }
         Ok(())
+    }
+
+    /// Errors the sources met since the last call (a source that cannot be opened, or is a symlink out of
+    /// its directory): each was logged once, naming the file; the caller counts them.
+    pub fn take_errors(&mut self) -> u64 {
+        self.sources.iter_mut().map(Source::take_errors).sum()
     }
 
     /// The checkpoint file of a source path (for tests and diagnostics).
