@@ -185,7 +185,8 @@ pub struct TailArgs {
     #[arg(long, value_name = "DURATION")]
     pub poll_interval: Option<String>,
 
-    /// Files, directories or globs (e.g. '/var/log/clawdbot/*.log') to follow.
+    /// Files, directories (their *.log) or globs to follow, quoted: '/var/log/clawdbot/*.log',
+    /// 'bot-[0-9].log', '/var/log/{bot,gw}/*.log'. No wildcards in directory parts.
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
 }

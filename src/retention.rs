@@ -29,6 +29,7 @@ use std::time::{Duration, Instant, SystemTime};
 use jiff::Timestamp;
 
 use crate::config::{Config, RetentionConfig};
+use crate::pathglob::PathGlob;
 use crate::sink::name::{SegmentName, SegmentState};
 use crate::units::format_duration;
 
@@ -52,19 +53,20 @@ pub enum RetentionError {
 }
 
 /// A rule for plaintext data other than segments: files matching `pattern` (or under a directory matching
-/// it) are deleted once their mtime is older than `max_age`.
+/// it) are deleted once their mtime is older than `max_age`. Patterns are logveil's one glob dialect
+/// ([`crate::pathglob`]: `*`, `?`, `**`, classes, braces), the same as `tail`'s sources.
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub pattern: String,
     pub max_age: Duration,
-    compiled: glob::Pattern,
+    compiled: PathGlob,
 }
 
 impl Rule {
     pub fn new(pattern: &str, max_age: Duration) -> Result<Rule, RetentionError> {
-        let compiled = glob::Pattern::new(pattern).map_err(|e| RetentionError::BadRule {
+        let compiled = PathGlob::new(pattern).map_err(|message| RetentionError::BadRule {
             pattern: pattern.to_string(),
-            message: e.to_string(),
+            message,
         })?;
         Ok(Rule {
             pattern: pattern.to_string(),
@@ -76,19 +78,9 @@ impl Rule {
     /// Whether `path` (absolute, or relative to the current directory like the pattern) or one of its
     /// ancestors matches the rule.
     pub fn covers(&self, path: &Path) -> bool {
-        let opts = glob_options();
         path.ancestors()
             .filter(|p| !p.as_os_str().is_empty())
-            .any(|p| self.compiled.matches_path_with(p, opts))
-    }
-}
-
-fn glob_options() -> glob::MatchOptions {
-    glob::MatchOptions {
-        case_sensitive: true,
-        // `*` stays within one path component, as in a shell.
-        require_literal_separator: true,
-        require_literal_leading_dot: false,
+            .any(|p| self.compiled.matches_path(p))
     }
 }
 
@@ -180,25 +172,10 @@ impl Policy {
     fn list_rules(&self, listing: &mut Listing) {
         let mut found: BTreeMap<PathBuf, PlainFile> = BTreeMap::new();
         for (rule_index, rule) in self.rules.iter().enumerate() {
-            let matches = match glob::glob_with(&rule.pattern, glob_options()) {
-                Ok(m) => m,
-                Err(e) => {
-                    listing
-                        .problems
-                        .push((PathBuf::from(&rule.pattern), e.to_string()));
-                    continue;
-                }
-            };
-            for m in matches {
-                let path = match m {
-                    Ok(p) => absolute(&p),
-                    Err(e) => {
-                        listing
-                            .problems
-                            .push((e.path().to_path_buf(), e.error().to_string()));
-                        continue;
-                    }
-                };
+            let (matches, problems) = rule.compiled.walk();
+            listing.problems.extend(problems);
+            for path in matches {
+                let path = absolute(&path);
                 let mut files = Vec::new();
                 regular_files(&path, &mut files, &mut listing.problems);
                 for (file, md) in files {
@@ -897,6 +874,53 @@ mod tests {
         assert!(r.covers(Path::new("/tmp/clawdbot-123.log")));
         assert!(!r.covers(Path::new("/tmp/other/clawdbot-1")));
         assert!(Rule::new("/tmp/[", Duration::from_secs(1)).is_err());
+    }
+
+    #[test]
+    fn rules_take_the_one_glob_dialect_braces_classes_and_double_stars() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp.path();
+        for f in [
+            "a/1.json",
+            "b/2.json",
+            "c/3.json",
+            "c/deep/4.json",
+            "a/x.json",
+            "a/.5.json",
+        ] {
+            let p = base.join(f);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(&p, b"{}").unwrap();
+        }
+        let listed = |pattern: &str| -> Vec<String> {
+            let mut p = policy(90, None);
+            p.dirs.clear();
+            p.rules = vec![Rule::new(pattern, Duration::from_secs(1)).unwrap()];
+            let l = p.list().unwrap();
+            assert!(l.problems.is_empty(), "{:?}", l.problems);
+            let mut v: Vec<String> = l
+                .plaintext
+                .iter()
+                .map(|f| f.path.strip_prefix(base).unwrap().display().to_string())
+                .collect();
+            v.sort();
+            v
+        };
+        let b = base.display();
+        assert_eq!(
+            listed(&format!("{b}/{{a,b}}/*.json")),
+            ["a/1.json", "a/x.json", "b/2.json"]
+        );
+        assert_eq!(
+            listed(&format!("{b}/*/[0-9].json")),
+            ["a/1.json", "b/2.json", "c/3.json"]
+        );
+        assert_eq!(
+            listed(&format!("{b}/**/[!x].json")),
+            ["a/1.json", "b/2.json", "c/3.json", "c/deep/4.json"]
+        );
+        let err = Rule::new(&format!("{b}/{{a,b"), Duration::from_secs(1)).unwrap_err();
+        assert!(err.to_string().contains("unmatched '{'"), "{err}");
     }
 
     #[test]

@@ -129,12 +129,17 @@ impl Tailer {
         let store = CheckpointStore::open(&opts.state_dir)?;
         let mut specs: Vec<Spec> = Vec::new();
         for p in paths {
-            let spec = Spec::parse(p);
-            if !spec.dir().is_dir() {
-                tracing::warn!(dir = %spec.dir().display(), "tail: directory does not exist (yet); waiting for it");
-            }
-            if !specs.contains(&spec) {
-                specs.push(spec);
+            let parsed = Spec::parse(p).map_err(|message| TailError::Path {
+                path: p.clone(),
+                message,
+            })?;
+            for spec in parsed {
+                if !spec.dir().is_dir() {
+                    tracing::warn!(dir = %spec.dir().display(), "tail: directory does not exist (yet); waiting for it");
+                }
+                if !specs.contains(&spec) {
+                    specs.push(spec);
+                }
             }
         }
         let wake = watch::Wake::new();
