@@ -337,12 +337,17 @@ fn package_installs_checks_out_keeps_local_changes_and_purges() {
         text(&v.stdout).trim(),
         format!("logveil {}", env!("CARGO_PKG_VERSION"))
     );
-    run_ok(
+    // A fresh install has no recipient yet: the check the units run before start refuses it, once, clearly.
+    let fresh = run(
         Command::new("/usr/bin/logveil")
             .args(["config", "check", "--config", "/etc/logveil/logveil.yaml"])
             .env_remove("LOGVEIL_CONFIG"),
         "logveil config check on the installed config",
     );
+    let err = text(&fresh.stderr);
+    assert_eq!(fresh.status.code(), Some(2), "{err}");
+    assert!(err.contains("no recipient"), "{err}");
+    assert_eq!(err.matches("logveil: error:").count(), 1, "{err}");
 
     // The system user and what it owns.
     let (uid, gid, home, shell) = user("logveil");
@@ -438,6 +443,22 @@ fn package_installs_checks_out_keeps_local_changes_and_purges() {
     );
     let local = packaged.replace(line, &format!("    recipients_file: [{recipients}]\n"));
     fs::write(cfg, &local).unwrap();
+    // Configured as the README says, the check passes, as the user logveil (as the units run it).
+    run_ok(
+        Command::new("runuser")
+            .args([
+                "-u",
+                "logveil",
+                "--",
+                "/usr/bin/logveil",
+                "config",
+                "check",
+                "--config",
+                cfg,
+            ])
+            .current_dir("/"),
+        "logveil config check as logveil, with a recipients file",
+    );
     let input = "2026-11-25T10:00:00Z INFO msg=1 from=13912345678 ok\n\
                  2026-11-25T10:00:01Z INFO msg=2 reply_to=someone@example.com ok\n";
     let mut pipe = Command::new("runuser")

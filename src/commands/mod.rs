@@ -41,7 +41,9 @@ pub fn run(cli: Cli) -> ExitCode {
     init_logging(&cli.global);
     let result = match cli.command {
         Command::Redact(a) => redact::run(&a),
-        Command::Config(crate::cli::ConfigCommand::Check(a)) => config_check::run(&a),
+        Command::Config(crate::cli::ConfigCommand::Check(a)) => {
+            config_check::run(&a, cli.global.quiet)
+        }
         Command::Retention(a) => retention::run(&a),
         Command::Audit(a) => audit::run(&a),
         Command::Pipe(a) => pipe::run(&a),
