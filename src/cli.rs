@@ -121,7 +121,7 @@ pub struct SealArgsCommon {
     #[arg(long, value_name = "DURATION")]
     pub max_segment_age: Option<String>,
 
-    /// Write counters in the Prometheus text format to FILE (node_exporter textfile collector).
+    /// Merge counters into FILE, in the Prometheus text format (node_exporter textfile collector).
     #[arg(long, value_name = "FILE")]
     pub metrics_file: Option<PathBuf>,
 }
@@ -229,6 +229,11 @@ pub struct RetentionArgs {
     /// Evaluate expiry as of this time (RFC 3339) instead of now.
     #[arg(long, value_name = "RFC3339")]
     pub as_of: Option<String>,
+
+    /// Merge deletion counts, errors and the last success time into FILE (Prometheus textfile; default:
+    /// the config's logveil.metrics_file). Not written by --dry-run.
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -247,6 +252,10 @@ pub struct AuditArgs {
     /// Judge ages (retention, stale .partial files, unsealed plaintext) as of this time (RFC 3339).
     #[arg(long, value_name = "RFC3339")]
     pub as_of: Option<String>,
+
+    /// Merge the findings per check and the time of this audit into FILE (Prometheus textfile).
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
 
     /// Paths to audit.
     #[arg(value_name = "PATH", required = true)]

@@ -689,8 +689,14 @@ pub fn run_loop(policy: &Policy, stop: &Receiver<()>) {
     run_loop_with(policy, stop, &mut |_| {});
 }
 
-/// As [`run_loop`], calling `on_report` after every run (to count deletions in metrics).
-pub fn run_loop_with(policy: &Policy, stop: &Receiver<()>, on_report: &mut dyn FnMut(&Report)) {
+/// As [`run_loop`], calling `on_report` after every run with its report or its error (for metrics).
+/// A segment directory that does not exist yet (the writer creates it with its first segment) is not an
+/// error here: there is nothing to delete.
+pub fn run_loop_with(
+    policy: &Policy,
+    stop: &Receiver<()>,
+    on_report: &mut dyn FnMut(Result<&Report, &RetentionError>),
+) {
     if !policy.auto_delete {
         tracing::info!("retention: auto_delete is off in the config; no scheduled deletion");
         return;
@@ -706,9 +712,17 @@ pub fn run_loop_with(policy: &Policy, stop: &Receiver<()>, on_report: &mut dyn F
                     } else {
                         tracing::info!("retention: {}", r.summary());
                     }
-                    on_report(&r);
+                    on_report(Ok(&r));
                 }
-                Err(e) => tracing::warn!(error = %e, "retention: run failed"),
+                Err(RetentionError::List { path, source })
+                    if source.kind() == io::ErrorKind::NotFound && policy.dirs.contains(&path) =>
+                {
+                    tracing::debug!(dir = %path.display(), "retention: no segment directory yet; nothing to do");
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "retention: run failed");
+                    on_report(Err(&e));
+                }
             }
         }
         match stop.recv_timeout(sched.until_due(Instant::now())) {
@@ -984,7 +998,7 @@ impl Background {
     /// Starts [`run_loop_with`] on a thread named `logveil-retention`.
     pub fn spawn(
         policy: Policy,
-        mut on_report: impl FnMut(&Report) + Send + 'static,
+        mut on_report: impl FnMut(Result<&Report, &RetentionError>) + Send + 'static,
     ) -> std::io::Result<Background> {
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()

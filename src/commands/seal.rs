@@ -22,7 +22,7 @@ use super::{load_config, Exit};
 use crate::cli::SealArgs;
 use crate::input::file::{open_rotated, stream_name_for};
 use crate::input::stdin::READ_SIZE;
-use crate::metrics::Metrics;
+use crate::metrics::{Job, Metrics};
 use crate::redact::{Engine, Redactor};
 use crate::sink::fsutil::{parent_dir, sync_dir};
 use crate::sink::{PartialPolicy, Sealed, SegmentWriter};
@@ -33,6 +33,7 @@ pub fn run(args: &SealArgs) -> Result<Exit> {
     // A rotated file is one batch: only its size splits it, never the age of its records.
     setup.max_segment_age = std::time::Duration::from_secs(u64::MAX / 4);
     let engine = Engine::new(&cfg.redaction)?;
+    setup.metrics.declare_redaction_types(engine.type_names());
 
     let mut skipped = 0;
     let mut failed = 0;
@@ -65,7 +66,10 @@ pub fn run(args: &SealArgs) -> Result<Exit> {
     for (_, path) in &files {
         let stream = args.stream.clone().unwrap_or_else(|| stream_name_for(path));
         match seal_file(path, &stream, &setup, &engine, args.keep) {
-            Ok(report) => report.log(path, args.keep),
+            Ok(report) => {
+                report.log(path, args.keep);
+                setup.metrics.success(Job::Seal);
+            }
             Err(e) => {
                 eprintln!("logveil: seal: {}: {e:#}; the file is kept", path.display());
                 setup.metrics.add_error("seal");
