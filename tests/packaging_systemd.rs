@@ -317,3 +317,34 @@ fn a_sidecar_that_keeps_failing_hits_the_start_limit() {
         "{burst} starts {restart} s apart fit in {interval} s: the limit trips"
     );
 }
+
+/// The paths the example config suggests in comments are writable in the units' sandbox (or say what
+/// drop-in they need), and the tail unit and the README agree on who deletes expired segments.
+#[test]
+fn example_paths_fit_the_sandbox_and_the_docs_agree_on_retention() {
+    let example = fs::read_to_string(repo().join("packaging/logveil.example.yaml")).unwrap();
+    let uncommented = example.replace("# privacy_log:", "privacy_log:");
+    let cfg = logveil::config::Config::from_yaml_str(&uncommented).unwrap();
+    let log = cfg
+        .retention
+        .privacy_log
+        .expect("the example names a privacy log");
+    for unit in ["logveil-tail@.service", "logveil-retention.service"] {
+        let e = unit_entries(&units_dir().join(unit));
+        let rw: Vec<PathBuf> = unit_values(&e, "ReadWritePaths")
+            .iter()
+            .flat_map(|v| v.split_whitespace().map(PathBuf::from).collect::<Vec<_>>())
+            .collect();
+        assert!(
+            rw.iter().any(|d| log.starts_with(d)),
+            "{unit}: the example privacy_log {} is outside {rw:?}",
+            log.display()
+        );
+    }
+    assert!(example.contains("ReadWritePaths=/var/lib/prometheus/node-exporter"));
+    let phrase = "deletes its expired segments in-process";
+    let unit = fs::read_to_string(units_dir().join("logveil-tail@.service")).unwrap();
+    let readme = fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(unit.contains(phrase) && readme.contains(phrase));
+    assert!(!unit.contains("deleted by\n# logveil-retention.timer"));
+}
