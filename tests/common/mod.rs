@@ -180,3 +180,34 @@ pub fn mode(path: &Path) -> u32 {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// Whether a test may skip when ../shared is missing: when CI is unset, or when `.ci/run` set CI itself
+/// for a contributor's clone (`LOGVEIL_SHARED_OPTIONAL`, see .ci/env.sh). Under the real CI it must be there.
+pub fn shared_optional(ci: Option<&str>, optional: Option<&str>) -> bool {
+    ci.is_none_or(str::is_empty) || optional.is_some_and(|v| !v.is_empty())
+}
+
+/// `../shared/REL` beside the repository, or None (with a note) when it is missing and may be; panics
+/// when it is missing and must be there.
+pub fn shared_dir(rel: &str) -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared")
+        .join(rel);
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    let env = |k: &str| std::env::var(k).ok();
+    assert!(
+        shared_optional(
+            env("CI").as_deref(),
+            env("LOGVEIL_SHARED_OPTIONAL").as_deref()
+        ),
+        "CI is set but {} is missing",
+        dir.display()
+    );
+    eprintln!(
+        "note: {} not found; test skipped (it is not shipped with the repository)",
+        dir.display()
+    );
+    None
+}
