@@ -65,7 +65,7 @@ const AGE_CHUNK: u64 = (64 << 10) + AGE_TAG;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuditError {
-    #[error("audit: {}: {source}", path.display())]
+    #[error("audit: {}", path.display())]
     Path { path: PathBuf, source: io::Error },
     #[error("audit: retention rule: {0}")]
     Rule(#[from] crate::retention::RetentionError),

@@ -89,7 +89,7 @@ pub struct RedactArgs {
     #[arg(long)]
     pub stats: bool,
 
-    /// Files to redact, one after another; stdin when none (or `-`).
+    /// Files to redact, one after another (gzip files are decompressed); stdin when none (or `-`).
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 }
@@ -98,7 +98,7 @@ pub struct RedactArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct SealArgsCommon {
     /// Directory for sealed segments (created 0700).
-    #[arg(long, value_name = "DIR")]
+    #[arg(short, long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 
     /// age recipient (age1... or an ssh-ed25519 / ssh-rsa public key); may be repeated.
@@ -197,16 +197,16 @@ pub struct CatArgs {
     #[arg(short, long, value_name = "FILE", required = true)]
     pub identity: Vec<PathBuf>,
 
-    /// Segments, or directories of segments (read in data order).
-    #[arg(value_name = "SEGMENT_OR_DIR", required = true)]
+    /// Segments, or directories of segments (read in data order); `-` or none: one segment from stdin.
+    #[arg(value_name = "SEGMENT_OR_DIR")]
     pub inputs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
     /// Write the identity to FILE (0600; refuses to overwrite) instead of stdout.
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[arg(short, long = "out", alias = "output", value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -279,7 +279,7 @@ pub struct GenerateArgs {
     #[arg(value_enum)]
     pub what: GenerateWhat,
     /// Output directory.
-    #[arg(long, value_name = "DIR", default_value = ".")]
+    #[arg(short, long, value_name = "DIR", default_value = ".")]
     pub out: PathBuf,
 }
 

@@ -44,11 +44,11 @@ pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 pub enum RetentionError {
     #[error("retention: no segment directory (give --dir DIR or set logveil.segments.dir)")]
     NoDirectory,
-    #[error("retention: cannot list {}: {source}", path.display())]
+    #[error("retention: cannot list {}", path.display())]
     List { path: PathBuf, source: io::Error },
     #[error("retention: rule {pattern:?}: {message}")]
     BadRule { pattern: String, message: String },
-    #[error("retention: privacy log {}: {source}", path.display())]
+    #[error("retention: privacy log {}", path.display())]
     PrivacyLog { path: PathBuf, source: io::Error },
 }
 
@@ -720,7 +720,7 @@ pub fn run_loop_with(
                     tracing::debug!(dir = %path.display(), "retention: no segment directory yet; nothing to do");
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "retention: run failed");
+                    tracing::warn!(error = %chain(&e), "retention: run failed");
                     on_report(Err(&e));
                 }
             }
@@ -730,6 +730,19 @@ pub fn run_loop_with(
             Err(RecvTimeoutError::Timeout) => {}
         }
     }
+}
+
+/// An error and its causes, `what: why: why`, for a log line (a `Display` names only the error itself;
+/// its cause is its `source()`).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
 }
 
 #[cfg(test)]

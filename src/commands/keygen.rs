@@ -1,6 +1,6 @@
 //! `logveil keygen [-o FILE]`: a new age X25519 identity (private key) and its recipient (public key).
 //!
-//! With `-o FILE` the identity goes to FILE (created 0600, never overwritten) and the recipient to stdout;
+//! With `-o FILE` (`--out`; `--output` is kept as a hidden alias) the identity goes to FILE (created 0600, never overwritten) and the recipient to stdout;
 //! without, the identity goes to stdout and the recipient to stderr, as `age-keygen` does. Make the
 //! identity on an operator's machine: only the recipient belongs on the host that writes logs.
 
@@ -21,7 +21,7 @@ pub fn run(args: &KeygenArgs) -> Result<Exit> {
         "# created: {created}\n# public key: {recipient}\n{}\n",
         identity.to_string().expose_secret()
     );
-    match &args.output {
+    match &args.out {
         Some(path) => {
             let mut f = create_private_file(path).map_err(|e| {
                 if e.kind() == io::ErrorKind::AlreadyExists {

@@ -62,9 +62,31 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-/// Prints an error chain as one message on stderr: `logveil: error: what: why`.
+/// Whether logveil's own messages are JSON lines (`--log-format json`), set once by [`init_logging`].
+static JSON_LOGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn json_logs() -> bool {
+    JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Prints an error chain as one message on stderr: `logveil: error: what: why`, or with `--log-format
+/// json` one JSON log line at level ERROR, like every other line logveil writes there.
 pub fn report(e: &anyhow::Error) {
-    eprintln!("logveil: error: {e:#}");
+    if json_logs() {
+        tracing::error!("{e:#}");
+    } else {
+        eprintln!("logveil: error: {e:#}");
+    }
+}
+
+/// A message about one input (a file skipped, a segment incomplete): `logveil: MSG` on stderr, or with
+/// `--log-format json` a JSON log line at level WARN.
+pub fn say(msg: std::fmt::Arguments<'_>) {
+    if json_logs() {
+        tracing::warn!("{msg}");
+    } else {
+        eprintln!("logveil: {msg}");
+    }
 }
 
 /// logveil's own logs go to stderr (stdout is data), human or JSON. `LOGVEIL_LOG` overrides the level.
@@ -84,6 +106,10 @@ pub fn init_logging(g: &GlobalArgs) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false);
+    JSON_LOGS.store(
+        g.log_format == LogFormat::Json,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let _ = match g.log_format {
         LogFormat::Human => builder
             .without_time()

@@ -18,7 +18,7 @@ use anyhow::{Context, Result};
 use jiff::Timestamp;
 
 use super::sealing::SinkSetup;
-use super::{load_config, Exit};
+use super::{load_config, say, Exit};
 use crate::cli::SealArgs;
 use crate::input::file::{open_rotated, stream_name_for};
 use crate::input::stdin::READ_SIZE;
@@ -42,21 +42,21 @@ pub fn run(args: &SealArgs) -> Result<Exit> {
         match fs::metadata(path) {
             Ok(m) if m.is_file() => files.push((m.modified().ok(), path.clone())),
             Ok(_) => {
-                eprintln!(
-                    "logveil: seal: {}: not a regular file; skipped",
+                say(format_args!(
+                    "seal: {}: not a regular file; skipped",
                     path.display()
-                );
+                ));
                 skipped += 1;
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                eprintln!(
-                    "logveil: seal: {}: no such file (already sealed, or not rotated yet); nothing to do",
+                say(format_args!(
+                    "seal: {}: no such file (already sealed, or not rotated yet); nothing to do",
                     path.display()
-                );
+                ));
                 skipped += 1;
             }
             Err(e) => {
-                eprintln!("logveil: seal: {}: {e}; skipped", path.display());
+                say(format_args!("seal: {}: {e}; skipped", path.display()));
                 failed += 1;
             }
         }
@@ -71,7 +71,10 @@ pub fn run(args: &SealArgs) -> Result<Exit> {
                 setup.metrics.success(Job::Seal);
             }
             Err(e) => {
-                eprintln!("logveil: seal: {}: {e:#}; the file is kept", path.display());
+                say(format_args!(
+                    "seal: {}: {e:#}; the file is kept",
+                    path.display()
+                ));
                 setup.metrics.add_error("seal");
                 failed += 1;
             }

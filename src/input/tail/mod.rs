@@ -37,7 +37,7 @@ pub use watch::Waker;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TailError {
-    #[error("tail: state directory: {path}: {error}")]
+    #[error("tail: state directory {}", path.display())]
     State {
         path: PathBuf,
         #[source]
