@@ -272,6 +272,7 @@ pub fn audit(cfg: &Config, engine: &Engine, opts: &AuditOptions) -> Result<Repor
             .as_deref()
             .and_then(|d| std::path::absolute(d).ok()),
         config_id: opts.config_file.as_deref().and_then(file_id),
+        hash_key_id: cfg.hash_key_file.as_deref().and_then(file_id),
         privacy_log_id: cfg.retention.privacy_log.as_deref().and_then(file_id),
         findings: Vec::new(),
         incomplete: Vec::new(),
@@ -338,6 +339,8 @@ struct Auditor<'a> {
     rules: Vec<Rule>,
     segment_dir: Option<PathBuf>,
     config_id: Option<(u64, u64)>,
+    /// The config's hash key file: judged as logveil reads it (0640 root:GROUP passes).
+    hash_key_id: Option<(u64, u64)>,
     privacy_log_id: Option<(u64, u64)>,
     findings: Vec<Finding>,
     incomplete: Vec<Incomplete>,
@@ -593,6 +596,7 @@ impl Auditor<'_> {
         match secret {
             // The `--config` file's mode was checked before the walk.
             Some(_) if is_config_file => {}
+            Some(_) if id == self.hash_key_id && crate::redact::actions::key_file_mode_ok(md) => {}
             Some(s) => self.secret_mode(path, md, s),
             None => self.open_to_others(path, md.permissions().mode(), "file"),
         }

@@ -133,12 +133,16 @@ fn key_files_rules_and_directories_are_checked() {
     let cfg = c.config(&ok);
     let key = c.path("hash.key");
     let with_key = |c: &Case| {
-        let text = fs::read_to_string(&cfg).unwrap().replace(
-            "  # hash_key_file: /etc/logveil/hash.key",
-            &format!("  hash_key_file: {}", key.display()),
-        );
+        let text = fs::read_to_string(&cfg)
+            .unwrap()
+            .replace("/etc/logveil/hash.key", key.to_str().unwrap())
+            .replace(
+                "    email: { action: redact }",
+                "    email: { action: hash }",
+            );
         let p = c.path("with-key.yaml");
         fs::write(&p, text).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
         p
     };
     refused(&c.check(&with_key(&c)), "logveil.hash_key_file");
@@ -146,6 +150,51 @@ fn key_files_rules_and_directories_are_checked() {
     fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).unwrap();
     let o = c.check(&with_key(&c));
     assert!(o.status.success(), "{}", stderr(&o));
+    // Readable by others, or writable by the group: refused. Readable by the group: only when root owns
+    // it (0640 root:logveil, as the package makes it).
+    for mode in [0o644, 0o620, 0o604] {
+        fs::set_permissions(&key, fs::Permissions::from_mode(mode)).unwrap();
+        refused(
+            &c.check(&with_key(&c)),
+            "lets others read or change the key",
+        );
+    }
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o640)).unwrap();
+    let o = c.check(&with_key(&c));
+    let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    if root {
+        assert!(o.status.success(), "0640 owned by root: {}", stderr(&o));
+        // audit judges that key as logveil reads it, and any other key file strictly.
+        let other = c.path("other.key");
+        fs::write(&other, "x").unwrap();
+        fs::set_permissions(&other, fs::Permissions::from_mode(0o640)).unwrap();
+        let a = Command::new(BIN)
+            .args(["audit", "--json", "--config"])
+            .arg(with_key(&c))
+            .arg(&key)
+            .arg(&other)
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+        let flagged: Vec<&str> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap())
+            .collect();
+        assert_eq!(flagged, [other.to_str().unwrap()], "{report:#}");
+    } else {
+        refused(&o, "lets others read or change the key");
+    }
+    // Without a hash action a missing key file is only noted (the example names the package's key).
+    let o = c.check(&cfg);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .contains("hash_key_file: /etc/logveil/hash.key does not exist"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     // A retention rule that does not compile.
     let text = fs::read_to_string(&cfg).unwrap().replace(
         "    rules: []\n",
