@@ -3,22 +3,9 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
 use std::process::Command;
 
 use common::*;
-
-/// A recipient made by our own keygen (no external tool needed).
-fn recipient(dir: &Path) -> String {
-    let out = Command::new(bin())
-        .arg("keygen")
-        .arg("-o")
-        .arg(dir.join("key.txt"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
 
 fn counter(text: &str, name: &str) -> u64 {
     text.lines()
@@ -29,7 +16,7 @@ fn counter(text: &str, name: &str) -> u64 {
 #[test]
 fn pipe_writes_counters_for_lines_redactions_and_segments() {
     let tmp = tempfile::tempdir().unwrap();
-    let r = recipient(tmp.path());
+    let r = logveil_recipient(tmp.path());
     let out = tmp.path().join("segs");
     let prom = tmp.path().join("logveil.prom");
     let input = "tel 13812345678\nmail a.b@example.com tel 13912345678\nnothing here\n";
@@ -67,7 +54,7 @@ fn pipe_writes_counters_for_lines_redactions_and_segments() {
 #[test]
 fn seal_writes_counters_too() {
     let tmp = tempfile::tempdir().unwrap();
-    let r = recipient(tmp.path());
+    let r = logveil_recipient(tmp.path());
     let log = tmp.path().join("app.log.1");
     fs::write(&log, "a 13812345678\nb\n").unwrap();
     let prom = tmp.path().join("m.prom");
@@ -92,7 +79,7 @@ fn seal_writes_counters_too() {
 #[test]
 fn pipe_runs_retention_on_its_segment_directory_and_counts_the_deletions() {
     let tmp = tempfile::tempdir().unwrap();
-    let r = recipient(tmp.path());
+    let r = logveil_recipient(tmp.path());
     let out = tmp.path().join("segs");
     fs::create_dir(&out).unwrap();
     // A segment whose last record is long past the 90-day default, and one that is not.
@@ -132,7 +119,7 @@ fn pipe_runs_retention_on_its_segment_directory_and_counts_the_deletions() {
 #[test]
 fn tail_writes_counters_when_it_stops() {
     let tmp = tempfile::tempdir().unwrap();
-    let r = recipient(tmp.path());
+    let r = logveil_recipient(tmp.path());
     let log = tmp.path().join("app.log");
     fs::write(&log, "tel 13812345678\nsecond line\n").unwrap();
     let prom = tmp.path().join("m.prom");
@@ -367,7 +354,7 @@ fn the_validator_rejects_what_promtool_rejects() {
 #[test]
 fn every_labelled_series_is_there_from_the_start_with_the_build_info() {
     let tmp = tempfile::tempdir().unwrap();
-    let r = recipient(tmp.path());
+    let r = logveil_recipient(tmp.path());
     let prom = tmp.path().join("m.prom");
     let o = run_with_stdin(
         Command::new(bin())
@@ -418,7 +405,7 @@ fn every_labelled_series_is_there_from_the_start_with_the_build_info() {
 #[test]
 fn seal_merges_into_the_metrics_file_instead_of_overwriting_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let r = recipient(tmp.path());
+    let r = logveil_recipient(tmp.path());
     let prom = tmp.path().join("m.prom");
     for (i, text) in ["a 13812345678\nb\n", "c 13912345678\nd\ne\n"]
         .iter()

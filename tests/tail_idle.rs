@@ -11,21 +11,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{logveil_recipient, segment_streams};
+
 const BIN: &str = env!("CARGO_BIN_EXE_logveil");
 /// The quiet spell measured, and the most CPU it may cost.
 const IDLE: Duration = Duration::from_secs(5);
 const MAX_CPU: Duration = Duration::from_millis(100);
-
-fn recipient(dir: &Path) -> String {
-    let o = Command::new(BIN)
-        .arg("keygen")
-        .arg("-o")
-        .arg(dir.join("key.txt"))
-        .output()
-        .unwrap();
-    assert!(o.status.success());
-    String::from_utf8(o.stdout).unwrap().trim().to_owned()
-}
 
 /// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux).
 fn clk_tck() -> u64 {
@@ -62,20 +55,6 @@ fn wait_for(what: &str, child: &mut Child, cond: impl Fn() -> bool) {
     }
 }
 
-/// The stream of each sealed segment in `out`, sorted (one entry per segment).
-fn segment_streams(out: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(out)
-        .map(|d| {
-            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".log.gz.age"))
-                .map(|n| n.split(".20").next().unwrap().to_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
 /// Follows `source(logs)` quietly for [`IDLE`] and returns the CPU it used meanwhile; then checks that a
 /// new file and a new line are still sealed.
 fn idle_cpu(source: impl Fn(&Path) -> PathBuf) -> Duration {
@@ -87,7 +66,7 @@ fn idle_cpu(source: impl Fn(&Path) -> PathBuf) -> Duration {
     fs::write(logs.join("ignored.txt"), "not followed\n").unwrap();
     let out = tmp.path().join("segs");
     let stderr = tmp.path().join("stderr");
-    let r = recipient(tmp.path());
+    let r = logveil_recipient(tmp.path());
     let mut child = Command::new(BIN)
         .arg("tail")
         .arg("--out")
@@ -163,7 +142,7 @@ fn idle_tail_on_a_file_uses_no_cpu() {
     let logs = tmp.path().join("logs");
     fs::create_dir(&logs).unwrap();
     fs::write(logs.join("a.log"), "first line\n").unwrap();
-    let r = recipient(tmp.path());
+    let r = logveil_recipient(tmp.path());
     let mut child = Command::new(BIN)
         .arg("tail")
         .arg("--out")

@@ -3,35 +3,14 @@
 //! name is the pattern.
 
 use std::fs;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{logveil_recipient, segment_streams};
+
 const BIN: &str = env!("CARGO_BIN_EXE_logveil");
-
-fn recipient(dir: &Path) -> String {
-    let o = Command::new(BIN)
-        .arg("keygen")
-        .arg("-o")
-        .arg(dir.join("key.txt"))
-        .output()
-        .unwrap();
-    assert!(o.status.success());
-    String::from_utf8(o.stdout).unwrap().trim().to_owned()
-}
-
-fn streams(out: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(out)
-        .map(|d| {
-            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".log.gz.age"))
-                .map(|n| n.split(".20").next().unwrap().to_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
 
 #[test]
 fn classes_and_braces_pick_exactly_their_files() {
@@ -49,7 +28,7 @@ fn classes_and_braces_pick_exactly_their_files() {
         fs::write(logs.join(n), format!("a line of {n}\n")).unwrap();
     }
     let out = tmp.path().join("segs");
-    let r = recipient(tmp.path());
+    let r = logveil_recipient(tmp.path());
     let mut child = Command::new(BIN)
         .args(["tail", "--max-segment-age", "1s", "-r", &r, "--out"])
         .arg(&out)
@@ -63,7 +42,7 @@ fn classes_and_braces_pick_exactly_their_files() {
         .unwrap();
     let want = ["api.log", "bot-1.log", "bot-2.log", "gw.log"];
     let deadline = Instant::now() + Duration::from_secs(60);
-    while streams(&out) != want && Instant::now() < deadline {
+    while segment_streams(&out) != want && Instant::now() < deadline {
         assert!(child.try_wait().unwrap().is_none(), "tail exited");
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -73,13 +52,13 @@ fn classes_and_braces_pick_exactly_their_files() {
         .unwrap();
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(streams(&out), want);
+    assert_eq!(segment_streams(&out), want);
 }
 
 #[test]
 fn a_wildcard_directory_is_an_error_at_start() {
     let tmp = tempfile::tempdir().unwrap();
-    let r = recipient(tmp.path());
+    let r = logveil_recipient(tmp.path());
     for pattern in ["*/bot.log", "**/*.log", "{a,b}x/[0-9]/bot.log"] {
         let mut child = Command::new(BIN)
             .args(["tail", "-r", &r, "--out"])

@@ -211,3 +211,29 @@ pub fn shared_dir(rel: &str) -> Option<PathBuf> {
     );
     None
 }
+
+/// A recipient made by logveil's own keygen (identity in `dir/key.txt`; no external tool needed).
+pub fn logveil_recipient(dir: &Path) -> String {
+    let out = Command::new(bin())
+        .arg("keygen")
+        .arg("-o")
+        .arg(dir.join("key.txt"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// The stream of each sealed segment in `dir`, sorted, one entry per segment.
+pub fn segment_streams(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".log.gz.age"))
+                .map(|n| n.split(".20").next().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
