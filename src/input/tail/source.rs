@@ -317,8 +317,17 @@ impl Source {
             return;
         }
         // A new file at the path. Open it now, so that it cannot be rotated away unseen.
-        let Some((f, m)) = open_with_meta(&self.path) else {
-            return;
+        let (f, m) = match File::open(&self.path).and_then(|f| f.metadata().map(|m| (f, m))) {
+            Ok(fm) => fm,
+            Err(e) => {
+                // Gone since the stat is a rotation the next pass sees; anything else (permissions) is
+                // said once, and tried again at every check.
+                if e.kind() != io::ErrorKind::NotFound && !self.error_logged {
+                    tracing::warn!(source = %self.path.display(), error = %e, "tail: cannot open; nothing is read from it until it can be");
+                    self.error_logged = true;
+                }
+                return;
+            }
         };
         if FileId::of(&m) != id {
             return; // rotated between stat and open: the next pass sees the newest
