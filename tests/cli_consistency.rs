@@ -227,3 +227,52 @@ fn an_error_says_its_cause_once() {
         assert_eq!(err.matches("(os error").count(), 1, "{what}: {err}");
     }
 }
+
+/// A full disk while a segment's age header is written is said as the OS says it, not as age's Debug
+/// text (`IoError(Os { code: 28, .. })`, faults.md F18). Needs root for a small tmpfs (CI runs as root).
+#[test]
+fn a_full_disk_at_a_segment_header_is_said_plainly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mnt = tmp.path().join("full");
+    fs::create_dir(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&mnt)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but a tmpfs cannot be mounted (root needed)"
+        );
+        eprintln!("note: cannot mount a tmpfs (not root?); test skipped");
+        return;
+    }
+    struct Umount(PathBuf);
+    impl Drop for Umount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _umount = Umount(mnt.clone());
+    let (_, r) = keygen(tmp.path());
+    let segs = mnt.join("segs");
+    fs::create_dir(&segs).unwrap();
+    // Fill the file system (what is left for the segment: nothing).
+    let mut filler = fs::File::create(mnt.join("filler")).unwrap();
+    while filler.write_all(&[0u8; 4096]).is_ok() {}
+    let _ = filler.sync_all();
+    let o = run_with_stdin(
+        Command::new(bin())
+            .args(["pipe", "-r", &r, "-o"])
+            .arg(&segs),
+        b"a line\n",
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("No space left on device (os error 28)"),
+        "{err}"
+    );
+    assert!(!err.contains("IoError"), "{err}");
+}
