@@ -193,7 +193,7 @@ pub struct TailArgs {
 
 #[derive(Debug, Args)]
 pub struct CatArgs {
-    /// age identity file (private key). Keep it off the host that writes the logs.
+    /// age identity file (private key); may be repeated. Keep it off the host that writes the logs.
     #[arg(short, long, value_name = "FILE", required = true)]
     pub identity: Vec<PathBuf>,
 

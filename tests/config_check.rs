@@ -236,6 +236,28 @@ fn an_unwritable_directory_is_refused_for_the_user_running_the_check() {
 }
 
 #[test]
+fn recipients_are_checked_without_a_segment_directory_too() {
+    let c = Case::new();
+    let cfg = c.path("no-dir.yaml");
+    fs::write(
+        &cfg,
+        format!("logveil:\n  segments:\n    recipients: [\"{SECRET}\"]\n"),
+    )
+    .unwrap();
+    refused(&c.check(&cfg), "this is a secret key");
+    fs::write(
+        &cfg,
+        format!(
+            "logveil:\n  segments:\n    recipients: [\"{}\"]\n",
+            c.recipient
+        ),
+    )
+    .unwrap();
+    let o = c.check(&cfg);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
 fn quiet_check_prints_nothing_on_success() {
     let c = Case::new();
     let cfg = c.config(&format!("recipients: [\"{}\"]", c.recipient));

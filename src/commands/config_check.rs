@@ -126,6 +126,15 @@ fn check_start(cfg: &Config) -> Result<StartCheck> {
             "segments: no logveil.segments.dir (pipe, seal and tail need --out; retention --dir)"
                 .into(),
         );
+        // Recipients given without a directory are still used (with --out): they must parse.
+        let seg = &cfg.segments;
+        if !seg.recipients.is_empty() || !seg.recipients_files.is_empty() {
+            let with_out = SealArgsCommon {
+                out: Some(PathBuf::from(".")),
+                ..SealArgsCommon::default()
+            };
+            SinkSetup::from_args(&with_out, cfg)?;
+        }
         crate::retention::rules_from_config(&cfg.retention)?;
         return Ok(c);
     };
