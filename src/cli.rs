@@ -89,7 +89,7 @@ pub struct RedactArgs {
     #[arg(long)]
     pub stats: bool,
 
-    /// Files to redact, one after another; stdin when none (or `-`).
+    /// Files to redact, one after another (gzip files are decompressed); stdin when none (or `-`).
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 }
@@ -98,7 +98,7 @@ pub struct RedactArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct SealArgsCommon {
     /// Directory for sealed segments (created 0700).
-    #[arg(long, value_name = "DIR")]
+    #[arg(short, long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 
     /// age recipient (age1... or an ssh-ed25519 / ssh-rsa public key); may be repeated.
@@ -121,7 +121,7 @@ pub struct SealArgsCommon {
     #[arg(long, value_name = "DURATION")]
     pub max_segment_age: Option<String>,
 
-    /// Write counters in the Prometheus text format to FILE (node_exporter textfile collector).
+    /// Merge counters into FILE, in the Prometheus text format (node_exporter textfile collector).
     #[arg(long, value_name = "FILE")]
     pub metrics_file: Option<PathBuf>,
 }
@@ -185,27 +185,28 @@ pub struct TailArgs {
     #[arg(long, value_name = "DURATION")]
     pub poll_interval: Option<String>,
 
-    /// Files, directories or globs (e.g. '/var/log/clawdbot/*.log') to follow.
+    /// Files, directories (their *.log) or globs to follow, quoted: '/var/log/clawdbot/*.log',
+    /// 'bot-[0-9].log', '/var/log/{bot,gw}/*.log'. No wildcards in directory parts.
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct CatArgs {
-    /// age identity file (private key). Keep it off the host that writes the logs.
+    /// age identity file (private key); may be repeated. Keep it off the host that writes the logs.
     #[arg(short, long, value_name = "FILE", required = true)]
     pub identity: Vec<PathBuf>,
 
-    /// Segments, or directories of segments (read in data order).
-    #[arg(value_name = "SEGMENT_OR_DIR", required = true)]
+    /// Segments, or directories of segments (read in data order); `-` or none: one segment from stdin.
+    #[arg(value_name = "SEGMENT_OR_DIR")]
     pub inputs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
     /// Write the identity to FILE (0600; refuses to overwrite) instead of stdout.
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[arg(short, long = "out", alias = "output", value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -228,6 +229,11 @@ pub struct RetentionArgs {
     /// Evaluate expiry as of this time (RFC 3339) instead of now.
     #[arg(long, value_name = "RFC3339")]
     pub as_of: Option<String>,
+
+    /// Merge deletion counts, errors and the last success time into FILE (Prometheus textfile; default:
+    /// the config's logveil.metrics_file). Not written by --dry-run.
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -261,6 +267,10 @@ pub struct AuditArgs {
     #[arg(long, value_name = "DURATION")]
     pub tls_expiry_warning: Option<String>,
 
+    /// Merge the findings per check and the time of this audit into FILE (Prometheus textfile).
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
+
     /// Paths to audit (optional with --tls, or with `logveil.audit` endpoints or temp globs in the config).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -283,7 +293,7 @@ pub struct GenerateArgs {
     #[arg(value_enum)]
     pub what: GenerateWhat,
     /// Output directory.
-    #[arg(long, value_name = "DIR", default_value = ".")]
+    #[arg(short, long, value_name = "DIR", default_value = ".")]
     pub out: PathBuf,
 }
 

@@ -90,6 +90,8 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub metrics_file: Option<PathBuf>,
     pub audit: AuditConfig,
+    /// `logveil.hash_key_file`, as named (whether it could be read or not).
+    pub hash_key_file: Option<PathBuf>,
     /// Keys that were accepted but are not used by logveil, and other remarks for the user.
     pub notes: Vec<String>,
 }
@@ -227,6 +229,7 @@ impl Default for Config {
                 tls_ca_file: None,
                 tls_expiry_warning: DEFAULT_TLS_EXPIRY_WARNING,
             },
+            hash_key_file: None,
             notes: Vec::new(),
         }
     }
@@ -666,10 +669,19 @@ fn build(raw: RawRoot, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, C
         .clone()
         .unwrap_or_else(|| DEFAULT_HASH_KEY_ENV.to_string());
     if let Some(file) = &ours.hash_key_file {
-        red.hash_key = Some(HashKey::from_file(file).map_err(|e| {
-            ConfigError::new("logveil.hash_key_file", e)
-                .with_hint("create it with: head -c 32 /dev/urandom > FILE && chmod 600 FILE")
-        })?);
+        match HashKey::from_file(file) {
+            Ok(k) => red.hash_key = Some(k),
+            // A key no action uses may be absent (the example config names the one the Debian package
+            // generates); a key that is there must be private, and a key an action needs must be there.
+            Err(_) if !wants_hash && !file.exists() => notes.push(format!(
+                "logveil.hash_key_file: {} does not exist; no action needs it",
+                file.display()
+            )),
+            Err(e) => {
+                return Err(ConfigError::new("logveil.hash_key_file", e)
+                    .with_hint("create it with: head -c 32 /dev/urandom > FILE && chmod 600 FILE"))
+            }
+        }
     } else if let Some(value) = env(&key_env) {
         red.hash_key = Some(
             HashKey::from_env_value(&value)
@@ -794,6 +806,7 @@ fn build(raw: RawRoot, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, C
     if let Some(a) = ours.audit {
         resolve_audit(&mut cfg.audit, a)?;
     }
+    cfg.hash_key_file = ours.hash_key_file;
 
     // Every user regex is checked now (syntax, look-around, empty matches), naming the pattern and column.
     // The DFA itself is built once, by the command that runs it.

@@ -19,7 +19,7 @@
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
@@ -296,6 +296,20 @@ impl Dir {
             }
         }
         Ok(out)
+    }
+
+    /// Reads the whole regular file `name`, never through a symlink.
+    pub fn read(&self, name: &OsStr) -> io::Result<Vec<u8>> {
+        let mut f = File::from(self.open_existing(name, OFlags::RDONLY)?);
+        let mut out = Vec::new();
+        f.read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    /// Takes an exclusive `flock` on the directory itself, waiting for it; it is held until this handle
+    /// is dropped. Serialises read-modify-replace cycles of files in it between processes.
+    pub fn lock_exclusive(&self) -> io::Result<()> {
+        Ok(rfs::flock(&self.fd, rfs::FlockOperation::LockExclusive)?)
     }
 
     /// fsync of the directory, so that a create, rename or unlink in it is durable.

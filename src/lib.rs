@@ -13,6 +13,7 @@ pub mod fsutil;
 pub mod hardening;
 pub mod input;
 pub mod metrics;
+pub mod pathglob;
 pub mod redact;
 pub mod retention;
 pub mod secrets;

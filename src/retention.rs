@@ -28,6 +28,7 @@ use std::time::{Duration, Instant, SystemTime};
 use jiff::Timestamp;
 
 use crate::config::{Config, RetentionConfig};
+use crate::pathglob::PathGlob;
 use crate::sink::name::{SegmentName, SegmentState};
 use crate::units::format_duration;
 
@@ -42,28 +43,29 @@ pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 pub enum RetentionError {
     #[error("retention: no segment directory (give --dir DIR or set logveil.segments.dir)")]
     NoDirectory,
-    #[error("retention: cannot list {}: {source}", path.display())]
+    #[error("retention: cannot list {}", path.display())]
     List { path: PathBuf, source: io::Error },
     #[error("retention: rule {pattern:?}: {message}")]
     BadRule { pattern: String, message: String },
-    #[error("retention: privacy log {}: {source}", path.display())]
+    #[error("retention: privacy log {}", path.display())]
     PrivacyLog { path: PathBuf, source: io::Error },
 }
 
 /// A rule for plaintext data other than segments: files matching `pattern` (or under a directory matching
-/// it) are deleted once their mtime is older than `max_age`.
+/// it) are deleted once their mtime is older than `max_age`. Patterns are logveil's one glob dialect
+/// ([`crate::pathglob`]: `*`, `?`, `**`, classes, braces), the same as `tail`'s sources.
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub pattern: String,
     pub max_age: Duration,
-    compiled: glob::Pattern,
+    compiled: PathGlob,
 }
 
 impl Rule {
     pub fn new(pattern: &str, max_age: Duration) -> Result<Rule, RetentionError> {
-        let compiled = glob::Pattern::new(pattern).map_err(|e| RetentionError::BadRule {
+        let compiled = PathGlob::new(pattern).map_err(|message| RetentionError::BadRule {
             pattern: pattern.to_string(),
-            message: e.to_string(),
+            message,
         })?;
         Ok(Rule {
             pattern: pattern.to_string(),
@@ -75,19 +77,9 @@ impl Rule {
     /// Whether `path` (absolute, or relative to the current directory like the pattern) or one of its
     /// ancestors matches the rule.
     pub fn covers(&self, path: &Path) -> bool {
-        let opts = glob_options();
         path.ancestors()
             .filter(|p| !p.as_os_str().is_empty())
-            .any(|p| self.compiled.matches_path_with(p, opts))
-    }
-}
-
-fn glob_options() -> glob::MatchOptions {
-    glob::MatchOptions {
-        case_sensitive: true,
-        // `*` stays within one path component, as in a shell.
-        require_literal_separator: true,
-        require_literal_leading_dot: false,
+            .any(|p| self.compiled.matches_path(p))
     }
 }
 
@@ -179,25 +171,10 @@ impl Policy {
     fn list_rules(&self, listing: &mut Listing) {
         let mut found: BTreeMap<PathBuf, PlainFile> = BTreeMap::new();
         for (rule_index, rule) in self.rules.iter().enumerate() {
-            let matches = match glob::glob_with(&rule.pattern, glob_options()) {
-                Ok(m) => m,
-                Err(e) => {
-                    listing
-                        .problems
-                        .push((PathBuf::from(&rule.pattern), e.to_string()));
-                    continue;
-                }
-            };
-            for m in matches {
-                let path = match m {
-                    Ok(p) => absolute(&p),
-                    Err(e) => {
-                        listing
-                            .problems
-                            .push((e.path().to_path_buf(), e.error().to_string()));
-                        continue;
-                    }
-                };
+            let (matches, problems) = rule.compiled.walk();
+            listing.problems.extend(problems);
+            for path in matches {
+                let path = absolute(&path);
                 let mut files = Vec::new();
                 regular_files(&path, &mut files, &mut listing.problems);
                 for (file, md) in files {
@@ -699,8 +676,14 @@ pub fn run_loop(policy: &Policy, stop: &Receiver<()>) {
     run_loop_with(policy, stop, &mut |_| {});
 }
 
-/// As [`run_loop`], calling `on_report` after every run (to count deletions in metrics).
-pub fn run_loop_with(policy: &Policy, stop: &Receiver<()>, on_report: &mut dyn FnMut(&Report)) {
+/// As [`run_loop`], calling `on_report` after every run with its report or its error (for metrics).
+/// A segment directory that does not exist yet (the writer creates it with its first segment) is not an
+/// error here: there is nothing to delete.
+pub fn run_loop_with(
+    policy: &Policy,
+    stop: &Receiver<()>,
+    on_report: &mut dyn FnMut(Result<&Report, &RetentionError>),
+) {
     if !policy.auto_delete {
         tracing::info!("retention: auto_delete is off in the config; no scheduled deletion");
         return;
@@ -716,9 +699,17 @@ pub fn run_loop_with(policy: &Policy, stop: &Receiver<()>, on_report: &mut dyn F
                     } else {
                         tracing::info!("retention: {}", r.summary());
                     }
-                    on_report(&r);
+                    on_report(Ok(&r));
                 }
-                Err(e) => tracing::warn!(error = %e, "retention: run failed"),
+                Err(RetentionError::List { path, source })
+                    if source.kind() == io::ErrorKind::NotFound && policy.dirs.contains(&path) =>
+                {
+                    tracing::debug!(dir = %path.display(), "retention: no segment directory yet; nothing to do");
+                }
+                Err(e) => {
+                    tracing::warn!(error = %chain(&e), "retention: run failed");
+                    on_report(Err(&e));
+                }
             }
         }
         match stop.recv_timeout(sched.until_due(Instant::now())) {
@@ -726,6 +717,19 @@ pub fn run_loop_with(policy: &Policy, stop: &Receiver<()>, on_report: &mut dyn F
             Err(RecvTimeoutError::Timeout) => {}
         }
     }
+}
+
+/// An error and its causes, `what: why: why`, for a log line (a `Display` names only the error itself;
+/// its cause is its `source()`).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
 }
 
 #[cfg(test)]
@@ -887,6 +891,53 @@ mod tests {
     }
 
     #[test]
+    fn rules_take_the_one_glob_dialect_braces_classes_and_double_stars() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp.path();
+        for f in [
+            "a/1.json",
+            "b/2.json",
+            "c/3.json",
+            "c/deep/4.json",
+            "a/x.json",
+            "a/.5.json",
+        ] {
+            let p = base.join(f);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(&p, b"{}").unwrap();
+        }
+        let listed = |pattern: &str| -> Vec<String> {
+            let mut p = policy(90, None);
+            p.dirs.clear();
+            p.rules = vec![Rule::new(pattern, Duration::from_secs(1)).unwrap()];
+            let l = p.list().unwrap();
+            assert!(l.problems.is_empty(), "{:?}", l.problems);
+            let mut v: Vec<String> = l
+                .plaintext
+                .iter()
+                .map(|f| f.path.strip_prefix(base).unwrap().display().to_string())
+                .collect();
+            v.sort();
+            v
+        };
+        let b = base.display();
+        assert_eq!(
+            listed(&format!("{b}/{{a,b}}/*.json")),
+            ["a/1.json", "a/x.json", "b/2.json"]
+        );
+        assert_eq!(
+            listed(&format!("{b}/*/[0-9].json")),
+            ["a/1.json", "b/2.json", "c/3.json"]
+        );
+        assert_eq!(
+            listed(&format!("{b}/**/[!x].json")),
+            ["a/1.json", "b/2.json", "c/3.json", "c/deep/4.json"]
+        );
+        let err = Rule::new(&format!("{b}/{{a,b"), Duration::from_secs(1)).unwrap_err();
+        assert!(err.to_string().contains("unmatched '{'"), "{err}");
+    }
+
+    #[test]
     fn privacy_line_is_one_json_line_with_time_file_reason_bytes() {
         let d = Deletion {
             path: "/seg/x".into(),
@@ -947,7 +998,7 @@ impl Background {
     /// Starts [`run_loop_with`] on a thread named `logveil-retention`.
     pub fn spawn(
         policy: Policy,
-        mut on_report: impl FnMut(&Report) + Send + 'static,
+        mut on_report: impl FnMut(Result<&Report, &RetentionError>) + Send + 'static,
     ) -> std::io::Result<Background> {
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()

@@ -81,7 +81,7 @@ const MAX_AGE_HEADER: u64 = 1 << 20;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuditError {
-    #[error("audit: {}: {source}", path.display())]
+    #[error("audit: {}", path.display())]
     Path { path: PathBuf, source: io::Error },
     #[error("audit: retention rule: {0}")]
     Rule(#[from] crate::retention::RetentionError),
@@ -127,6 +127,7 @@ pub fn audit(cfg: &Config, engine: &Engine, opts: &AuditOptions) -> Result<Repor
             .unwrap_or_default(),
         segment_dir,
         config_id: opts.config_file.as_deref().and_then(file_id),
+        hash_key_id: cfg.hash_key_file.as_deref().and_then(file_id),
         privacy_log_id: cfg.retention.privacy_log.as_deref().and_then(file_id),
         findings: Vec::new(),
         incomplete: Vec::new(),
@@ -216,6 +217,8 @@ struct Auditor<'a> {
     /// Streams with sealed segments in `segment_dir`.
     sealed_streams: BTreeSet<String>,
     config_id: Option<(u64, u64)>,
+    /// The config's hash key file: judged as logveil reads it (0640 root:GROUP passes).
+    hash_key_id: Option<(u64, u64)>,
     privacy_log_id: Option<(u64, u64)>,
     findings: Vec<Finding>,
     incomplete: Vec<Incomplete>,
@@ -481,6 +484,7 @@ impl Auditor<'_> {
         match secret {
             // The `--config` file's mode was checked before the walk.
             Some(_) if is_config_file => {}
+            Some(_) if id == self.hash_key_id && crate::redact::actions::key_file_mode_ok(md) => {}
             Some(s) => self.secret_mode(path, md, s),
             None => self.open_to_others(path, md.permissions().mode(), "file"),
         }

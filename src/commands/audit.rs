@@ -8,8 +8,9 @@ use anyhow::{Context, Result};
 use jiff::Timestamp;
 
 use super::{load_config, Exit};
-use crate::audit::{audit, AuditOptions};
+use crate::audit::{audit, AuditOptions, Check};
 use crate::cli::AuditArgs;
+use crate::metrics::{Job, Metrics};
 use crate::redact::Engine;
 use crate::units::{parse_duration, parse_size};
 
@@ -47,6 +48,19 @@ pub fn run(args: &AuditArgs) -> Result<Exit> {
         config_file: cfg.source.clone(),
     };
     let report = audit(&cfg, &engine, &opts)?;
+    if let Some(path) = &args.metrics_file {
+        let m = Metrics::with_file(Some(path.clone()));
+        let by_check: Vec<(&str, u64)> = Check::ALL
+            .iter()
+            .map(|c| {
+                let n = report.findings.iter().filter(|f| f.check == *c).count();
+                (c.name(), n as u64)
+            })
+            .collect();
+        m.set_audit(&by_check, report.incomplete.len() as u64);
+        m.success(Job::Audit);
+        m.write_now();
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if args.json {

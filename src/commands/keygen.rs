@@ -1,7 +1,7 @@
 //! `logveil keygen [-o FILE]`: a new age X25519 identity (private key) and its recipient (public key).
 //!
-//! With `-o FILE` the identity goes to FILE (created 0600, never overwritten, never through a symlink,
-//! written whole or not at all) and the recipient to stdout;
+//! With `-o FILE` (`--out`; `--output` is kept as a hidden alias) the identity goes to FILE (created 0600,
+//! never overwritten, never through a symlink, written whole or not at all) and the recipient to stdout;
 //! without, the identity goes to stdout and the recipient to stderr, as `age-keygen` does. Make the
 //! identity on an operator's machine: only the recipient belongs on the host that writes logs.
 
@@ -22,7 +22,7 @@ pub fn run(args: &KeygenArgs) -> Result<Exit> {
         "# created: {created}\n# public key: {recipient}\n{}\n",
         identity.to_string().expose_secret()
     );
-    match &args.output {
+    match &args.out {
         Some(path) => {
             let (dir, name) = open_parent(path)
                 .with_context(|| format!("keygen: cannot create {}", path.display()))?;

@@ -36,6 +36,7 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
     let cfg = load_config(&args.config)?;
     let setup = SinkSetup::from_args(&args.seal, &cfg)?;
     let engine = Engine::new(&cfg.redaction)?;
+    setup.metrics.declare_redaction_types(engine.type_names());
     let mut writer =
         SegmentWriter::open(setup.options(&args.stream, PartialPolicy::KeepAsTruncated))?;
     let retention = setup.start_retention(&cfg)?;

@@ -6,8 +6,10 @@ use std::io::Write;
 use anyhow::{Context, Result};
 use jiff::Timestamp;
 
+use super::sealing::count_retention;
 use super::{load_config, Exit};
 use crate::cli::RetentionArgs;
+use crate::metrics::Metrics;
 use crate::retention::Policy;
 use crate::units::parse_duration;
 
@@ -27,10 +29,30 @@ pub fn run(args: &RetentionArgs) -> Result<Exit> {
     if !policy.auto_delete {
         tracing::info!("retention: auto_delete is off in the config; running because asked to");
     }
+    let metrics = Metrics::with_file(
+        (!args.dry_run)
+            .then(|| {
+                args.metrics_file
+                    .clone()
+                    .or_else(|| cfg.metrics_file.clone())
+            })
+            .flatten(),
+    );
     let report = if args.dry_run {
         policy.dry_run(now)?
     } else {
-        policy.run_once(now)?
+        match policy.run_once(now) {
+            Ok(r) => {
+                count_retention(&metrics, &r);
+                metrics.write_now();
+                r
+            }
+            Err(e) => {
+                metrics.add_error("retention");
+                metrics.write_now();
+                return Err(e.into());
+            }
+        }
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

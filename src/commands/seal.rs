@@ -18,12 +18,12 @@ use anyhow::{Context, Result};
 use jiff::Timestamp;
 
 use super::sealing::SinkSetup;
-use super::{load_config, Exit};
+use super::{load_config, say, Exit};
 use crate::cli::SealArgs;
 use crate::fsutil::{parent_dir, sync_dir};
 use crate::input::file::{open_rotated, stream_name_for};
 use crate::input::stdin::READ_SIZE;
-use crate::metrics::Metrics;
+use crate::metrics::{Job, Metrics};
 use crate::redact::{Engine, Redactor};
 use crate::sink::{PartialPolicy, Sealed, SegmentWriter};
 
@@ -33,6 +33,7 @@ pub fn run(args: &SealArgs) -> Result<Exit> {
     // A rotated file is one batch: only its size splits it, never the age of its records.
     setup.max_segment_age = std::time::Duration::from_secs(u64::MAX / 4);
     let engine = Engine::new(&cfg.redaction)?;
+    setup.metrics.declare_redaction_types(engine.type_names());
 
     let mut skipped = 0;
     let mut failed = 0;
@@ -41,21 +42,21 @@ pub fn run(args: &SealArgs) -> Result<Exit> {
         match fs::metadata(path) {
             Ok(m) if m.is_file() => files.push((m.modified().ok(), path.clone())),
             Ok(_) => {
-                eprintln!(
-                    "logveil: seal: {}: not a regular file; skipped",
+                say(format_args!(
+                    "seal: {}: not a regular file; skipped",
                     path.display()
-                );
+                ));
                 skipped += 1;
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                eprintln!(
-                    "logveil: seal: {}: no such file (already sealed, or not rotated yet); nothing to do",
+                say(format_args!(
+                    "seal: {}: no such file (already sealed, or not rotated yet); nothing to do",
                     path.display()
-                );
+                ));
                 skipped += 1;
             }
             Err(e) => {
-                eprintln!("logveil: seal: {}: {e}; skipped", path.display());
+                say(format_args!("seal: {}: {e}; skipped", path.display()));
                 failed += 1;
             }
         }
@@ -65,9 +66,15 @@ pub fn run(args: &SealArgs) -> Result<Exit> {
     for (_, path) in &files {
         let stream = args.stream.clone().unwrap_or_else(|| stream_name_for(path));
         match seal_file(path, &stream, &setup, &engine, args.keep) {
-            Ok(report) => report.log(path, args.keep),
+            Ok(report) => {
+                report.log(path, args.keep);
+                setup.metrics.success(Job::Seal);
+            }
             Err(e) => {
-                eprintln!("logveil: seal: {}: {e:#}; the file is kept", path.display());
+                say(format_args!(
+                    "seal: {}: {e:#}; the file is kept",
+                    path.display()
+                ));
                 setup.metrics.add_error("seal");
                 failed += 1;
             }

@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::cli::SealArgsCommon;
 use crate::config::Config;
-use crate::metrics::Metrics;
+use crate::metrics::{Job, Metrics};
 use crate::retention::{self, Policy};
 use crate::sink::{PartialPolicy, Recipients, SegmentOptions};
 use crate::units::{parse_duration, parse_size};
@@ -104,6 +104,7 @@ impl SinkSetup {
     pub fn count_sealed(&self, sealed: &crate::sink::Sealed) {
         Metrics::add(&self.metrics.segments_sealed, 1);
         Metrics::add(&self.metrics.segment_bytes, sealed.output_bytes);
+        self.metrics.success(Job::Seal);
         self.metrics.maybe_write();
     }
 
@@ -119,10 +120,10 @@ impl SinkSetup {
         }
         let metrics = Arc::clone(&self.metrics);
         let bg = retention::Background::spawn(policy, move |r| {
-            Metrics::add(&metrics.retention_files_deleted, r.deleted.len() as u64);
-            Metrics::add(&metrics.retention_bytes_deleted, r.bytes_deleted());
-            for _ in &r.failed {
-                metrics.add_error("retention");
+            match r {
+                Ok(r) => count_retention(&metrics, r),
+                // A whole run failed (the privacy log cannot be written, say): nothing was deleted.
+                Err(_) => metrics.add_error("retention"),
             }
             metrics.maybe_write();
         })
@@ -141,6 +142,18 @@ impl SinkSetup {
             max_segment_age: self.max_segment_age,
             partial_policy,
         }
+    }
+}
+
+/// Counts a retention run's deletions and failed deletions; a run that completed is a success of the job.
+pub fn count_retention(metrics: &Metrics, r: &retention::Report) {
+    Metrics::add(&metrics.retention_files_deleted, r.deleted.len() as u64);
+    Metrics::add(&metrics.retention_bytes_deleted, r.bytes_deleted());
+    for _ in &r.failed {
+        metrics.add_error("retention");
+    }
+    if !r.dry_run {
+        metrics.success(Job::Retention);
     }
 }
 

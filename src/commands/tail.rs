@@ -24,7 +24,7 @@ use super::{load_config, Exit};
 use crate::cli::TailArgs;
 use crate::config::Config;
 use crate::input::tail::{Chunk, Resume, TailOptions, Tailer};
-use crate::metrics::Metrics;
+use crate::metrics::{Job, Metrics};
 use crate::redact::{Engine, Redactor};
 use crate::sink::name::{data_order, SegmentName, SegmentState};
 use crate::sink::{PartialPolicy, Sealed, SegmentWriter};
@@ -129,6 +129,7 @@ pub fn run(args: &TailArgs) -> Result<Exit> {
     let mut retention = sink.start_retention(&cfg)?;
     loop {
         let engine = Engine::new(&cfg.redaction).context("tail: redaction config")?;
+        sink.metrics.declare_redaction_types(engine.type_names());
         let outcome = follow(&mut tailer, &engine, &sink, &signals, &mut reconciled)?;
         match outcome {
             Outcome::Stop => {
@@ -246,7 +247,7 @@ fn follow(
         }
         bound_memory(&mut streams, &mut commits)?;
         count(engine, sink, &mut streams, &commits);
-        commit(tailer, &mut commits)?;
+        commit(tailer, &mut commits, sink)?;
         sink.metrics.maybe_write();
         if !more {
             tailer.wait(tailer.options().poll_interval);
@@ -270,7 +271,7 @@ fn follow(
         }
     }
     count(engine, sink, &mut streams, &commits);
-    commit(tailer, &mut commits)?;
+    commit(tailer, &mut commits, sink)?;
     Ok(outcome)
 }
 
@@ -329,7 +330,8 @@ fn bound_memory(
     Ok(())
 }
 
-fn commit(tailer: &mut Tailer, commits: &mut Vec<(usize, Sealed)>) -> Result<()> {
+fn commit(tailer: &mut Tailer, commits: &mut Vec<(usize, Sealed)>, sink: &SinkSetup) -> Result<()> {
+    let any = !commits.is_empty();
     for (i, s) in commits.drain(..) {
         let name = s.path.file_name().map(|n| n.to_string_lossy().into_owned());
         tailer
@@ -340,6 +342,9 @@ fn commit(tailer: &mut Tailer, commits: &mut Vec<(usize, Sealed)>) -> Result<()>
                     tailer.sources()[i].path().display()
                 )
             })?;
+    }
+    if any {
+        sink.metrics.success(Job::Checkpoint);
     }
     Ok(())
 }

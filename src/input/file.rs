@@ -1,9 +1,13 @@
-//! Already rotated log files (for `seal`): opening them (plain or gzip-compressed by logrotate's
-//! `compress`) and naming their stream.
+//! Log files given by name (for `seal` and `redact`): opening them, plain or gzip-compressed (logrotate's
+//! `compress`, or any file that starts with gzip's magic bytes), as `zcat` and `rg -z` read them; and
+//! naming a rotated file's stream.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
+
+/// The first two bytes of every gzip member.
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 
 /// Compressed formats logrotate can produce that logveil does not read (gzip is read).
 const UNSUPPORTED: &[(&str, &str)] = &[
@@ -14,8 +18,9 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     (".Z", "compress"),
 ];
 
-/// Opens a rotated file for reading: `.gz` files (logrotate `compress` with its default gzip) are
-/// decompressed, including multi-member gzip; other compressed formats are refused with a hint.
+/// Opens a log file for reading: gzip files (named `.gz`, or starting with gzip's magic bytes, which no
+/// text starts with) are decompressed, including multi-member gzip; other compressed formats are refused
+/// with a hint.
 pub fn open_rotated(path: &Path) -> io::Result<Box<dyn Read + Send>> {
     let name = path
         .file_name()
@@ -26,17 +31,15 @@ pub fn open_rotated(path: &Path) -> io::Result<Box<dyn Read + Send>> {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
                 format!(
-                    "{tool}-compressed files are not read; configure logrotate with `nocompress` \
-                     (logveil compresses and encrypts) or with the default gzip compression"
+                    "{tool}-compressed files are not read (gzip is); for logrotate, use `nocompress` \
+                     (logveil compresses and encrypts) or its default gzip compression"
                 ),
             ));
         }
     }
-    let file = File::open(path)?;
-    if name.ends_with(".gz") {
-        Ok(Box::new(flate2::read::MultiGzDecoder::new(
-            BufReader::with_capacity(128 << 10, file),
-        )))
+    let mut file = BufReader::with_capacity(128 << 10, File::open(path)?);
+    if name.ends_with(".gz") || file.fill_buf()?.starts_with(GZIP_MAGIC) {
+        Ok(Box::new(flate2::read::MultiGzDecoder::new(file)))
     } else {
         Ok(Box::new(file))
     }
@@ -122,6 +125,24 @@ mod tests {
         let mut out = String::new();
         open_rotated(&gz).unwrap().read_to_string(&mut out).unwrap();
         assert_eq!(out, "first\nsecond\n");
+
+        // Without the .gz name, by its magic bytes.
+        let renamed = tmp.path().join("a.log.2");
+        std::fs::copy(&gz, &renamed).unwrap();
+        let mut out = String::new();
+        open_rotated(&renamed)
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, "first\nsecond\n");
+        // Plain text (empty included) is read as it is.
+        for text in ["", "x", "plain\n"] {
+            let p = tmp.path().join("plain.log");
+            std::fs::write(&p, text).unwrap();
+            let mut out = String::new();
+            open_rotated(&p).unwrap().read_to_string(&mut out).unwrap();
+            assert_eq!(out, text);
+        }
 
         let xz = tmp.path().join("a.log.1.xz");
         std::fs::write(&xz, b"").unwrap();

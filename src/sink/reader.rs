@@ -176,6 +176,16 @@ pub fn read_segment(
         path: path.to_path_buf(),
         source,
     })?;
+    read_segment_from(file, path, ids, out)
+}
+
+/// As [`read_segment`], from any reader (`cat -`: stdin); `path` names it in errors.
+pub fn read_segment_from(
+    file: impl Read,
+    path: &Path,
+    ids: &Identities,
+    out: &mut dyn Write,
+) -> Result<Outcome, ReadError> {
     let incomplete = |problem| Outcome::Incomplete { bytes: 0, problem };
     let eof = Rc::new(Cell::new(false));
     let file = EofFlag {

@@ -88,11 +88,19 @@ pub struct Sealed {
 struct CountingFile {
     file: File,
     written: u64,
+    /// The OS error of a failed write, for a clear message where age reports only its Debug text
+    /// (`failed to write header: IoError(Os { code: 28, .. })`).
+    os_error: std::sync::Arc<std::sync::atomic::AtomicI32>,
 }
 
 impl Write for CountingFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
+        let n = self.file.write(buf).inspect_err(|e| {
+            if let Some(code) = e.raw_os_error() {
+                self.os_error
+                    .store(code, std::sync::atomic::Ordering::Relaxed);
+            }
+        })?;
         self.written += n as u64;
         Ok(n)
     }
@@ -422,11 +430,22 @@ impl SegmentWriter {
                 }
             })?;
         self.next_seq += 1;
+        let os_error = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
         let age = self
             .recipients
             .encryptor()?
-            .wrap_output(CountingFile { file, written: 0 })
-            .map_err(|e| SinkError::io("write", path.clone(), e))?;
+            .wrap_output(CountingFile {
+                file,
+                written: 0,
+                os_error: os_error.clone(),
+            })
+            .map_err(|e| {
+                let e = match os_error.load(std::sync::atomic::Ordering::Relaxed) {
+                    0 => e,
+                    code => io::Error::from_raw_os_error(code),
+                };
+                SinkError::io("write the header of", path.clone(), e)
+            })?;
         tracing::debug!(path = %path.display(), "segment: started");
         self.open = Some(OpenSegment {
             name,
