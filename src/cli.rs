@@ -196,7 +196,8 @@ pub struct CatArgs {
     #[arg(short, long, value_name = "FILE", required = true)]
     pub identity: Vec<PathBuf>,
 
-    /// Segments, or directories of segments (read in data order).
+    /// Segments, or directories of segments (read in data order, with their subdirectories: one per
+    /// host in a tree fetched from object storage).
     #[arg(value_name = "SEGMENT_OR_DIR", required = true)]
     pub inputs: Vec<PathBuf>,
 }
