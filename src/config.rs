@@ -90,6 +90,8 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub metrics_file: Option<PathBuf>,
     pub audit: AuditConfig,
+    /// `logveil ship`: where finished segments go off the host (`logveil.ship`).
+    pub ship: crate::ship::ShipConfig,
     /// Keys that were accepted but are not used by logveil, and other remarks for the user.
     pub notes: Vec<String>,
 }
@@ -223,6 +225,7 @@ impl Default for Config {
                 tls_ca_file: None,
                 tls_expiry_warning: DEFAULT_TLS_EXPIRY_WARNING,
             },
+            ship: crate::ship::ShipConfig::default(),
             notes: Vec::new(),
         }
     }
@@ -350,6 +353,8 @@ struct RawLogveil {
     metrics_file: Option<PathBuf>,
     #[serde(default)]
     audit: Option<RawAudit>,
+    #[serde(default)]
+    ship: Option<crate::ship::RawShip>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -783,6 +788,9 @@ fn build(raw: RawRoot, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, C
     cfg.metrics_file = ours.metrics_file;
     if let Some(a) = ours.audit {
         resolve_audit(&mut cfg.audit, a)?;
+    }
+    if let Some(s) = ours.ship {
+        cfg.ship = crate::ship::ShipConfig::resolve(s)?;
     }
 
     // Every user regex is checked now (syntax, look-around, empty matches), naming the pattern and column.

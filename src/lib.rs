@@ -13,5 +13,6 @@ pub mod input;
 pub mod metrics;
 pub mod redact;
 pub mod retention;
+pub mod ship;
 pub mod sink;
 pub mod units;

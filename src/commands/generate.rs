@@ -123,6 +123,9 @@ Filter of logveil's own log lines (for example \fBinfo\fR, \fBdebug\fR); overrid
 .TP
 \fBLOGVEIL_HASH_KEY\fR
 Key of the \fBhash\fR action, unless the config names another variable or a key file.
+.TP
+\fBRCLONE_*\fR
+Passed on to the rclone that \fBlogveil ship\fR runs (for example \fBRCLONE_BWLIMIT\fR).
 .SH FILES
 .TP
 \fI/etc/logveil/logveil.yaml\fR
@@ -149,7 +152,8 @@ to \fI/etc/logrotate.d/\fR to use it (not together with the tail sidecar on the 
 .SH "SEE ALSO"
 \fBlogveil\-redact\fR(1), \fBlogveil\-pipe\fR(1), \fBlogveil\-seal\fR(1), \fBlogveil\-tail\fR(1),
 \fBlogveil\-cat\fR(1), \fBlogveil\-keygen\fR(1), \fBlogveil\-retention\fR(1), \fBlogveil\-audit\fR(1),
-\fBlogveil\-config\fR(1), \fBage\fR(1), \fBlogrotate\fR(8), \fBsystemd.exec\fR(5)
+\fBlogveil\-ship\fR(1), \fBlogveil\-config\fR(1), \fBage\fR(1), \fBrclone\fR(1), \fBlogrotate\fR(8),
+\fBsystemd.exec\fR(5)
 "#;
 
 /// `(file name, script)` for bash, zsh and fish, named as their completion directories expect.

@@ -10,6 +10,7 @@ pub mod redact;
 pub mod retention;
 pub mod seal;
 pub mod sealing;
+pub mod ship;
 pub mod tail;
 
 use std::process::ExitCode;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Redact(a) => redact::run(&a),
         Command::Config(crate::cli::ConfigCommand::Check(a)) => config_check::run(&a),
         Command::Retention(a) => retention::run(&a),
+        Command::Ship(a) => ship::run(&a),
         Command::Audit(a) => audit::run(&a),
         Command::Pipe(a) => pipe::run(&a),
         Command::Seal(a) => seal::run(&a),
