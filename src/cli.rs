@@ -232,6 +232,16 @@ pub struct RetentionArgs {
     /// Evaluate expiry as of this time (RFC 3339) instead of now.
     #[arg(long, value_name = "RFC3339")]
     pub as_of: Option<String>,
+
+    /// With --dry-run: judge the segments in `rclone lsjson -R REMOTE:PATH` output (FILE, or - for
+    /// stdin) by the same policy, instead of the local ones.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "dry_run",
+        conflicts_with = "dir"
+    )]
+    pub remote_listing: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ pub mod keygen;
 pub mod pipe;
 pub mod redact;
 pub mod retention;
+pub mod retention_remote;
 pub mod seal;
 pub mod sealing;
 pub mod ship;

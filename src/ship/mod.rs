@@ -21,6 +21,7 @@
 //! 5. the host's staging prefix is emptied (leftovers of failed or killed uploads).
 
 mod rclone;
+pub mod remote_retention;
 mod run;
 
 use std::path::PathBuf;
