@@ -146,6 +146,12 @@ The sidecar: \fBlogveil\-tail@logveil.service\fR follows the paths in \fBLOGVEIL
 \fI/lib/systemd/system/logveil\-retention.timer\fR
 Runs \fBlogveil retention\fR hourly: expired segments of the logrotate hook and the tail sidecar.
 .TP
+\fI/lib/systemd/system/logveil\-ship.timer\fR
+Runs \fBlogveil ship\fR every 15 minutes: finished segments to object storage, with rclone.
+.TP
+\fI/etc/logveil/rclone.conf\fR
+The rclone remote \fBlogveil ship\fR uses, with its credentials (not in the package; root:logveil, 0640).
+.TP
 \fI/usr/share/logveil/logrotate/logveil\fR
 The logrotate hook: seals each rotated \fI/var/log/clawdbot/*.log\fR with \fBlogveil seal\fR. Copy it
 to \fI/etc/logrotate.d/\fR to use it (not together with the tail sidecar on the same logs).
