@@ -146,26 +146,34 @@ fn services_are_rated_safe_by_systemd_analyze_security() {
     }
     let root = temp_root(true);
     for unit in ["logveil-tail@logveil.service", "logveil-retention.service"] {
-        // --threshold is the exposure level times 10: 10 = 1.0 of 10, well inside "SAFE".
-        let o = run(
-            Command::new("systemd-analyze")
-                .args(["security", "--offline=yes", "--threshold=10"])
-                .arg(format!("--root={}", root.path().display()))
-                .arg(unit),
-            "systemd-analyze security",
-        );
-        let out = text(&o.stdout);
-        let overall = out
-            .lines()
-            .find(|l| l.contains("Overall exposure level"))
-            .unwrap_or("(no overall line)");
-        eprintln!("{overall}");
-        assert!(
-            o.status.success(),
-            "{unit}: exposure above 1.0: {overall}\n{out}\n{}",
-            text(&o.stderr)
-        );
+        // 10 = 1.0 of 10, well inside "SAFE".
+        assert_exposure_at_most(root.path(), unit, 10);
     }
+}
+
+/// `systemd-analyze security` rates `unit` at most `tenths`/10 (its --threshold is the level times 10).
+fn assert_exposure_at_most(root: &Path, unit: &str, tenths: u32) {
+    let o = run(
+        Command::new("systemd-analyze")
+            .args(["security", "--offline=yes"])
+            .arg(format!("--threshold={tenths}"))
+            .arg(format!("--root={}", root.display()))
+            .arg(unit),
+        "systemd-analyze security",
+    );
+    let out = text(&o.stdout);
+    let overall = out
+        .lines()
+        .find(|l| l.contains("Overall exposure level"))
+        .unwrap_or("(no overall line)");
+    eprintln!("{overall}");
+    assert!(
+        o.status.success(),
+        "{unit}: exposure above {}.{}: {overall}\n{out}\n{}",
+        tenths / 10,
+        tenths % 10,
+        text(&o.stderr)
+    );
 }
 
 /// The ship unit needs the network (rclone talks to the storage), which costs it its exposure points for
@@ -211,24 +219,7 @@ fn ship_unit_has_the_retention_sandbox_but_the_network() {
         return;
     }
     let root = temp_root(true);
-    let o = run(
-        Command::new("systemd-analyze")
-            .args(["security", "--offline=yes", "--threshold=11"])
-            .arg(format!("--root={}", root.path().display()))
-            .arg("logveil-ship.service"),
-        "systemd-analyze security",
-    );
-    let out = text(&o.stdout);
-    let overall = out
-        .lines()
-        .find(|l| l.contains("Overall exposure level"))
-        .unwrap_or("(no overall line)");
-    eprintln!("{overall}");
-    assert!(
-        o.status.success(),
-        "logveil-ship.service: exposure above 1.1: {overall}\n{out}\n{}",
-        text(&o.stderr)
-    );
+    assert_exposure_at_most(root.path(), "logveil-ship.service", 11);
 }
 
 /// What the issue requires of the sidecar's sandbox, and that its writable paths are exactly the

@@ -33,6 +33,38 @@ fn wait_for(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// What every test starts from: keys, a scratch directory and the path of its rclone.conf. None (the
+/// test is skipped) without rclone or age, outside CI.
+struct Env {
+    keys: Keys,
+    tmp: tempfile::TempDir,
+    conf: PathBuf,
+}
+
+fn env() -> Option<Env> {
+    if !rclone_available() {
+        return None;
+    }
+    let keys = age_keys()?;
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = tmp.path().join("rclone.conf");
+    Some(Env { keys, tmp, conf })
+}
+
+impl Env {
+    /// Starts `rclone serve KIND` over `srv/` and points the remote `store` at it.
+    fn serve(&self, kind: &str) -> Server {
+        let t = self.tmp.path();
+        let server = Server::start(kind, &t.join("srv"), t);
+        write_rclone_conf(&self.conf, kind, &server);
+        server
+    }
+
+    fn host(&self, name: &str, extra: &str) -> Host {
+        Host::new(self.tmp.path(), name, &self.keys, &self.conf, extra)
+    }
+}
+
 /// A `rclone serve sftp|webdav` on 127.0.0.1 serving `root`; killed when dropped.
 struct Server {
     child: Child,
@@ -288,15 +320,10 @@ fn fetch_and_cat(tmp: &Path, rclone_conf: &Path, keys: &Keys) -> Vec<u8> {
 
 #[test]
 fn segments_of_two_hosts_are_shipped_confirmed_deleted_here_and_read_back_in_time_order() {
-    if !rclone_available() {
-        return;
-    }
-    let Some(keys) = age_keys() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let t = tmp.path();
-    let conf = t.join("rclone.conf");
-    let a = Host::new(t, "host-a", &keys, &conf, "");
-    let b = Host::new(t, "host-b", &keys, &conf, "");
+    let Some(e) = env() else { return };
+    let (t, conf, keys) = (e.tmp.path(), &e.conf, &e.keys);
+    let a = e.host("host-a", "");
+    let b = e.host("host-b", "");
 
     // Three segments of the stream `bot`, alternating hosts, each started a second after the last.
     let inputs = [
@@ -314,7 +341,7 @@ fn segments_of_two_hosts_are_shipped_confirmed_deleted_here_and_read_back_in_tim
     // The remote unreachable (nothing listens yet): an error, and nothing is deleted or recorded.
     let srv_root = t.join("srv");
     fs::write(
-        &conf,
+        conf,
         format!(
             "[store]\ntype = sftp\nhost = 127.0.0.1\nport = 1\nuser = {USER}\npass = {}\n",
             obscure(PASS)
@@ -327,7 +354,7 @@ fn segments_of_two_hosts_are_shipped_confirmed_deleted_here_and_read_back_in_tim
     assert!(a.privacy_log().is_empty());
 
     let server = Server::start("sftp", &srv_root, t);
-    write_rclone_conf(&conf, "sftp", &server);
+    write_rclone_conf(conf, "sftp", &server);
     let want: BTreeMap<String, Vec<u8>> = by_remote_name("host-a", &a.segments())
         .into_iter()
         .chain(by_remote_name("host-b", &b.segments()))
@@ -377,7 +404,7 @@ fn segments_of_two_hosts_are_shipped_confirmed_deleted_here_and_read_back_in_tim
     assert_eq!(a.privacy_log().len(), 2);
 
     // Read centrally: the fetched tree (one directory per host), in time order across the hosts.
-    let got = fetch_and_cat(t, &conf, &keys);
+    let got = fetch_and_cat(t, conf, keys);
     let expect: Vec<u8> = inputs.iter().flat_map(|i| redacted(i)).collect();
     assert!(
         got == expect,
@@ -387,16 +414,10 @@ fn segments_of_two_hosts_are_shipped_confirmed_deleted_here_and_read_back_in_tim
 
 #[test]
 fn rclone_killed_mid_upload_loses_and_duplicates_nothing() {
-    if !rclone_available() {
-        return;
-    }
-    let Some(keys) = age_keys() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let t = tmp.path();
-    let conf = t.join("rclone.conf");
-    let server = Server::start("sftp", &t.join("srv"), t);
-    write_rclone_conf(&conf, "sftp", &server);
-    let a = Host::new(t, "host-a", &keys, &conf, "");
+    let Some(e) = env() else { return };
+    let (t, conf, keys) = (e.tmp.path(), &e.conf, &e.keys);
+    let server = e.serve("sftp");
+    let a = e.host("host-a", "");
     let inputs = [
         common::sample_log(100, 7),
         noise(3 << 20, 8),
@@ -492,7 +513,7 @@ fn rclone_killed_mid_upload_loses_and_duplicates_nothing() {
     expected.sort();
     assert_eq!(files, expected, "each local deletion recorded exactly once");
 
-    let got = fetch_and_cat(t, &conf, &keys);
+    let got = fetch_and_cat(t, conf, keys);
     let expect: Vec<u8> = inputs.iter().flat_map(|i| redacted(i)).collect();
     assert!(
         got == expect,
@@ -539,16 +560,10 @@ fn wait_exit(child: &mut Child, secs: u64) -> ExitStatus {
 
 #[test]
 fn a_segment_finished_during_a_ship_run_is_never_half_shipped() {
-    if !rclone_available() {
-        return;
-    }
-    let Some(keys) = age_keys() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let t = tmp.path();
-    let conf = t.join("rclone.conf");
-    let server = Server::start("sftp", &t.join("srv"), t);
-    write_rclone_conf(&conf, "sftp", &server);
-    let a = Host::new(t, "host-a", &keys, &conf, "");
+    let Some(e) = env() else { return };
+    let (t, conf, keys) = (e.tmp.path(), &e.conf, &e.keys);
+    let server = e.serve("sftp");
+    let a = e.host("host-a", "");
     let first = noise(1 << 20, 3);
     a.pipe(&first);
 
@@ -599,23 +614,16 @@ fn a_segment_finished_during_a_ship_run_is_never_half_shipped() {
     assert_eq!(o.status.code(), Some(0), "{}", out_text(&o));
     assert!(a.segments().is_empty());
     assert_eq!(tree(&server.root).len(), 2);
-    let got = fetch_and_cat(t, &conf, &keys);
+    let got = fetch_and_cat(t, conf, keys);
     let expect: Vec<u8> = [redacted(&first), redacted(&second)].concat();
     assert!(got == expect, "cat is not what was written");
 }
 
 #[test]
 fn another_object_under_a_segments_name_is_never_overwritten_nor_taken_as_confirmation() {
-    if !rclone_available() {
-        return;
-    }
-    let Some(keys) = age_keys() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let t = tmp.path();
-    let conf = t.join("rclone.conf");
-    let server = Server::start("sftp", &t.join("srv"), t);
-    write_rclone_conf(&conf, "sftp", &server);
-    let a = Host::new(t, "host-a", &keys, &conf, "");
+    let Some(e) = env() else { return };
+    let server = e.serve("sftp");
+    let a = e.host("host-a", "");
     a.pipe(&common::sample_log(300, 11));
     a.pipe(&common::sample_log(300, 12));
     let local = a.segments();
@@ -658,16 +666,9 @@ fn another_object_under_a_segments_name_is_never_overwritten_nor_taken_as_confir
 
 #[test]
 fn a_remote_without_hashes_confirms_nothing_and_every_local_copy_stays() {
-    if !rclone_available() {
-        return;
-    }
-    let Some(keys) = age_keys() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let t = tmp.path();
-    let conf = t.join("rclone.conf");
-    let server = Server::start("webdav", &t.join("srv"), t);
-    write_rclone_conf(&conf, "webdav", &server);
-    let a = Host::new(t, "host-a", &keys, &conf, "");
+    let Some(e) = env() else { return };
+    let server = e.serve("webdav");
+    let a = e.host("host-a", "");
     a.pipe(&common::sample_log(200, 5));
     let local = a.segments();
     let o = a.ship();
@@ -686,20 +687,11 @@ fn a_remote_without_hashes_confirms_nothing_and_every_local_copy_stays() {
 
 #[test]
 fn keep_local_and_retention_judge_the_remote_and_the_host_alike() {
-    if !rclone_available() {
-        return;
-    }
-    let Some(keys) = age_keys() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let t = tmp.path();
-    let conf = t.join("rclone.conf");
-    let server = Server::start("sftp", &t.join("srv"), t);
-    write_rclone_conf(&conf, "sftp", &server);
-    let a = Host::new(
-        t,
+    let Some(e) = env() else { return };
+    let conf = &e.conf;
+    let server = e.serve("sftp");
+    let a = e.host(
         "host-a",
-        &keys,
-        &conf,
         "    keep_local: 30d\n  retention:\n    max_age: 90d\n",
     );
     a.pipe(&common::sample_log(100, 21));
@@ -723,7 +715,7 @@ fn keep_local_and_retention_judge_the_remote_and_the_host_alike() {
     };
     let listing = Command::new("rclone")
         .arg("--config")
-        .arg(&conf)
+        .arg(conf)
         .args(["lsjson", "-R", "store:archive"])
         .output()
         .unwrap();
