@@ -11,7 +11,8 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  success (audit: nothing found)
   1  done, but something was found or could not be read completely
-     (audit: findings; cat: a truncated or tampered segment; seal: a file was skipped)
+     (audit: findings; cat: a truncated or tampered segment; seal: a file was skipped;
+     ship: a segment not confirmed on the remote, or another object under its name)
   2  error: bad usage, bad config, unreadable input, unwritable output";
 
 /// Redact personal data from chat-bot logs, seal what is kept (gzip + age), delete it on time.
@@ -62,6 +63,8 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Delete expired segments and plaintext, once (for cron or a systemd timer).
     Retention(RetentionArgs),
+    /// Copy finished segments to object storage with rclone; delete local copies once confirmed there.
+    Ship(ShipArgs),
     /// Audit paths and TLS endpoints: permissions, residual PII, expired data, encryption, leftovers, TLS.
     Audit(AuditArgs),
     /// Inspect the configuration.
@@ -197,7 +200,8 @@ pub struct CatArgs {
     #[arg(short, long, value_name = "FILE", required = true)]
     pub identity: Vec<PathBuf>,
 
-    /// Segments, or directories of segments (read in data order); `-` or none: one segment from stdin.
+    /// Segments, or directories of segments (read in data order, with their subdirectories: one per
+    /// host in a tree fetched from object storage); `-` or none: one segment from stdin.
     #[arg(value_name = "SEGMENT_OR_DIR")]
     pub inputs: Vec<PathBuf>,
 }
@@ -234,6 +238,56 @@ pub struct RetentionArgs {
     /// the config's logveil.metrics_file). Not written by --dry-run.
     #[arg(long, value_name = "FILE")]
     pub metrics_file: Option<PathBuf>,
+
+    /// With --dry-run: judge the segments in `rclone lsjson -R REMOTE:PATH` output (FILE, or - for
+    /// stdin) by the same policy, instead of the local ones.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "dry_run",
+        conflicts_with = "dir"
+    )]
+    pub remote_listing: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShipArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+
+    /// Segment directory (default: the config's segment directory).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// rclone REMOTE:PATH, a remote named in the rclone config (default: logveil.ship.remote).
+    /// Segments go to PATH/HOST/.
+    #[arg(long, value_name = "REMOTE:PATH")]
+    pub remote: Option<String>,
+
+    /// rclone config file (default: logveil.ship.rclone_config, or /etc/logveil/rclone.conf).
+    #[arg(long, value_name = "FILE")]
+    pub rclone_config: Option<PathBuf>,
+
+    /// Host prefix in the remote path (default: logveil.ship.host, or this host's name).
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+
+    /// How long shipped segments stay here: until_shipped (deleted once confirmed on the remote), or
+    /// a duration after their last record, e.g. 7d (default: logveil.ship.keep_local, until_shipped).
+    #[arg(long, value_name = "until_shipped|DURATION")]
+    pub keep_local: Option<String>,
+
+    /// The rclone program.
+    #[arg(long, value_name = "PROGRAM", default_value = "rclone")]
+    pub rclone: PathBuf,
+
+    /// Print what would be uploaded and deleted; upload and delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Judge keep_local as of this time (RFC 3339) instead of now.
+    #[arg(long, value_name = "RFC3339")]
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -92,6 +92,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// `logveil.hash_key_file`, as named (whether it could be read or not).
     pub hash_key_file: Option<PathBuf>,
+    /// `logveil ship`: where finished segments go off the host (`logveil.ship`).
+    pub ship: crate::ship::ShipConfig,
     /// Keys that were accepted but are not used by logveil, and other remarks for the user.
     pub notes: Vec<String>,
 }
@@ -230,6 +232,7 @@ impl Default for Config {
                 tls_expiry_warning: DEFAULT_TLS_EXPIRY_WARNING,
             },
             hash_key_file: None,
+            ship: crate::ship::ShipConfig::default(),
             notes: Vec::new(),
         }
     }
@@ -357,6 +360,8 @@ struct RawLogveil {
     metrics_file: Option<PathBuf>,
     #[serde(default)]
     audit: Option<RawAudit>,
+    #[serde(default)]
+    ship: Option<crate::ship::RawShip>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -807,6 +812,9 @@ fn build(raw: RawRoot, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, C
         resolve_audit(&mut cfg.audit, a)?;
     }
     cfg.hash_key_file = ours.hash_key_file;
+    if let Some(s) = ours.ship {
+        cfg.ship = crate::ship::ShipConfig::resolve(s)?;
+    }
 
     // Every user regex is checked now (syntax, look-around, empty matches), naming the pattern and column.
     // The DFA itself is built once, by the command that runs it.

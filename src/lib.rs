@@ -17,5 +17,6 @@ pub mod pathglob;
 pub mod redact;
 pub mod retention;
 pub mod secrets;
+pub mod ship;
 pub mod sink;
 pub mod units;

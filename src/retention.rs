@@ -466,6 +466,10 @@ pub fn privacy_line(d: &Deletion, time: Timestamp, judged_at: Timestamp) -> Stri
             m.insert("mtime".into(), mtime.to_string().into());
             m.insert("max_age".into(), format_duration(*max_age).into());
         }
+        Reason::Shipped { remote, hash } => {
+            m.insert("remote".into(), remote.clone().into());
+            m.insert("hash".into(), hash.clone().into());
+        }
     }
     let mut line = v.to_string();
     line.push('\n');
@@ -517,15 +521,23 @@ pub enum Reason {
         mtime: Timestamp,
         max_age: Duration,
     },
+    /// A segment whose copy on the remote was confirmed (size and hash) by `logveil ship`.
+    Shipped {
+        /// The remote object (`REMOTE:PATH/HOST/NAME`).
+        remote: String,
+        /// The hash both copies share, `TYPE:HEX` (e.g. `md5:...`).
+        hash: String,
+    },
 }
 
 impl Reason {
-    /// `max_age`, `quota` or `rule` (the privacy log's `reason`).
+    /// `max_age`, `quota`, `rule` or `shipped` (the privacy log's `reason`).
     pub fn code(&self) -> &'static str {
         match self {
             Reason::MaxAge { .. } => "max_age",
             Reason::Quota { .. } => "quota",
             Reason::Rule { .. } => "rule",
+            Reason::Shipped { .. } => "shipped",
         }
     }
 }
@@ -553,6 +565,7 @@ impl std::fmt::Display for Reason {
                 "rule {pattern}: modified {mtime}, older than {}",
                 format_duration(*max_age)
             ),
+            Reason::Shipped { remote, hash } => write!(f, "shipped: {remote} has it ({hash})"),
         }
     }
 }

@@ -1,11 +1,12 @@
 //! `logveil cat --identity FILE SEGMENT_OR_DIR...`: decrypt and decompress segments to stdout.
 //!
 //! Files are read in the order given; `-`, or no path at all, reads one segment from stdin (as `age -d`
-//! does); a directory's segments in data order, stream by stream (its
-//! `.partial` files are skipped with a warning: they are still being written, or wait for the next start
-//! of the writer to be renamed as truncated). A truncated or tampered segment is reported by name after
-//! everything readable from it was written; the exit code is then 1, as it is for a directory that holds
-//! no segment.
+//! does); a directory's segments, with those of its subdirectories (a tree fetched with `rclone copy` or
+//! mounted: one directory per host), in data order, stream by stream, each stream in time order across
+//! hosts (its `.partial` files are skipped with a warning: they are still being written, or wait for the
+//! next start of the writer to be renamed as truncated). A truncated or tampered segment is reported by
+//! name after everything readable from it was written; the exit code is then 1, as it is for a directory
+//! that holds no segment.
 
 use std::fs;
 use std::io::{self, BufWriter, IsTerminal, Write};

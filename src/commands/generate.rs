@@ -117,6 +117,9 @@ Filter of logveil's own log lines (for example \fBinfo\fR, \fBdebug\fR); overrid
 .TP
 \fBLOGVEIL_HASH_KEY\fR
 Key of the \fBhash\fR action, unless the config names another variable or a key file.
+.TP
+\fBRCLONE_*\fR
+Passed on to the rclone that \fBlogveil ship\fR runs (for example \fBRCLONE_BWLIMIT\fR).
 .SH FILES
 .TP
 \fI/etc/logveil/logveil.yaml\fR
@@ -137,13 +140,20 @@ The sidecar: \fBlogveil\-tail@logveil.service\fR follows the paths in \fBLOGVEIL
 \fI/lib/systemd/system/logveil\-retention.timer\fR
 Runs \fBlogveil retention\fR hourly: expired segments of the logrotate hook and the tail sidecar.
 .TP
+\fI/lib/systemd/system/logveil\-ship.timer\fR
+Runs \fBlogveil ship\fR every 15 minutes: finished segments to object storage, with rclone.
+.TP
+\fI/etc/logveil/rclone.conf\fR
+The rclone remote \fBlogveil ship\fR uses, with its credentials (not in the package; root:logveil, 0640).
+.TP
 \fI/usr/share/logveil/logrotate/logveil\fR
 The logrotate hook: seals each rotated \fI/var/log/clawdbot/*.log\fR with \fBlogveil seal\fR. Copy it
 to \fI/etc/logrotate.d/\fR to use it (not together with the tail sidecar on the same logs).
 .SH "SEE ALSO"
 \fBlogveil\-redact\fR(1), \fBlogveil\-pipe\fR(1), \fBlogveil\-seal\fR(1), \fBlogveil\-tail\fR(1),
 \fBlogveil\-cat\fR(1), \fBlogveil\-keygen\fR(1), \fBlogveil\-retention\fR(1), \fBlogveil\-audit\fR(1),
-\fBlogveil\-config\fR(1), \fBage\fR(1), \fBlogrotate\fR(8), \fBsystemd.exec\fR(5)
+\fBlogveil\-ship\fR(1), \fBlogveil\-config\fR(1), \fBage\fR(1), \fBrclone\fR(1), \fBlogrotate\fR(8),
+\fBsystemd.exec\fR(5)
 "#;
 
 /// `(file name, script)` for bash, zsh and fish, named as their completion directories expect.

@@ -8,8 +8,10 @@ pub mod keygen;
 pub mod pipe;
 pub mod redact;
 pub mod retention;
+pub mod retention_remote;
 pub mod seal;
 pub mod sealing;
+pub mod ship;
 pub mod tail;
 
 use std::process::ExitCode;
@@ -46,6 +48,7 @@ pub fn run(cli: Cli) -> ExitCode {
             config_check::run(&a, cli.global.quiet)
         }
         Command::Retention(a) => retention::run(&a),
+        Command::Ship(a) => ship::run(&a),
         Command::Audit(a) => audit::run(&a),
         Command::Pipe(a) => pipe::run(&a),
         Command::Seal(a) => seal::run(&a),

@@ -15,6 +15,9 @@ use crate::units::parse_duration;
 
 pub fn run(args: &RetentionArgs) -> Result<Exit> {
     let cfg = load_config(&args.config)?;
+    if let Some(listing) = &args.remote_listing {
+        return super::retention_remote::run(&cfg, args, listing);
+    }
     let mut policy = Policy::from_config(&cfg, &args.dir)?;
     if let Some(age) = &args.max_age {
         policy.segment_max_age =

@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use super::name::{data_order, SegmentName, SegmentState};
+use super::name::{SegmentName, SegmentState};
 
 /// The identities (private keys) used to decrypt.
 pub struct Identities {
@@ -255,24 +255,44 @@ pub fn read_segment_from(
     })
 }
 
-/// The segments of a directory in data order (stream by stream), and the `.partial` files in it (still
-/// being written, or left by a crash and not yet renamed by a restart).
+/// The segments of a directory and of the directories under it (a tree fetched with `rclone copy` or
+/// mounted with `rclone mount`: one directory per host), in data order: stream by stream, and within a
+/// stream by the time of the first record, across hosts, each directory's own order (first record, then
+/// sequence) kept. Also the `.partial` files (still being written, or left by a crash and not yet renamed
+/// by a restart). Hidden directories (`.incoming`, the ship's staging) and symlinks are not entered.
 pub fn list_segments(dir: &Path) -> io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     let mut segments = Vec::new();
     let mut partials = Vec::new();
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        let Some(name) = entry.file_name().to_str().and_then(SegmentName::parse) else {
-            continue;
-        };
-        match name.state {
-            SegmentState::Partial => partials.push(entry.path()),
-            SegmentState::Sealed | SegmentState::Truncated => segments.push((name, entry.path())),
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for entry in fs::read_dir(&d)? {
+            let entry = entry?;
+            let file_name = entry.file_name();
+            let Some(file_name) = file_name.to_str() else {
+                continue;
+            };
+            if entry.file_type()?.is_dir() {
+                if !file_name.starts_with('.') {
+                    dirs.push(entry.path());
+                }
+                continue;
+            }
+            let Some(name) = SegmentName::parse(file_name) else {
+                continue;
+            };
+            match name.state {
+                SegmentState::Partial => partials.push(entry.path()),
+                SegmentState::Sealed | SegmentState::Truncated => {
+                    segments.push((name, d.clone(), entry.path()))
+                }
+            }
         }
     }
-    segments.sort_by(|a, b| data_order(&a.0, &b.0));
+    segments.sort_by(|a, b| {
+        (&a.0.stream, a.0.first, &a.1, a.0.seq).cmp(&(&b.0.stream, b.0.first, &b.1, b.0.seq))
+    });
     partials.sort();
-    Ok((segments.into_iter().map(|(_, p)| p).collect(), partials))
+    Ok((segments.into_iter().map(|(_, _, p)| p).collect(), partials))
 }
 
 #[cfg(test)]
@@ -422,5 +442,45 @@ mod tests {
             ]
         );
         assert_eq!(partials.len(), 1);
+    }
+
+    #[test]
+    fn a_tree_of_hosts_lists_each_stream_in_time_order_across_hosts() {
+        let tmp = tempfile::tempdir().unwrap();
+        let put = |rel: &str| {
+            let p = tmp.path().join(rel);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, b"").unwrap();
+        };
+        for rel in [
+            "h2/bot.20261125T100500Z_20261125T103000Z.000001.log.gz.age",
+            "h1/bot.20261125T100000Z_20261125T100400Z.000001.log.gz.age",
+            "h1/bot.20261125T110000Z_20261125T110000Z.000002.log.gz.age",
+            "h1/audit.20261125T090000Z_20261125T090000Z.000001.log.gz.age",
+            "h2/bot.20261125T120000Z.000002.partial",
+            // The ship's staging, and a copy reached through a symlink: never read.
+            ".incoming/h1/bot.20261125T100000Z_20261125T100400Z.000001.log.gz.age",
+        ] {
+            put(rel);
+        }
+        std::os::unix::fs::symlink(tmp.path().join("h1"), tmp.path().join("link")).unwrap();
+        let (segs, partials) = list_segments(tmp.path()).unwrap();
+        let rel: Vec<String> = segs
+            .iter()
+            .map(|p| p.strip_prefix(tmp.path()).unwrap().display().to_string())
+            .collect();
+        assert_eq!(
+            rel,
+            [
+                "h1/audit.20261125T090000Z_20261125T090000Z.000001.log.gz.age",
+                "h1/bot.20261125T100000Z_20261125T100400Z.000001.log.gz.age",
+                "h2/bot.20261125T100500Z_20261125T103000Z.000001.log.gz.age",
+                "h1/bot.20261125T110000Z_20261125T110000Z.000002.log.gz.age",
+            ]
+        );
+        assert_eq!(
+            partials,
+            [tmp.path().join("h2/bot.20261125T120000Z.000002.partial")]
+        );
     }
 }
