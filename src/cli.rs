@@ -12,7 +12,8 @@ Exit codes:
   0  success (audit: nothing found)
   1  done, but something was found or could not be read completely
      (audit: findings; cat: a truncated or tampered segment; seal: a file was skipped;
-      pipe: lines were dropped because segments could not be written)
+      pipe: lines were dropped because segments could not be written;
+      ship: a segment not confirmed on the remote, or another object under its name)
   2  error: bad usage, bad config, unreadable input, unwritable output";
 
 /// Redact personal data from chat-bot logs, seal what is kept (gzip + age), delete it on time.
@@ -63,7 +64,9 @@ pub enum Command {
     Keygen(KeygenArgs),
     /// Delete expired segments and plaintext, once (for cron or a systemd timer).
     Retention(RetentionArgs),
-    /// Audit paths for privacy problems: permissions, residual PII, expired data, encryption.
+    /// Copy finished segments to object storage with rclone; delete local copies once confirmed there.
+    Ship(ShipArgs),
+    /// Audit paths and TLS endpoints: permissions, residual PII, expired data, encryption, leftovers, TLS.
     Audit(AuditArgs),
     /// Inspect the configuration.
     #[command(subcommand)]
@@ -90,7 +93,7 @@ pub struct RedactArgs {
     #[arg(long)]
     pub stats: bool,
 
-    /// Files to redact, one after another; stdin when none (or `-`).
+    /// Files to redact, one after another (gzip files are decompressed); stdin when none (or `-`).
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 }
@@ -99,7 +102,7 @@ pub struct RedactArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct SealArgsCommon {
     /// Directory for sealed segments (created 0700).
-    #[arg(long, value_name = "DIR")]
+    #[arg(short, long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 
     /// age recipient (age1... or an ssh-ed25519 / ssh-rsa public key); may be repeated.
@@ -122,7 +125,7 @@ pub struct SealArgsCommon {
     #[arg(long, value_name = "DURATION")]
     pub max_segment_age: Option<String>,
 
-    /// Write counters in the Prometheus text format to FILE (node_exporter textfile collector).
+    /// Merge counters into FILE, in the Prometheus text format (node_exporter textfile collector).
     #[arg(long, value_name = "FILE")]
     pub metrics_file: Option<PathBuf>,
 }
@@ -205,27 +208,29 @@ pub struct TailArgs {
     #[arg(long, value_name = "DURATION")]
     pub poll_interval: Option<String>,
 
-    /// Files, directories or globs (e.g. '/var/log/clawdbot/*.log') to follow.
+    /// Files, directories (their *.log) or globs to follow, quoted: '/var/log/clawdbot/*.log',
+    /// 'bot-[0-9].log', '/var/log/{bot,gw}/*.log'. No wildcards in directory parts.
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct CatArgs {
-    /// age identity file (private key). Keep it off the host that writes the logs.
+    /// age identity file (private key); may be repeated. Keep it off the host that writes the logs.
     #[arg(short, long, value_name = "FILE", required = true)]
     pub identity: Vec<PathBuf>,
 
-    /// Segments, or directories of segments (read in data order).
-    #[arg(value_name = "SEGMENT_OR_DIR", required = true)]
+    /// Segments, or directories of segments (read in data order, with their subdirectories: one per
+    /// host in a tree fetched from object storage); `-` or none: one segment from stdin.
+    #[arg(value_name = "SEGMENT_OR_DIR")]
     pub inputs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
     /// Write the identity to FILE (0600; refuses to overwrite) instead of stdout.
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[arg(short, long = "out", alias = "output", value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -252,6 +257,61 @@ pub struct RetentionArgs {
     /// Delete even when the config says `auto_rotate: false` (no scheduled deletion, e.g. a legal hold).
     #[arg(long)]
     pub force: bool,
+
+    /// Merge deletion counts, errors and the last success time into FILE (Prometheus textfile; default:
+    /// the config's logveil.metrics_file). Not written by --dry-run.
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
+
+    /// With --dry-run: judge the segments in `rclone lsjson -R REMOTE:PATH` output (FILE, or - for
+    /// stdin) by the same policy, instead of the local ones.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "dry_run",
+        conflicts_with = "dir"
+    )]
+    pub remote_listing: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShipArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+
+    /// Segment directory (default: the config's segment directory).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// rclone REMOTE:PATH, a remote named in the rclone config (default: logveil.ship.remote).
+    /// Segments go to PATH/HOST/.
+    #[arg(long, value_name = "REMOTE:PATH")]
+    pub remote: Option<String>,
+
+    /// rclone config file (default: logveil.ship.rclone_config, or /etc/logveil/rclone.conf).
+    #[arg(long, value_name = "FILE")]
+    pub rclone_config: Option<PathBuf>,
+
+    /// Host prefix in the remote path (default: logveil.ship.host, or this host's name).
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+
+    /// How long shipped segments stay here: until_shipped (deleted once confirmed on the remote), or
+    /// a duration after their last record, e.g. 7d (default: logveil.ship.keep_local, until_shipped).
+    #[arg(long, value_name = "until_shipped|DURATION")]
+    pub keep_local: Option<String>,
+
+    /// The rclone program.
+    #[arg(long, value_name = "PROGRAM", default_value = "rclone")]
+    pub rclone: PathBuf,
+
+    /// Print what would be uploaded and deleted; upload and delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Judge keep_local as of this time (RFC 3339) instead of now.
+    #[arg(long, value_name = "RFC3339")]
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -271,8 +331,26 @@ pub struct AuditArgs {
     #[arg(long, value_name = "RFC3339")]
     pub as_of: Option<String>,
 
-    /// Paths to audit.
-    #[arg(value_name = "PATH", required = true)]
+    /// Check the TLS of an endpoint: negotiated protocol and cipher, whether TLS 1.0/1.1 is accepted,
+    /// certificate expiry, chain and name. Repeatable; replaces `logveil.audit.tls`. Without either, the
+    /// audit makes no network connection.
+    #[arg(long = "tls", value_name = "HOST:PORT")]
+    pub tls: Vec<crate::config::TlsEndpoint>,
+
+    /// PEM file of the CA certificates the endpoints must chain to (default: the system roots).
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+
+    /// A certificate that expires within this is a finding (default 14d).
+    #[arg(long, value_name = "DURATION")]
+    pub tls_expiry_warning: Option<String>,
+
+    /// Merge the findings per check and the time of this audit into FILE (Prometheus textfile).
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
+
+    /// Paths to audit (optional with --tls, or with `logveil.audit` endpoints or temp globs in the config).
+    #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 }
 
@@ -293,7 +371,7 @@ pub struct GenerateArgs {
     #[arg(value_enum)]
     pub what: GenerateWhat,
     /// Output directory.
-    #[arg(long, value_name = "DIR", default_value = ".")]
+    #[arg(short, long, value_name = "DIR", default_value = ".")]
     pub out: PathBuf,
 }
 

@@ -29,6 +29,8 @@ pub const DEFAULT_RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// Env var read for the `hash` action's key when the config names none.
 pub const DEFAULT_HASH_KEY_ENV: &str = "LOGVEIL_HASH_KEY";
+/// `audit --tls`: a certificate that expires within this is a finding.
+pub const DEFAULT_TLS_EXPIRY_WARNING: Duration = Duration::from_secs(14 * 86_400);
 
 /// A config problem: what and where, never a matched value.
 #[derive(Debug)]
@@ -87,6 +89,11 @@ pub struct Config {
     pub tail: TailConfig,
     pub retention: RetentionConfig,
     pub metrics_file: Option<PathBuf>,
+    pub audit: AuditConfig,
+    /// `logveil.hash_key_file`, as named (whether it could be read or not).
+    pub hash_key_file: Option<PathBuf>,
+    /// `logveil ship`: where finished segments go off the host (`logveil.ship`).
+    pub ship: crate::ship::ShipConfig,
     /// Keys that were accepted but are not used by logveil, and other remarks for the user.
     pub notes: Vec<String>,
 }
@@ -111,6 +118,9 @@ pub struct SegmentConfig {
 pub struct TailConfig {
     pub state_dir: Option<PathBuf>,
     pub poll_interval: Duration,
+    /// Follow a source that is a symlink out of its directory (`logveil.tail.follow_symlinks`, default
+    /// false: only a link to a file in the same directory is followed).
+    pub follow_symlinks: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -127,6 +137,59 @@ pub struct RetentionConfig {
     pub privacy_log: Option<PathBuf>,
     /// Extra rules for other plaintext data (path glob + max age by mtime).
     pub rules: Vec<PlaintextRule>,
+}
+
+/// What `logveil audit` looks at besides its PATHs.
+#[derive(Debug, Clone)]
+pub struct AuditConfig {
+    /// Globs of the bot's temporary files (`/tmp/clawdbot-*`): every match is a leftover.
+    pub temp_globs: Vec<String>,
+    /// TLS endpoints to check; the audit connects to nothing else.
+    pub tls: Vec<TlsEndpoint>,
+    /// PEM CA certificates the endpoints must chain to (None: the system roots).
+    pub tls_ca_file: Option<PathBuf>,
+    /// A certificate that expires within this is a finding.
+    pub tls_expiry_warning: Duration,
+}
+
+/// `HOST:PORT` of a TLS endpoint (`[::1]:443` for an IPv6 address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsEndpoint {
+    /// A DNS name or an IP address (without brackets).
+    pub host: String,
+    pub port: u16,
+}
+
+impl std::str::FromStr for TlsEndpoint {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not HOST:PORT (e.g. localhost:443, [::1]:8443)");
+        let (host, port) = s.rsplit_once(':').ok_or_else(bad)?;
+        let host = match host.strip_prefix('[') {
+            Some(h) => h.strip_suffix(']').ok_or_else(bad)?,
+            None if host.contains(':') => return Err(bad()),
+            None => host,
+        };
+        let port: u16 = port.parse().map_err(|_| bad())?;
+        if host.is_empty() || port == 0 || host.chars().any(|c| c.is_whitespace() || c == '/') {
+            return Err(bad());
+        }
+        Ok(TlsEndpoint {
+            host: host.to_string(),
+            port,
+        })
+    }
+}
+
+impl fmt::Display for TlsEndpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,6 +214,7 @@ impl Default for Config {
             tail: TailConfig {
                 state_dir: None,
                 poll_interval: DEFAULT_POLL_INTERVAL,
+                follow_symlinks: false,
             },
             retention: RetentionConfig {
                 segment_max_age: Duration::from_secs(DEFAULT_RETENTION_DAYS * 86_400),
@@ -161,6 +225,14 @@ impl Default for Config {
                 rules: Vec::new(),
             },
             metrics_file: None,
+            audit: AuditConfig {
+                temp_globs: Vec::new(),
+                tls: Vec::new(),
+                tls_ca_file: None,
+                tls_expiry_warning: DEFAULT_TLS_EXPIRY_WARNING,
+            },
+            hash_key_file: None,
+            ship: crate::ship::ShipConfig::default(),
             notes: Vec::new(),
         }
     }
@@ -286,6 +358,23 @@ struct RawLogveil {
     retention: Option<RawRetention>,
     #[serde(default)]
     metrics_file: Option<PathBuf>,
+    #[serde(default)]
+    audit: Option<RawAudit>,
+    #[serde(default)]
+    ship: Option<crate::ship::RawShip>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    #[serde(default)]
+    temp_globs: Vec<String>,
+    #[serde(default)]
+    tls: Vec<String>,
+    #[serde(default)]
+    tls_ca_file: Option<PathBuf>,
+    #[serde(default)]
+    tls_expiry_warning: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -341,6 +430,8 @@ struct RawTail {
     state_dir: Option<PathBuf>,
     #[serde(default)]
     poll_interval: Option<String>,
+    #[serde(default)]
+    follow_symlinks: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -433,9 +524,10 @@ impl Config {
         } else {
             serde_path_to_error::deserialize(tree).map_err(|e| {
                 let at = e.path().to_string();
+                // serde quotes the value it did not expect (a secret key pasted as a scalar, say): hidden.
                 ConfigError::new(
                     if at == "." { String::new() } else { at },
-                    e.into_inner().to_string(),
+                    crate::secrets::hide_config_values(&e.into_inner().to_string()),
                 )
             })?
         };
@@ -582,10 +674,19 @@ fn build(raw: RawRoot, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, C
         .clone()
         .unwrap_or_else(|| DEFAULT_HASH_KEY_ENV.to_string());
     if let Some(file) = &ours.hash_key_file {
-        red.hash_key = Some(HashKey::from_file(file).map_err(|e| {
-            ConfigError::new("logveil.hash_key_file", e)
-                .with_hint("create it with: head -c 32 /dev/urandom > FILE && chmod 600 FILE")
-        })?);
+        match HashKey::from_file(file) {
+            Ok(k) => red.hash_key = Some(k),
+            // A key no action uses may be absent (the example config names the one the Debian package
+            // generates); a key that is there must be private, and a key an action needs must be there.
+            Err(_) if !wants_hash && !file.exists() => notes.push(format!(
+                "logveil.hash_key_file: {} does not exist; no action needs it",
+                file.display()
+            )),
+            Err(e) => {
+                return Err(ConfigError::new("logveil.hash_key_file", e)
+                    .with_hint("create it with: head -c 32 /dev/urandom > FILE && chmod 600 FILE"))
+            }
+        }
     } else if let Some(value) = env(&key_env) {
         red.hash_key = Some(
             HashKey::from_env_value(&value)
@@ -634,6 +735,9 @@ fn build(raw: RawRoot, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, C
         cfg.tail.state_dir = tail.state_dir;
         if let Some(p) = tail.poll_interval {
             cfg.tail.poll_interval = duration_at(&p, "logveil.tail.poll_interval")?;
+        }
+        if let Some(f) = tail.follow_symlinks {
+            cfg.tail.follow_symlinks = f;
         }
     }
 
@@ -714,6 +818,13 @@ fn build(raw: RawRoot, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, C
     }
     cfg.notes.extend(notes_ret);
     cfg.metrics_file = ours.metrics_file;
+    if let Some(a) = ours.audit {
+        resolve_audit(&mut cfg.audit, a)?;
+    }
+    cfg.hash_key_file = ours.hash_key_file;
+    if let Some(s) = ours.ship {
+        cfg.ship = crate::ship::ShipConfig::resolve(s)?;
+    }
 
     // Every user regex is checked now (syntax, look-around, empty matches), naming the pattern and column.
     // The DFA itself is built once, by the command that runs it.
@@ -730,6 +841,29 @@ fn build(raw: RawRoot, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, C
         })?;
     }
     Ok(cfg)
+}
+
+fn resolve_audit(audit: &mut AuditConfig, raw: RawAudit) -> Result<(), ConfigError> {
+    for (i, g) in raw.temp_globs.iter().enumerate() {
+        glob::Pattern::new(g).map_err(|e| {
+            ConfigError::new(
+                format!("logveil.audit.temp_globs[{i}]"),
+                format!("invalid glob: {e}"),
+            )
+        })?;
+    }
+    audit.temp_globs = raw.temp_globs;
+    for (i, t) in raw.tls.iter().enumerate() {
+        audit.tls.push(
+            t.parse()
+                .map_err(|e| ConfigError::new(format!("logveil.audit.tls[{i}]"), e))?,
+        );
+    }
+    audit.tls_ca_file = raw.tls_ca_file;
+    if let Some(w) = raw.tls_expiry_warning {
+        audit.tls_expiry_warning = duration_at(&w, "logveil.audit.tls_expiry_warning")?;
+    }
+    Ok(())
 }
 
 /// The current UTC year (read once, when a config is made): IDs born later are not real.
@@ -996,6 +1130,45 @@ privacy:
         let env = |n: &str| (n == "LOGVEIL_HASH_KEY").then(|| "k".repeat(32));
         Config::from_yaml_str_with_env("logveil:\n  detectors:\n    email: {action: hash}\n", &env)
             .unwrap();
+    }
+
+    #[test]
+    fn audit_keys_are_read_and_checked() {
+        let cfg = Config::from_yaml_str_with_env(
+            "logveil:\n  audit:\n    temp_globs: ['/tmp/clawdbot-*']\n    tls: ['localhost:443', '[::1]:8443']\n    tls_ca_file: /etc/ca.pem\n    tls_expiry_warning: 30d\n",
+            &no_env,
+        )
+        .unwrap();
+        let a = &cfg.audit;
+        assert_eq!(a.temp_globs, vec!["/tmp/clawdbot-*".to_string()]);
+        assert_eq!(a.tls.len(), 2);
+        assert_eq!((a.tls[0].host.as_str(), a.tls[0].port), ("localhost", 443));
+        assert_eq!((a.tls[1].host.as_str(), a.tls[1].port), ("::1", 8443));
+        assert_eq!(a.tls[1].to_string(), "[::1]:8443");
+        assert_eq!(a.tls_ca_file.as_deref(), Some(Path::new("/etc/ca.pem")));
+        assert_eq!(a.tls_expiry_warning, Duration::from_secs(30 * 86_400));
+        let d = Config::from_yaml_str_with_env("", &no_env).unwrap();
+        assert_eq!(d.audit.tls_expiry_warning, DEFAULT_TLS_EXPIRY_WARNING);
+        assert!(d.audit.tls.is_empty() && d.audit.temp_globs.is_empty());
+
+        for (yaml, at) in [
+            ("tls: ['localhost']", "logveil.audit.tls[0]"),
+            ("tls: ['a:1', 'b:99999']", "logveil.audit.tls[1]"),
+            ("tls: ['::1:443']", "logveil.audit.tls[0]"),
+            ("temp_globs: ['/tmp/[x']", "logveil.audit.temp_globs[0]"),
+            (
+                "tls_expiry_warning: soon",
+                "logveil.audit.tls_expiry_warning",
+            ),
+            ("tsl: []", "tsl"),
+        ] {
+            let err = Config::from_yaml_str_with_env(
+                &format!("logveil:\n  audit:\n    {yaml}\n"),
+                &no_env,
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains(at), "{yaml}: {err}");
+        }
     }
 
     #[test]

@@ -4,117 +4,111 @@
 //! not locked out of its own lock files, privacy log, checkpoints and segments. Modes are set where the
 //! files are created; this only decides whose they are. Not root: nothing to do.
 //!
-//! Never through a link: a file is given away only when the open file is the regular file at its path and
-//! has no other name (one hard link), and a directory only when it is a directory at its path, so that a
-//! planted symlink or hard link cannot make root hand `/etc/passwd` to the service user.
+//! Never through a link: everything goes through the directory handles of [`crate::fsutil`] and `fchown`
+//! of an open file. A file this process created itself (`O_EXCL`, never through a symlink) is given away
+//! as it is; an existing one it opened ([`adopt`]) only when the open file is the regular file at its name
+//! and has no other name (one hard link), so that a planted hard link cannot make root hand `/etc/passwd`
+//! to the service user.
 
-use std::fs::{self, File, Metadata};
+use std::ffi::OsStr;
+use std::fs::File;
 use std::io;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::os::fd::AsFd;
+use std::path::Path;
 
-use rustix::fs::{Gid, Uid};
+use rustix::fs::{FileType, Gid, Uid};
+
+use crate::fsutil::{Dir, DirError};
 
 fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
 
-fn parent(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
 /// The owner (and group) `dir`'s new entries should have when root creates them; None when that is root
 /// itself or this process is not root.
-fn heir(dir: &Path) -> io::Result<Option<(u32, u32)>> {
+fn heir(dir: &Dir) -> io::Result<Option<(u32, u32)>> {
     if !is_root() {
         return Ok(None);
     }
-    let d = fs::metadata(dir)?;
-    Ok((d.uid() != 0).then_some((d.uid(), d.gid())))
+    let st = rustix::fs::fstat(dir)?;
+    Ok((st.st_uid != 0).then_some((st.st_uid, st.st_gid)))
 }
 
-fn give(file: &File, opened: &Metadata, path: &Path, to: (u32, u32)) -> io::Result<()> {
-    if (opened.uid(), opened.gid()) == to {
-        return Ok(());
-    }
-    let here = fs::symlink_metadata(path)?;
-    let same = here.dev() == opened.dev() && here.ino() == opened.ino();
-    let plain = if opened.is_dir() {
-        here.is_dir()
-    } else {
-        here.file_type().is_file() && opened.nlink() == 1
-    };
-    if !same || !plain {
-        return Err(io::Error::other(
-            "not a plain file or directory of its own at this path (a link?); its owner is left as it is",
-        ));
-    }
-    rustix::fs::fchown(file, Some(Uid::from_raw(to.0)), Some(Gid::from_raw(to.1)))?;
+fn give(fd: impl AsFd, to: (u32, u32)) -> io::Result<()> {
+    rustix::fs::fchown(fd, Some(Uid::from_raw(to.0)), Some(Gid::from_raw(to.1)))?;
     Ok(())
 }
 
-/// `file`, open at `path`, was created (or is appended to) by this process: when root writes into a
-/// directory of another user, the file becomes that user's (and group's). A file root owns already (left
-/// by an older version) is handed over too.
-pub fn adopt(file: &File, path: &Path) -> io::Result<()> {
-    let Some(to) = heir(parent(path))? else {
+/// `file`, open as `name` in `dir`, is appended to (or was created) by this process: when root writes into
+/// a directory of another user, the file becomes that user's (and group's). A file root owns already (left
+/// by an older version) is handed over too; a file that is not the plain file at `name` is not.
+pub fn adopt(dir: &Dir, file: &File, name: &OsStr) -> io::Result<()> {
+    let Some(to) = heir(dir)? else {
         return Ok(());
     };
-    give(file, &file.metadata()?, path, to)
+    let opened = rustix::fs::fstat(file)?;
+    if (opened.st_uid, opened.st_gid) == to {
+        return Ok(());
+    }
+    let here = dir.lstat(name)?;
+    let same = here.st_dev == opened.st_dev && here.st_ino == opened.st_ino;
+    let plain =
+        FileType::from_raw_mode(here.st_mode) == FileType::RegularFile && opened.st_nlink == 1;
+    if !same || !plain {
+        return Err(io::Error::other(
+            "not a plain file of its own at this name (a link?); its owner is left as it is",
+        ));
+    }
+    give(file, to)
 }
 
 /// As [`adopt`], logging a failure (with what it is for) instead of returning it; whether it worked.
-pub fn adopt_or_warn(file: &File, path: &Path, what: &str) -> bool {
-    match adopt(file, path) {
+pub fn adopt_or_warn(dir: &Dir, file: &File, name: &OsStr, what: &str) -> bool {
+    match adopt(dir, file, name) {
         Ok(()) => true,
         Err(e) => {
-            tracing::warn!(path = %path.display(), error = %e, "cannot give the {what} to its directory's owner; another user may be locked out of it");
+            warn(&dir.join(name), &e, what);
             false
         }
     }
 }
 
-/// The directories missing on the way to `dir`, outermost first (call before creating them).
-pub fn missing_dirs(dir: &Path) -> Vec<PathBuf> {
-    let mut missing = Vec::new();
-    let mut cur = Some(dir);
-    while let Some(p) = cur.filter(|p| !p.as_os_str().is_empty()) {
-        if fs::symlink_metadata(p).is_ok() {
-            break;
-        }
-        missing.push(p.to_path_buf());
-        cur = p.parent();
-    }
-    missing.reverse();
-    missing
+fn warn(path: &Path, e: &io::Error, what: &str) {
+    tracing::warn!(path = %path.display(), error = %e, "cannot give the {what} to its directory's owner; another user may be locked out of it");
 }
 
-/// After `missing` ([`missing_dirs`]) were created: each becomes its parent directory's owner's, when
-/// root created them (logged, not returned, when it cannot).
-pub fn adopt_dirs(missing: &[PathBuf]) {
-    for d in missing {
-        let r = heir(parent(d)).and_then(|to| {
-            let Some(to) = to else { return Ok(()) };
-            let f = File::options()
-                .read(true)
-                .custom_flags(
-                    (rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::NOFOLLOW).bits() as i32,
-                )
-                .open(d)?;
-            give(&f, &f.metadata()?, d, to)
-        });
-        if let Err(e) = r {
-            tracing::warn!(dir = %d.display(), error = %e, "cannot give a created directory to its parent's owner");
+/// [`crate::fsutil::ensure_private_dir`], where each directory root creates becomes its parent's owner's
+/// (logged, not returned, when it cannot).
+pub fn ensure_private_dir(path: &Path) -> Result<Dir, DirError> {
+    crate::fsutil::ensure_private_dir_with(path, &mut |parent, new| {
+        if let Err(e) = heir(parent).and_then(|to| to.map_or(Ok(()), |to| give(new, to))) {
+            warn(new.path(), &e, "directory");
         }
-    }
+    })
+}
+
+/// [`Dir::write_atomic`], where the file becomes `dir`'s owner's when root writes it (given away before it
+/// is renamed into place; logged, not returned, when it cannot).
+pub fn write_atomic(
+    dir: &Dir,
+    name: &OsStr,
+    bytes: &[u8],
+    mode: u32,
+    replace: bool,
+    what: &str,
+) -> io::Result<()> {
+    dir.write_atomic_with(name, bytes, mode, replace, &mut |f| {
+        if let Err(e) = heir(dir).and_then(|to| to.map_or(Ok(()), |to| give(f, to))) {
+            warn(&dir.join(name), &e, what);
+        }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+    use std::os::unix::fs::MetadataExt;
 
     fn owner(p: &Path) -> u32 {
         fs::symlink_metadata(p).unwrap().uid()
@@ -132,25 +126,27 @@ mod tests {
         let dir = tmp.path().join("user");
         fs::create_dir(&dir).unwrap();
         std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
+        let d = Dir::open(&dir).unwrap();
         let victim = tmp.path().join("passwd");
         fs::write(&victim, b"root:x:0:0\n").unwrap();
-        let hard = dir.join("privacy-log.jsonl");
-        fs::hard_link(&victim, &hard).unwrap();
-        let f = File::options().append(true).open(&hard).unwrap();
-        assert!(adopt(&f, &hard).is_err());
-        let soft = dir.join(".app.log.lock");
-        std::os::unix::fs::symlink(&victim, &soft).unwrap();
-        let f = File::options().append(true).open(&soft).unwrap();
-        assert!(adopt(&f, &soft).is_err());
+        let hard = OsStr::new("privacy-log.jsonl");
+        fs::hard_link(&victim, dir.join(hard)).unwrap();
+        let f = File::options().append(true).open(dir.join(hard)).unwrap();
+        assert!(adopt(&d, &f, hard).is_err());
+        // A symlink (opened through by someone else): the file at the name is not the one open.
+        let soft = OsStr::new(".app.log.lock");
+        std::os::unix::fs::symlink(&victim, dir.join(soft)).unwrap();
+        let f = File::options().append(true).open(dir.join(soft)).unwrap();
+        assert!(adopt(&d, &f, soft).is_err());
         assert_eq!(owner(&victim), 0, "the root file stays root's");
-        let plain = dir.join("new");
-        let f = File::create(&plain).unwrap();
-        adopt(&f, &plain).unwrap();
-        assert_eq!(owner(&plain), 65534);
-        let missing = missing_dirs(&dir.join("a/b"));
-        assert_eq!(missing, [dir.join("a"), dir.join("a/b")]);
-        fs::create_dir_all(dir.join("a/b")).unwrap();
-        adopt_dirs(&missing);
+        let plain = OsStr::new("new");
+        let f = d.create_new(plain, 0o600).unwrap();
+        adopt(&d, &f, plain).unwrap();
+        assert_eq!(owner(&dir.join(plain)), 65534);
+        write_atomic(&d, OsStr::new("atomic"), b"x", 0o600, true, "test file").unwrap();
+        assert_eq!(owner(&dir.join("atomic")), 65534);
+        ensure_private_dir(&dir.join("a/b")).unwrap();
+        assert_eq!(owner(&dir.join("a")), 65534);
         assert_eq!(owner(&dir.join("a/b")), 65534);
     }
 }

@@ -19,9 +19,8 @@
 //! says it is due, or hand the policy to [`run_loop`] on a thread of its own.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime};
@@ -29,6 +28,7 @@ use std::time::{Duration, Instant, SystemTime};
 use jiff::Timestamp;
 
 use crate::config::{Config, RetentionConfig};
+use crate::pathglob::PathGlob;
 use crate::sink::name::{SegmentName, SegmentState};
 use crate::units::format_duration;
 
@@ -43,28 +43,29 @@ pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 pub enum RetentionError {
     #[error("retention: no segment directory (give --dir DIR or set logveil.segments.dir)")]
     NoDirectory,
-    #[error("retention: cannot list {}: {source}", path.display())]
+    #[error("retention: cannot list {}", path.display())]
     List { path: PathBuf, source: io::Error },
     #[error("retention: rule {pattern:?}: {message}")]
     BadRule { pattern: String, message: String },
-    #[error("retention: privacy log {}: {source}", path.display())]
+    #[error("retention: privacy log {}", path.display())]
     PrivacyLog { path: PathBuf, source: io::Error },
 }
 
 /// A rule for plaintext data other than segments: files matching `pattern` (or under a directory matching
-/// it) are deleted once their mtime is older than `max_age`.
+/// it) are deleted once their mtime is older than `max_age`. Patterns are logveil's one glob dialect
+/// ([`crate::pathglob`]: `*`, `?`, `**`, classes, braces), the same as `tail`'s sources.
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub pattern: String,
     pub max_age: Duration,
-    compiled: glob::Pattern,
+    compiled: PathGlob,
 }
 
 impl Rule {
     pub fn new(pattern: &str, max_age: Duration) -> Result<Rule, RetentionError> {
-        let compiled = glob::Pattern::new(pattern).map_err(|e| RetentionError::BadRule {
+        let compiled = PathGlob::new(pattern).map_err(|message| RetentionError::BadRule {
             pattern: pattern.to_string(),
-            message: e.to_string(),
+            message,
         })?;
         Ok(Rule {
             pattern: pattern.to_string(),
@@ -76,19 +77,9 @@ impl Rule {
     /// Whether `path` (absolute, or relative to the current directory like the pattern) or one of its
     /// ancestors matches the rule.
     pub fn covers(&self, path: &Path) -> bool {
-        let opts = glob_options();
         path.ancestors()
             .filter(|p| !p.as_os_str().is_empty())
-            .any(|p| self.compiled.matches_path_with(p, opts))
-    }
-}
-
-fn glob_options() -> glob::MatchOptions {
-    glob::MatchOptions {
-        case_sensitive: true,
-        // `*` stays within one path component, as in a shell.
-        require_literal_separator: true,
-        require_literal_leading_dot: false,
+            .any(|p| self.compiled.matches_path(p))
     }
 }
 
@@ -172,25 +163,10 @@ impl Policy {
     fn list_rules(&self, listing: &mut Listing) {
         let mut found: BTreeMap<PathBuf, PlainFile> = BTreeMap::new();
         for (rule_index, rule) in self.rules.iter().enumerate() {
-            let matches = match glob::glob_with(&rule.pattern, glob_options()) {
-                Ok(m) => m,
-                Err(e) => {
-                    listing
-                        .problems
-                        .push((PathBuf::from(&rule.pattern), e.to_string()));
-                    continue;
-                }
-            };
-            for m in matches {
-                let path = match m {
-                    Ok(p) => absolute(&p),
-                    Err(e) => {
-                        listing
-                            .problems
-                            .push((e.path().to_path_buf(), e.error().to_string()));
-                        continue;
-                    }
-                };
+            let (matches, problems) = rule.compiled.walk();
+            listing.problems.extend(problems);
+            for path in matches {
+                let path = absolute(&path);
                 let mut files = Vec::new();
                 regular_files(&path, &mut files, &mut listing.problems);
                 for (file, md) in files {
@@ -327,8 +303,6 @@ impl Policy {
             source,
         };
         let mut log = open_privacy_log(&self.privacy_log).map_err(log_err)?;
-        // A root run must not leave the service user a privacy log it cannot append to.
-        crate::ownership::adopt_or_warn(&log, &self.privacy_log, "privacy log");
         for d in plan.deletions {
             match fs::remove_file(&d.path) {
                 Ok(()) => {
@@ -443,27 +417,19 @@ fn regular_files(
     }
 }
 
-/// Opens (creating it 0600, its directory 0700) the privacy log for appending.
+/// Opens (creating it 0600, its directory 0700, whatever the umask) the privacy log for appending; never
+/// through a symlink, and only a regular file with no other hard link.
+/// A root run must not leave the service user a privacy log it cannot append to: it becomes the owner's
+/// of the directory it is in ([`crate::ownership`]).
 fn open_privacy_log(path: &Path) -> io::Result<File> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !parent.exists() {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(parent)?;
-        }
-    }
-    let file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(path)?;
-    // The mode given to open() is reduced by the umask; make it exactly 0600.
-    let md = file.metadata()?;
-    if md.permissions().mode() & 0o777 != 0o600 {
-        file.set_permissions(fs::Permissions::from_mode(0o600))?;
-    }
-    Ok(file)
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+    let dir = crate::fsutil::ensure_private_dir(crate::fsutil::parent_dir(path))
+        .map_err(|e| io::Error::new(e.error.kind(), e.to_string()))?;
+    let log = dir.open_append(name, crate::fsutil::FILE_MODE)?;
+    crate::ownership::adopt_or_warn(&dir, &log, name, "privacy log");
+    Ok(log)
 }
 
 /// One line of the privacy log (JSON, newline-terminated).
@@ -495,6 +461,10 @@ pub fn privacy_line(d: &Deletion, time: Timestamp, judged_at: Timestamp) -> Stri
             m.insert("rule".into(), pattern.clone().into());
             m.insert("mtime".into(), mtime.to_string().into());
             m.insert("max_age".into(), format_duration(*max_age).into());
+        }
+        Reason::Shipped { remote, hash } => {
+            m.insert("remote".into(), remote.clone().into());
+            m.insert("hash".into(), hash.clone().into());
         }
     }
     let mut line = v.to_string();
@@ -547,15 +517,23 @@ pub enum Reason {
         mtime: Timestamp,
         max_age: Duration,
     },
+    /// A segment whose copy on the remote was confirmed (size and hash) by `logveil ship`.
+    Shipped {
+        /// The remote object (`REMOTE:PATH/HOST/NAME`).
+        remote: String,
+        /// The hash both copies share, `TYPE:HEX` (e.g. `md5:...`).
+        hash: String,
+    },
 }
 
 impl Reason {
-    /// `max_age`, `quota` or `rule` (the privacy log's `reason`).
+    /// `max_age`, `quota`, `rule` or `shipped` (the privacy log's `reason`).
     pub fn code(&self) -> &'static str {
         match self {
             Reason::MaxAge { .. } => "max_age",
             Reason::Quota { .. } => "quota",
             Reason::Rule { .. } => "rule",
+            Reason::Shipped { .. } => "shipped",
         }
     }
 }
@@ -583,6 +561,7 @@ impl std::fmt::Display for Reason {
                 "rule {pattern}: modified {mtime}, older than {}",
                 format_duration(*max_age)
             ),
+            Reason::Shipped { remote, hash } => write!(f, "shipped: {remote} has it ({hash})"),
         }
     }
 }
@@ -706,12 +685,13 @@ pub fn run_loop(policy: &Policy, stop: &Receiver<()>) {
     run_loop_with(policy, stop, &mut |_| {});
 }
 
-/// As [`run_loop`], calling `on_run` after every run with its report or its error (to count deletions
-/// and failures in metrics).
+/// As [`run_loop`], calling `on_report` after every run with its report or its error (for metrics).
+/// A segment directory that does not exist yet (the writer creates it with its first segment) is not an
+/// error here: there is nothing to delete.
 pub fn run_loop_with(
     policy: &Policy,
     stop: &Receiver<()>,
-    on_run: &mut dyn FnMut(Result<&Report, &RetentionError>),
+    on_report: &mut dyn FnMut(Result<&Report, &RetentionError>),
 ) {
     if !policy.auto_delete {
         tracing::info!("retention: auto_delete is off in the config; no scheduled deletion");
@@ -728,11 +708,16 @@ pub fn run_loop_with(
                     } else {
                         tracing::info!("retention: {}", r.summary());
                     }
-                    on_run(Ok(&r));
+                    on_report(Ok(&r));
+                }
+                Err(RetentionError::List { path, source })
+                    if source.kind() == io::ErrorKind::NotFound && policy.dirs.contains(&path) =>
+                {
+                    tracing::debug!(dir = %path.display(), "retention: no segment directory yet; nothing to do");
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "retention: run failed");
-                    on_run(Err(&e));
+                    tracing::warn!(error = %chain(&e), "retention: run failed");
+                    on_report(Err(&e));
                 }
             }
         }
@@ -741,6 +726,19 @@ pub fn run_loop_with(
             Err(RecvTimeoutError::Timeout) => {}
         }
     }
+}
+
+/// An error and its causes, `what: why: why`, for a log line (a `Display` names only the error itself;
+/// its cause is its `source()`).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
 }
 
 #[cfg(test)]
@@ -902,6 +900,53 @@ mod tests {
     }
 
     #[test]
+    fn rules_take_the_one_glob_dialect_braces_classes_and_double_stars() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp.path();
+        for f in [
+            "a/1.json",
+            "b/2.json",
+            "c/3.json",
+            "c/deep/4.json",
+            "a/x.json",
+            "a/.5.json",
+        ] {
+            let p = base.join(f);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(&p, b"{}").unwrap();
+        }
+        let listed = |pattern: &str| -> Vec<String> {
+            let mut p = policy(90, None);
+            p.dirs.clear();
+            p.rules = vec![Rule::new(pattern, Duration::from_secs(1)).unwrap()];
+            let l = p.list().unwrap();
+            assert!(l.problems.is_empty(), "{:?}", l.problems);
+            let mut v: Vec<String> = l
+                .plaintext
+                .iter()
+                .map(|f| f.path.strip_prefix(base).unwrap().display().to_string())
+                .collect();
+            v.sort();
+            v
+        };
+        let b = base.display();
+        assert_eq!(
+            listed(&format!("{b}/{{a,b}}/*.json")),
+            ["a/1.json", "a/x.json", "b/2.json"]
+        );
+        assert_eq!(
+            listed(&format!("{b}/*/[0-9].json")),
+            ["a/1.json", "b/2.json", "c/3.json"]
+        );
+        assert_eq!(
+            listed(&format!("{b}/**/[!x].json")),
+            ["a/1.json", "b/2.json", "c/3.json", "c/deep/4.json"]
+        );
+        let err = Rule::new(&format!("{b}/{{a,b"), Duration::from_secs(1)).unwrap_err();
+        assert!(err.to_string().contains("unmatched '{'"), "{err}");
+    }
+
+    #[test]
     fn privacy_line_is_one_json_line_with_time_file_reason_bytes() {
         let d = Deletion {
             path: "/seg/x".into(),
@@ -962,12 +1007,12 @@ impl Background {
     /// Starts [`run_loop_with`] on a thread named `logveil-retention`.
     pub fn spawn(
         policy: Policy,
-        mut on_run: impl FnMut(Result<&Report, &RetentionError>) + Send + 'static,
+        mut on_report: impl FnMut(Result<&Report, &RetentionError>) + Send + 'static,
     ) -> std::io::Result<Background> {
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("logveil-retention".into())
-            .spawn(move || run_loop_with(&policy, &rx, &mut on_run))?;
+            .spawn(move || run_loop_with(&policy, &rx, &mut on_report))?;
         Ok(Background {
             stop: Some(tx),
             thread: Some(thread),

@@ -3,21 +3,13 @@
 //! final newline, and no HDFS block id changes. Prints what the defaults redact per type per file
 //! (`cargo test --test loghub -- --nocapture`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn corpus_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/loghub");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but the loghub corpus is missing at {}",
-        dir.display()
-    );
-    eprintln!("note: {} not found; loghub test skipped", dir.display());
-    None
+    common::shared_dir("corpus/loghub")
 }
 
 fn log_files(dir: &Path) -> Vec<PathBuf> {

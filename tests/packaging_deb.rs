@@ -121,7 +121,7 @@ fn package_holds_binary_config_units_hook_docs_with_their_modes() {
     // 0600 from the start; postinst gives it to logveil once that user exists.
     expect("/etc/logveil/logveil.yaml", "-rw-------");
     for u in UNITS {
-        expect(&format!("/lib/systemd/system/{u}"), "-rw-r--r--");
+        expect(&format!("/usr/lib/systemd/system/{u}"), "-rw-r--r--");
     }
     expect("/usr/share/logveil/logrotate/logveil", "-rw-r--r--");
     for cmd in visible_commands() {
@@ -161,7 +161,15 @@ fn package_holds_binary_config_units_hook_docs_with_their_modes() {
     assert_eq!(field("Package"), "logveil");
     assert_eq!(field("Version"), format!("{}-1", env!("CARGO_PKG_VERSION")));
     let depends = field("Depends");
-    assert!(depends.contains("passwd"), "useradd comes from passwd");
+    assert!(
+        depends.contains("adduser"),
+        "postinst runs adduser --system"
+    );
+    let maintainer = field("Maintainer");
+    assert!(
+        maintainer.contains('<') && !maintainer.contains("localhost"),
+        "Maintainer: {maintainer}"
+    );
     // $auto, resolved by dpkg-shlibdeps from the binary's shared libraries.
     assert!(depends.contains("libc6"), "Depends: {depends}");
 
@@ -202,7 +210,7 @@ fn package_holds_binary_config_units_hook_docs_with_their_modes() {
     );
     for u in UNITS {
         assert_eq!(
-            fs::read(x.path().join("lib/systemd/system").join(u)).unwrap(),
+            fs::read(x.path().join("usr/lib/systemd/system").join(u)).unwrap(),
             fs::read(repo().join("packaging/systemd").join(u)).unwrap(),
             "{u}"
         );
@@ -218,6 +226,18 @@ fn package_holds_binary_config_units_hook_docs_with_their_modes() {
     assert_eq!(
         text(&v.stdout).trim(),
         format!("logveil {}", env!("CARGO_PKG_VERSION"))
+    );
+    // No unit under /lib (merged /usr: they belong under /usr/lib).
+    assert!(!x.path().join("lib/systemd").exists());
+    // debian/changelog, for this version.
+    let changelog = gunzip(&x.path().join("usr/share/doc/logveil/changelog.Debian.gz"));
+    assert!(
+        changelog.starts_with(&format!("logveil ({}-1) ", env!("CARGO_PKG_VERSION"))),
+        "{changelog}"
+    );
+    assert!(
+        changelog.contains(&format!("\n -- {maintainer}  ")),
+        "{changelog}"
     );
     let man = gunzip(&x.path().join("usr/share/man/man1/logveil.1.gz"));
     assert!(
@@ -337,12 +357,17 @@ fn package_installs_checks_out_keeps_local_changes_and_purges() {
         text(&v.stdout).trim(),
         format!("logveil {}", env!("CARGO_PKG_VERSION"))
     );
-    run_ok(
+    // A fresh install has no recipient yet: the check the units run before start refuses it, once, clearly.
+    let fresh = run(
         Command::new("/usr/bin/logveil")
             .args(["config", "check", "--config", "/etc/logveil/logveil.yaml"])
             .env_remove("LOGVEIL_CONFIG"),
         "logveil config check on the installed config",
     );
+    let err = text(&fresh.stderr);
+    assert_eq!(fresh.status.code(), Some(2), "{err}");
+    assert!(err.contains("no recipient"), "{err}");
+    assert_eq!(err.matches("logveil: error:").count(), 1, "{err}");
 
     // The system user and what it owns.
     let (uid, gid, home, shell) = user("logveil");
@@ -359,11 +384,26 @@ fn package_installs_checks_out_keeps_local_changes_and_purges() {
         assert_eq!(owner_mode(d), (uid, gid, 0o700), "{d}");
     }
 
+    // The key of the hash action, made at install: 32 random bytes as hex, 0640 root:logveil, in the
+    // format logveil.hash_key_file reads (the config names it; config check loaded it above).
+    let hash_key = "/etc/logveil/hash.key";
+    assert_eq!(owner_mode(hash_key), (0, gid, 0o640));
+    let key_text = fs::read_to_string(hash_key).unwrap();
+    let hex = key_text.strip_suffix('\n').unwrap_or(&key_text);
+    assert_eq!(hex.len(), 64, "64 hex digits");
+    assert!(hex.bytes().all(|b| b.is_ascii_hexdigit()));
+    let cfg_loaded =
+        logveil::config::Config::load(Some(Path::new("/etc/logveil/logveil.yaml"))).unwrap();
+    assert!(
+        cfg_loaded.redaction.hash_key.is_some(),
+        "the installed config uses it"
+    );
+
     // Docs: man pages (also every one a unit's Documentation= names) and completions.
     assert!(gunzip(Path::new("/usr/share/man/man1/logveil.1.gz")).contains(".SH FILES"));
     for u in UNITS {
         for doc in unit_values(
-            &unit_entries(&Path::new("/lib/systemd/system").join(u)),
+            &unit_entries(&Path::new("/usr/lib/systemd/system").join(u)),
             "Documentation",
         ) {
             for page in doc.split_whitespace() {
@@ -438,6 +478,22 @@ fn package_installs_checks_out_keeps_local_changes_and_purges() {
     );
     let local = packaged.replace(line, &format!("    recipients_file: [{recipients}]\n"));
     fs::write(cfg, &local).unwrap();
+    // Configured as the README says, the check passes, as the user logveil (as the units run it).
+    run_ok(
+        Command::new("runuser")
+            .args([
+                "-u",
+                "logveil",
+                "--",
+                "/usr/bin/logveil",
+                "config",
+                "check",
+                "--config",
+                cfg,
+            ])
+            .current_dir("/"),
+        "logveil config check as logveil, with a recipients file",
+    );
     let input = "2026-11-25T10:00:00Z INFO msg=1 from=13912345678 ok\n\
                  2026-11-25T10:00:01Z INFO msg=2 reply_to=someone@example.com ok\n";
     let mut pipe = Command::new("runuser")
@@ -516,7 +572,7 @@ fn package_installs_checks_out_keeps_local_changes_and_purges() {
     let app_log = logs.path().join("app.log");
     fs::write(&app_log, input).unwrap();
     fs::set_permissions(&app_log, fs::Permissions::from_mode(0o644)).unwrap();
-    let unit = unit_entries(Path::new("/lib/systemd/system/logveil-tail@.service"));
+    let unit = unit_entries(Path::new("/usr/lib/systemd/system/logveil-tail@.service"));
     let exec = unit_values(&unit, "ExecStart").pop().unwrap();
     let glob = format!("{}/*.log", logs.path().display());
     let words: Vec<String> = exec
@@ -589,10 +645,15 @@ fn package_installs_checks_out_keeps_local_changes_and_purges() {
         text(&a.stdout)
     );
 
-    // The local change survives a reinstall, and so do the owner and mode.
+    // The local change survives a reinstall, and so do the owner and mode, and the hash key.
     dpkg_ok(&["-i", deb]);
     assert_eq!(fs::read_to_string(cfg).unwrap(), local);
     assert_eq!(owner_mode(cfg), (uid, gid, 0o600));
+    assert_eq!(
+        fs::read_to_string(hash_key).unwrap(),
+        key_text,
+        "the key is kept"
+    );
 
     // Purge: everything goes but sealed segments (the kept logs), which are named and left. (The
     // recipients file is the admin's: it goes first, or dpkg would keep /etc/logveil for it.)
@@ -605,7 +666,8 @@ fn package_installs_checks_out_keeps_local_changes_and_purges() {
     for gone in [
         "/usr/bin/logveil",
         "/etc/logveil",
-        "/lib/systemd/system/logveil-tail@.service",
+        hash_key,
+        "/usr/lib/systemd/system/logveil-tail@.service",
         "/var/lib/logveil/state",
     ] {
         assert!(!Path::new(gone).exists(), "{gone} is left after purge");

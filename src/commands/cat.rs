@@ -1,19 +1,30 @@
 //! `logveil cat --identity FILE SEGMENT_OR_DIR...`: decrypt and decompress segments to stdout.
 //!
-//! Files are read in the order given; a directory's segments in data order, stream by stream (its
-//! `.partial` files are skipped with a warning: they are still being written, or wait for the next start
-//! of the writer to be renamed as truncated). A truncated or tampered segment is reported by name after
-//! everything readable from it was written; the exit code is then 1.
+//! Files are read in the order given; `-`, or no path at all, reads one segment from stdin (as `age -d`
+//! does); a directory's segments, with those of its subdirectories (a tree fetched with `rclone copy` or
+//! mounted: one directory per host), in data order, stream by stream, each stream in time order across
+//! hosts (its `.partial` files are skipped with a warning: they are still being written, or wait for the
+//! next start of the writer to be renamed as truncated). A truncated or tampered segment is reported by
+//! name after everything readable from it was written; the exit code is then 1, as it is for a directory
+//! that holds no segment.
 
 use std::fs;
-use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::Exit;
+use super::{say, Exit};
 use crate::cli::CatArgs;
-use crate::sink::reader::{list_segments, read_segment, Identities, Outcome, ReadError};
+use crate::sink::reader::{
+    list_segments, read_segment, read_segment_from, Identities, Outcome, ReadError,
+};
+
+/// Where a segment comes from.
+enum Input {
+    File(PathBuf),
+    Stdin,
+}
 
 pub fn run(args: &CatArgs) -> Result<Exit> {
     let ids = Identities::load(&args.identity)?;
@@ -23,30 +34,49 @@ pub fn run(args: &CatArgs) -> Result<Exit> {
             exit = e;
         }
     };
-    let mut segments: Vec<PathBuf> = Vec::new();
+    let dash = Path::new("-");
+    if args.inputs.is_empty() && io::stdin().is_terminal() {
+        anyhow::bail!("cat: no segment given and stdin is a terminal: give SEGMENT_OR_DIR..., or pipe a segment in");
+    }
+    if args.inputs.iter().filter(|p| *p == dash).count() > 1 {
+        anyhow::bail!("cat: `-` (stdin) can be given once");
+    }
+    let mut segments: Vec<Input> = Vec::new();
+    if args.inputs.is_empty() {
+        segments.push(Input::Stdin);
+    }
     for input in &args.inputs {
+        if input == dash {
+            segments.push(Input::Stdin);
+            continue;
+        }
         match fs::metadata(input) {
             Ok(m) if m.is_dir() => match list_segments(input) {
                 Ok((segs, partials)) => {
                     for p in partials {
-                        eprintln!(
-                            "logveil: cat: {}: skipped: still being written (.partial); a writer's next start renames a crash's .partial to *.truncated.log.gz.age",
+                        say(format_args!(
+                            "cat: {}: skipped: still being written (.partial); a writer's next start renames a crash's .partial to *.truncated.log.gz.age",
                             p.display()
-                        );
+                        ));
                     }
                     if segs.is_empty() {
-                        eprintln!("logveil: cat: {}: no segments", input.display());
+                        // A mistyped directory that exists must not pass a script as "nothing to show".
+                        say(format_args!(
+                            "cat: {}: no segments in this directory",
+                            input.display()
+                        ));
+                        worse(Exit::Found);
                     }
-                    segments.extend(segs);
+                    segments.extend(segs.into_iter().map(Input::File));
                 }
                 Err(e) => {
-                    eprintln!("logveil: cat: {}: {e}", input.display());
+                    say(format_args!("cat: {}: {e}", input.display()));
                     worse(Exit::Error);
                 }
             },
-            Ok(_) => segments.push(input.clone()),
+            Ok(_) => segments.push(Input::File(input.clone())),
             Err(e) => {
-                eprintln!("logveil: cat: {}: {e}", input.display());
+                say(format_args!("cat: {}: {e}", input.display()));
                 worse(Exit::Error);
             }
         }
@@ -54,8 +84,14 @@ pub fn run(args: &CatArgs) -> Result<Exit> {
 
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(128 << 10, stdout.lock());
-    for seg in &segments {
-        let result = read_segment(seg, &ids, &mut out);
+    for input in &segments {
+        let (result, seg) = match input {
+            Input::File(p) => (read_segment(p, &ids, &mut out), p.as_path()),
+            Input::Stdin => (
+                read_segment_from(io::stdin().lock(), dash, &ids, &mut out),
+                dash,
+            ),
+        };
         // Whatever was read reaches stdout before the report about it.
         let flushed = out.flush();
         match (result, flushed) {
@@ -67,14 +103,14 @@ pub fn run(args: &CatArgs) -> Result<Exit> {
             }
             (Ok(Outcome::Complete { .. }), _) => {}
             (Ok(Outcome::Incomplete { bytes, problem }), _) => {
-                eprintln!(
-                    "logveil: cat: {}: {problem} ({bytes} bytes were readable and written)",
+                say(format_args!(
+                    "cat: {}: {problem} ({bytes} bytes were readable and written)",
                     seg.display()
-                );
+                ));
                 worse(Exit::Found);
             }
             (Err(e @ ReadError::Open { .. }), _) => {
-                eprintln!("logveil: {:#}", anyhow::Error::from(e));
+                say(format_args!("{:#}", anyhow::Error::from(e)));
                 worse(Exit::Error);
             }
         }

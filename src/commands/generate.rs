@@ -8,10 +8,7 @@
 //! Files are written 0600 and a missing DIR is created 0700, like everything logveil creates; packaging
 //! sets the installed modes itself. The paths written are printed on stdout, one per line.
 
-use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-use std::path::Path;
 
 use anyhow::{Context, Result};
 use clap::CommandFactory;
@@ -24,19 +21,16 @@ use crate::cli::{Cli, GenerateArgs, GenerateWhat};
 const BIN: &str = "logveil";
 
 pub fn run(args: &GenerateArgs) -> Result<Exit> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&args.out)
-        .with_context(|| format!("generate: cannot create {}", args.out.display()))?;
+    let dir = crate::fsutil::ensure_private_dir(&args.out)
+        .map_err(|e| anyhow::anyhow!("generate: cannot create {e}"))?;
     let files = match args.what {
         GenerateWhat::Man => man_pages()?,
         GenerateWhat::Completions => completions()?,
     };
     let mut stdout = std::io::stdout().lock();
     for (name, bytes) in files {
-        let path = args.out.join(name);
-        write_private(&path, &bytes)
+        let path = args.out.join(&name);
+        dir.write_atomic(name.as_ref(), &bytes, crate::fsutil::FILE_MODE, true)
             .with_context(|| format!("generate: cannot write {}", path.display()))?;
         writeln!(stdout, "{}", path.display()).context("generate: cannot write to stdout")?;
     }
@@ -123,6 +117,9 @@ Filter of logveil's own log lines (for example \fBinfo\fR, \fBdebug\fR); overrid
 .TP
 \fBLOGVEIL_HASH_KEY\fR
 Key of the \fBhash\fR action, unless the config names another variable or a key file.
+.TP
+\fBRCLONE_*\fR
+Passed on to the rclone that \fBlogveil ship\fR runs (for example \fBRCLONE_BWLIMIT\fR).
 .SH FILES
 .TP
 \fI/etc/logveil/logveil.yaml\fR
@@ -143,13 +140,20 @@ The sidecar: \fBlogveil\-tail@logveil.service\fR follows the paths in \fBLOGVEIL
 \fI/lib/systemd/system/logveil\-retention.timer\fR
 Runs \fBlogveil retention\fR hourly: expired segments of the logrotate hook and the tail sidecar.
 .TP
+\fI/lib/systemd/system/logveil\-ship.timer\fR
+Runs \fBlogveil ship\fR every 15 minutes: finished segments to object storage, with rclone.
+.TP
+\fI/etc/logveil/rclone.conf\fR
+The rclone remote \fBlogveil ship\fR uses, with its credentials (not in the package; root:logveil, 0640).
+.TP
 \fI/usr/share/logveil/logrotate/logveil\fR
 The logrotate hook: seals each rotated \fI/var/log/clawdbot/*.log\fR with \fBlogveil seal\fR. Copy it
 to \fI/etc/logrotate.d/\fR to use it (not together with the tail sidecar on the same logs).
 .SH "SEE ALSO"
 \fBlogveil\-redact\fR(1), \fBlogveil\-pipe\fR(1), \fBlogveil\-seal\fR(1), \fBlogveil\-tail\fR(1),
 \fBlogveil\-cat\fR(1), \fBlogveil\-keygen\fR(1), \fBlogveil\-retention\fR(1), \fBlogveil\-audit\fR(1),
-\fBlogveil\-config\fR(1), \fBage\fR(1), \fBlogrotate\fR(8), \fBsystemd.exec\fR(5)
+\fBlogveil\-ship\fR(1), \fBlogveil\-config\fR(1), \fBage\fR(1), \fBrclone\fR(1), \fBlogrotate\fR(8),
+\fBsystemd.exec\fR(5)
 "#;
 
 /// `(file name, script)` for bash, zsh and fish, named as their completion directories expect.
@@ -166,19 +170,4 @@ fn completions() -> Result<Vec<(String, Vec<u8>)>> {
         out.push((name, buf));
     }
     Ok(out)
-}
-
-/// Creates or replaces `path` with mode 0600 whatever the umask (an existing file's mode is corrected).
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    if file.metadata()?.permissions().mode() & 0o777 != 0o600 {
-        file.set_permissions(fs::Permissions::from_mode(0o600))?;
-    }
-    file.write_all(bytes)?;
-    file.sync_all()
 }

@@ -8,8 +8,10 @@ pub mod keygen;
 pub mod pipe;
 pub mod redact;
 pub mod retention;
+pub mod retention_remote;
 pub mod seal;
 pub mod sealing;
+pub mod ship;
 pub mod tail;
 
 use std::process::ExitCode;
@@ -39,10 +41,14 @@ impl From<Exit> for ExitCode {
 /// Runs a parsed command line; prints an error once, with a hint when there is one.
 pub fn run(cli: Cli) -> ExitCode {
     init_logging(&cli.global);
+    crate::hardening::log_outcome();
     let result = match cli.command {
         Command::Redact(a) => redact::run(&a),
-        Command::Config(crate::cli::ConfigCommand::Check(a)) => config_check::run(&a),
+        Command::Config(crate::cli::ConfigCommand::Check(a)) => {
+            config_check::run(&a, cli.global.quiet)
+        }
         Command::Retention(a) => retention::run(&a),
+        Command::Ship(a) => ship::run(&a),
         Command::Audit(a) => audit::run(&a),
         Command::Pipe(a) => pipe::run(&a),
         Command::Seal(a) => seal::run(&a),
@@ -60,9 +66,33 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-/// Prints an error chain as one message on stderr: `logveil: error: what: why`.
+/// Whether logveil's own messages are JSON lines (`--log-format json`), set once by [`init_logging`].
+static JSON_LOGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn json_logs() -> bool {
+    JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Prints an error chain as one message on stderr: `logveil: error: what: why`, or with `--log-format
+/// json` one JSON log line at level ERROR, like every other line logveil writes there; any key
+/// material in it is replaced (see [`crate::secrets`]).
 pub fn report(e: &anyhow::Error) {
-    eprintln!("logveil: error: {e:#}");
+    let msg = crate::secrets::hide_keys(&format!("{e:#}"));
+    if json_logs() {
+        tracing::error!("{msg}");
+    } else {
+        eprintln!("logveil: error: {msg}");
+    }
+}
+
+/// A message about one input (a file skipped, a segment incomplete): `logveil: MSG` on stderr, or with
+/// `--log-format json` a JSON log line at level WARN.
+pub fn say(msg: std::fmt::Arguments<'_>) {
+    if json_logs() {
+        tracing::warn!("{msg}");
+    } else {
+        eprintln!("logveil: {msg}");
+    }
 }
 
 /// logveil's own logs go to stderr (stdout is data), human or JSON. `LOGVEIL_LOG` overrides the level.
@@ -82,6 +112,10 @@ pub fn init_logging(g: &GlobalArgs) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false);
+    JSON_LOGS.store(
+        g.log_format == LogFormat::Json,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let _ = match g.log_format {
         LogFormat::Human => builder
             .without_time()

@@ -40,6 +40,7 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
     let cfg = load_config(&args.config)?;
     let setup = sink_setup(&args.seal, &cfg)?;
     let engine = Engine::new(&cfg.redaction)?;
+    setup.metrics.declare_redaction_types(engine.type_names());
     let opts = setup.options(&args.stream, PartialPolicy::KeepAsTruncated);
     let drop_on_error = args.on_sink_error == OnSinkError::Drop;
     let mut p = match setup.open_writer(&args.stream, PartialPolicy::KeepAsTruncated) {

@@ -1,12 +1,14 @@
-//! `logveil redact [--config FILE] [--stats] [FILE...]`: a streaming filter to stdout.
+//! `logveil redact [--config FILE] [--stats] [FILE...]`: a streaming filter to stdout. Files compressed
+//! with gzip are read decompressed (as `zcat` or `rg -z` would), as `seal` reads them.
 
 use std::io::{self, Read, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use super::{load_config, Exit};
+use super::{load_config, say, Exit};
 use crate::cli::RedactArgs;
+use crate::input::file::open_rotated;
 use crate::redact::{Engine, Findings, Redactor};
 
 const READ_SIZE: usize = 256 << 10;
@@ -28,10 +30,10 @@ pub fn run(args: &RedactArgs) -> Result<Exit> {
         let result = if path == Path::new("-") {
             filter(&engine, io::stdin().lock(), &mut out, &mut total)
         } else {
-            match std::fs::File::open(path) {
+            match open_rotated(path, true) {
                 Ok(f) => filter(&engine, f, &mut out, &mut total),
                 Err(e) => {
-                    eprintln!("logveil: {}: {e}", path.display());
+                    say(format_args!("{}: {e}", path.display()));
                     failed += 1;
                     continue;
                 }
@@ -42,7 +44,7 @@ pub fn run(args: &RedactArgs) -> Result<Exit> {
             Err(FilterError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => break,
             Err(FilterError::Output(e)) => return Err(e).context("writing to stdout"),
             Err(FilterError::Input(e)) => {
-                eprintln!("logveil: {}: {e}", path.display());
+                say(format_args!("{}: {e}", path.display()));
                 failed += 1;
             }
         }

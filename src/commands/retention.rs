@@ -8,11 +8,16 @@ use jiff::Timestamp;
 
 use super::{load_config, Exit};
 use crate::cli::RetentionArgs;
+use crate::metrics::Metrics;
+use crate::pipeline::count_retention;
 use crate::retention::Policy;
 use crate::units::parse_positive_duration;
 
 pub fn run(args: &RetentionArgs) -> Result<Exit> {
     let cfg = load_config(&args.config)?;
+    if let Some(listing) = &args.remote_listing {
+        return super::retention_remote::run(&cfg, args, listing);
+    }
     let mut policy = Policy::from_config(&cfg, &args.dir)?;
     if let Some(age) = &args.max_age {
         policy.segment_max_age = parse_positive_duration(age)
@@ -37,10 +42,30 @@ pub fn run(args: &RetentionArgs) -> Result<Exit> {
     if !policy.auto_delete {
         tracing::info!("retention: auto_rotate is false in the config; running because asked to");
     }
+    let metrics = Metrics::with_file(
+        (!args.dry_run)
+            .then(|| {
+                args.metrics_file
+                    .clone()
+                    .or_else(|| cfg.metrics_file.clone())
+            })
+            .flatten(),
+    );
     let report = if args.dry_run {
         policy.dry_run(now)?
     } else {
-        policy.run_once(now)?
+        match policy.run_once(now) {
+            Ok(r) => {
+                count_retention(&metrics, &r);
+                metrics.write_now();
+                r
+            }
+            Err(e) => {
+                metrics.add_error("retention");
+                metrics.write_now();
+                return Err(e.into());
+            }
+        }
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -22,9 +22,10 @@ use std::path::Path;
 use anyhow::Result;
 
 use super::sealing::sink_setup;
-use super::{load_config, Exit};
+use super::{load_config, say, Exit};
 use crate::cli::SealArgs;
 use crate::input::file::stream_name_for;
+use crate::metrics::Job;
 use crate::pipeline::seal::{seal_file, SealReport};
 use crate::redact::Engine;
 
@@ -34,6 +35,7 @@ pub fn run(args: &SealArgs) -> Result<Exit> {
     // A rotated file is one batch: only its size splits it, never the age of its records.
     setup.segments.max_segment_age = std::time::Duration::from_secs(u64::MAX / 4);
     let engine = Engine::new(&cfg.redaction)?;
+    setup.metrics.declare_redaction_types(engine.type_names());
 
     let mut skipped = 0;
     let mut failed = 0;
@@ -48,12 +50,12 @@ pub fn run(args: &SealArgs) -> Result<Exit> {
                     Err(e) => format!("unresolvable: {e}"),
                 };
                 if !args.follow_symlinks {
-                    eprintln!(
-                        "logveil: seal: {}: a symbolic link (to {shown}); nothing sealed, nothing removed \
+                    say(format_args!(
+                        "seal: {}: a symbolic link (to {shown}); nothing sealed, nothing removed \
                          (removing the link would leave the plaintext; give --follow-symlinks to seal and \
                          remove its target)",
                         path.display()
-                    );
+                    ));
                     failed += 1;
                     continue;
                 }
@@ -62,35 +64,35 @@ pub fn run(args: &SealArgs) -> Result<Exit> {
                         files.push((m.modified().ok(), t, Some(path.clone())))
                     }
                     Ok(_) => {
-                        eprintln!(
-                            "logveil: seal: {}: its target {shown} is not a regular file; skipped",
+                        say(format_args!(
+                            "seal: {}: its target {shown} is not a regular file; skipped",
                             path.display()
-                        );
+                        ));
                         skipped += 1;
                     }
                     Err(e) => {
-                        eprintln!("logveil: seal: {}: {e}; skipped", path.display());
+                        say(format_args!("seal: {}: {e}; skipped", path.display()));
                         failed += 1;
                     }
                 }
             }
             Ok(m) if m.is_file() => files.push((m.modified().ok(), path.clone(), None)),
             Ok(_) => {
-                eprintln!(
-                    "logveil: seal: {}: not a regular file; skipped",
+                say(format_args!(
+                    "seal: {}: not a regular file; skipped",
                     path.display()
-                );
+                ));
                 skipped += 1;
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                eprintln!(
-                    "logveil: seal: {}: no such file (already sealed, or not rotated yet); nothing to do",
+                say(format_args!(
+                    "seal: {}: no such file (already sealed, or not rotated yet); nothing to do",
                     path.display()
-                );
+                ));
                 skipped += 1;
             }
             Err(e) => {
-                eprintln!("logveil: seal: {}: {e}; skipped", path.display());
+                say(format_args!("seal: {}: {e}; skipped", path.display()));
                 failed += 1;
             }
         }
@@ -111,11 +113,15 @@ pub fn run(args: &SealArgs) -> Result<Exit> {
                         tracing::warn!(link = %link.display(), error = %e, "seal: cannot remove the link to the sealed file");
                     }
                 }
-                log_report(&report, path, args.keep)
+                log_report(&report, path, args.keep);
+                setup.metrics.success(Job::Seal);
             }
             Err(e) => {
                 let e = anyhow::Error::from(e);
-                eprintln!("logveil: seal: {}: {e:#}; the file is kept", path.display());
+                say(format_args!(
+                    "seal: {}: {e:#}; the file is kept",
+                    path.display()
+                ));
                 setup.metrics.add_error("seal");
                 failed += 1;
             }

@@ -53,6 +53,7 @@ pub fn run(args: &TailArgs) -> Result<Exit> {
     let mut sink = sink_setup(&args.seal, &cfg).context("tail")?;
     let mut opts = TailOptions::new(state);
     opts.poll_only = args.poll;
+    opts.follow_symlinks = cfg.tail.follow_symlinks;
     opts.poll_interval = poll_interval;
     let mut tailer = Tailer::new(&args.paths, opts)?;
     let signals = install_signals(&tailer)?;
@@ -60,6 +61,7 @@ pub fn run(args: &TailArgs) -> Result<Exit> {
     let mut retention = sink.start_retention(&cfg)?;
     loop {
         let engine = Engine::new(&cfg.redaction).context("tail: redaction config")?;
+        sink.metrics.declare_redaction_types(engine.type_names());
         let outcome = follow(&mut tailer, &engine, &sink, &signals, &mut reconciled)?;
         match outcome {
             Outcome::Stop => {
@@ -68,7 +70,7 @@ pub fn run(args: &TailArgs) -> Result<Exit> {
                 sink.metrics.write_now();
                 return Ok(Exit::Ok);
             }
-            Outcome::Reload => match reload(args) {
+            Outcome::Reload => match reload_guarded(args) {
                 Ok((c, mut s)) => {
                     tracing::info!("tail: config read again");
                     // The counters go on (a new metrics file path takes a restart).
@@ -82,6 +84,13 @@ pub fn run(args: &TailArgs) -> Result<Exit> {
             },
         }
     }
+}
+
+/// [`reload`], where a panic while loading is an error too: a config that fails to load or to build
+/// (within the DFA and NFA limits), or a panic, keeps the old one; a reload never stops the sidecar.
+fn reload_guarded(args: &TailArgs) -> Result<(Config, SinkSetup)> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reload(args)))
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("tail: reading the config panicked")))
 }
 
 fn reload(args: &TailArgs) -> Result<(Config, SinkSetup)> {
@@ -135,6 +144,10 @@ fn follow(
         }
         let more = tailer
             .pass(|c: Chunk<'_>| -> Result<(), PipelineError> { p.push(c, Timestamp::now()) })?;
+        // Sources that cannot be opened (said once each, looked at again at every pass): counted.
+        for _ in 0..tailer.take_errors() {
+            sink.metrics.add_error("tail");
+        }
         p.tick(Timestamp::now())?;
         p.commit(tailer)?;
         if !more {

@@ -1,10 +1,14 @@
-//! Already rotated log files (for `seal`): opening them (plain or gzip-compressed by logrotate's
-//! `compress`) and naming their stream.
+//! Log files given by name (for `seal` and `redact`): opening them, plain or gzip-compressed (logrotate's
+//! `compress`, or any file that starts with gzip's magic bytes), as `zcat` and `rg -z` read them; and
+//! naming a rotated file's stream.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+
+/// The first two bytes of every gzip member.
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 
 /// Compressed formats logrotate can produce that logveil does not read (gzip is read).
 const UNSUPPORTED: &[(&str, &str)] = &[
@@ -15,10 +19,11 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     (".Z", "compress"),
 ];
 
-/// Opens a rotated file for reading (never through a symbolic link: that is an error, ELOOP): `.gz` files
-/// (logrotate `compress` with its default gzip) are decompressed, including multi-member gzip; other
-/// compressed formats are refused with a hint.
-pub fn open_rotated(path: &Path) -> io::Result<Box<dyn Read + Send>> {
+/// Opens a log file for reading: gzip files (named `.gz`, or starting with gzip's magic bytes, which no
+/// text starts with) are decompressed, including multi-member gzip; other compressed formats are refused
+/// with a hint. With `follow_symlinks` false a symbolic link is an error (ELOOP), never read through:
+/// `seal` removes what it sealed, and removing a link leaves its target.
+pub fn open_rotated(path: &Path, follow_symlinks: bool) -> io::Result<Box<dyn Read + Send>> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -28,21 +33,20 @@ pub fn open_rotated(path: &Path) -> io::Result<Box<dyn Read + Send>> {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
                 format!(
-                    "{tool}-compressed files are not read; configure logrotate with `nocompress` \
-                     (logveil compresses and encrypts) or with the default gzip compression"
+                    "{tool}-compressed files are not read (gzip is); for logrotate, use `nocompress` \
+                     (logveil compresses and encrypts) or its default gzip compression"
                 ),
             ));
         }
     }
-    // Never through a symlink: `seal` removes what it sealed, and removing a link leaves its target.
-    let file = File::options()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-        .open(path)?;
-    if name.ends_with(".gz") {
-        Ok(Box::new(flate2::read::MultiGzDecoder::new(
-            BufReader::with_capacity(128 << 10, file),
-        )))
+    let mut open = File::options();
+    open.read(true);
+    if !follow_symlinks {
+        open.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    let mut file = BufReader::with_capacity(128 << 10, open.open(path)?);
+    if name.ends_with(".gz") || file.fill_buf()?.starts_with(GZIP_MAGIC) {
+        Ok(Box::new(flate2::read::MultiGzDecoder::new(file)))
     } else {
         Ok(Box::new(file))
     }
@@ -56,25 +60,34 @@ pub fn stream_name_for(path: &Path) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut s = name.as_str();
+    crate::stream_name::sanitize_stream(split_rotated_name(&name).0)
+}
+
+/// A file name without its compression suffix and rotation suffix (see [`stream_name_for`]), and whether it
+/// had a rotation suffix: `output.log.1.gz` is (`output.log`, true), `output.log.gz` (`output.log`, false).
+pub fn split_rotated_name(name: &str) -> (&str, bool) {
+    let mut s = name;
     for ext in [".gz", ".xz", ".bz2", ".zst", ".lz4", ".Z"] {
         if let Some(r) = s.strip_suffix(ext) {
             s = r;
             break;
         }
     }
+    let mut rotated = false;
     if let Some((base, n)) = s.rsplit_once('.') {
         if !base.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) {
             s = base;
+            rotated = true;
         }
     }
     if let Some((base, d)) = s.rsplit_once('-') {
         let digits = d.bytes().all(|b| b.is_ascii_digit());
         if !base.is_empty() && digits && matches!(d.len(), 8 | 10 | 12 | 14) {
             s = base;
+            rotated = true;
         }
     }
-    crate::stream_name::sanitize_stream(s)
+    (s, rotated)
 }
 
 #[cfg(test)]
@@ -96,6 +109,13 @@ mod tests {
         ] {
             assert_eq!(stream_name_for(Path::new(file)), stream, "{file}");
         }
+        assert_eq!(split_rotated_name("output.log.1.gz"), ("output.log", true));
+        assert_eq!(
+            split_rotated_name("output.log-20261125"),
+            ("output.log", true)
+        );
+        assert_eq!(split_rotated_name("output.log.gz"), ("output.log", false));
+        assert_eq!(split_rotated_name("output.log"), ("output.log", false));
     }
 
     #[test]
@@ -110,12 +130,36 @@ mod tests {
         bytes.extend(e.finish().unwrap());
         std::fs::write(&gz, bytes).unwrap();
         let mut out = String::new();
-        open_rotated(&gz).unwrap().read_to_string(&mut out).unwrap();
+        open_rotated(&gz, false)
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
         assert_eq!(out, "first\nsecond\n");
+
+        // Without the .gz name, by its magic bytes.
+        let renamed = tmp.path().join("a.log.2");
+        std::fs::copy(&gz, &renamed).unwrap();
+        let mut out = String::new();
+        open_rotated(&renamed, false)
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, "first\nsecond\n");
+        // Plain text (empty included) is read as it is.
+        for text in ["", "x", "plain\n"] {
+            let p = tmp.path().join("plain.log");
+            std::fs::write(&p, text).unwrap();
+            let mut out = String::new();
+            open_rotated(&p, false)
+                .unwrap()
+                .read_to_string(&mut out)
+                .unwrap();
+            assert_eq!(out, text);
+        }
 
         let xz = tmp.path().join("a.log.1.xz");
         std::fs::write(&xz, b"").unwrap();
-        let err = open_rotated(&xz).err().unwrap();
+        let err = open_rotated(&xz, false).err().unwrap();
         assert!(err.to_string().contains("nocompress"), "{err}");
     }
 }

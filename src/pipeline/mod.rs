@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use crate::sink::SinkError;
 
 pub use sealing::{SealingStream, SINK_RETRY};
-pub use setup::SinkSetup;
+pub use setup::{count_retention, SinkSetup};
 
 /// A pipeline problem: what and where (paths and stages only, never input bytes).
 #[derive(Debug, thiserror::Error)]

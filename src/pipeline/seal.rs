@@ -16,8 +16,9 @@
 //! on (with a warning naming each) and seals the file again; if the journal says "sealed", only the
 //! plaintext is left to remove and nothing is sealed twice.
 
-use std::fs::{self, File, Metadata};
-use std::io::{self, Read, Write};
+use std::ffi::OsStr;
+use std::fs::{self, Metadata};
+use std::io::{self, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -25,11 +26,11 @@ use std::time::SystemTime;
 use jiff::Timestamp;
 
 use super::{SealingStream, SinkSetup};
+use crate::fsutil::{parent_dir, sync_dir, Dir, FILE_MODE};
 use crate::input::file::open_rotated;
 use crate::input::stdin::READ_SIZE;
 use crate::redact::Engine;
-use crate::sink::dir::list_stream;
-use crate::sink::fsutil::{create_private_file, parent_dir, sync_dir};
+use crate::sink::dir::list_stream_in;
 use crate::sink::name::{is_seal_journal_name, seal_journal_name};
 use crate::sink::{PartialPolicy, Sealed, SinkError};
 
@@ -88,19 +89,21 @@ pub fn seal_file(
         .and_then(|t| Timestamp::try_from(t).ok())
         .unwrap_or_else(Timestamp::now);
     let id = Identity::of(path, &meta);
-    let dir = setup.dir().to_path_buf();
     let stream_name = crate::stream_name::sanitize_stream(stream);
-    let journal = Journal::path(&dir, &stream_name, &id);
-    let earlier = Journal::read(&journal).filter(|j| {
+    let journal = Journal::name(&stream_name, &id);
+    let journal = OsStr::new(&journal);
+    // The segment directory may not be there yet (the writer creates it): then there is no journal.
+    let existing = Dir::open(setup.dir()).ok();
+    let earlier = existing.as_ref().and_then(|d| Journal::read(d, journal)).filter(|j| {
         let same = j.id.same_file(&id);
         if !same {
-            tracing::warn!(journal = %journal.display(), "seal: a journal of another file with this inode (that file is gone); its segments are kept");
+            tracing::warn!(journal = %setup.dir().join(journal).display(), "seal: a journal of another file with this inode (that file is gone); its segments are kept");
         }
         same
     });
-    if let Some(j) = earlier.as_ref().filter(|j| j.sealed) {
+    if let (Some(j), Some(dir)) = (earlier.as_ref().filter(|j| j.sealed), &existing) {
         tracing::info!(file = %path.display(), "seal: an earlier run sealed this file completely; not sealing it again");
-        finish_plaintext(path, keep, &journal, &dir)?;
+        finish_plaintext(path, keep, dir, journal)?;
         return Ok(SealReport {
             sealed: Vec::new(),
             input_bytes: j.id.size,
@@ -108,22 +111,27 @@ pub fn seal_file(
             already_sealed: true,
         });
     }
-    let mut input = open_rotated(path).map_err(SealError::Open)?;
+    let mut input = open_rotated(path, false).map_err(SealError::Open)?;
     let policy = match &earlier {
         Some(j) => PartialPolicy::RemoveFrom(j.first_seq),
         None => PartialPolicy::KeepAsTruncated,
     };
     let writer = setup.open_writer(stream, policy)?;
+    // The directory as the writer opened it (the stream lock is held).
+    let dir = writer
+        .dir_handle()
+        .try_clone()
+        .map_err(|e| SinkError::io("open", writer.dir(), e))?;
     if let Some(j) = &earlier {
         remove_earlier_run(&dir, writer.stream(), j.first_seq)?;
     }
-    remove_stale_journals(&dir, writer.stream(), &journal);
+    remove_stale_journals(&dir, writer.stream(), journal);
     let mut state = Journal {
         id: id.clone(),
         first_seq: writer.next_seq(),
         sealed: false,
     };
-    state.write(&journal, &dir)?;
+    state.write(&dir, journal)?;
 
     let mut s = SealingStream::new(engine, writer, setup.metrics.clone());
     let mut buf = vec![0u8; READ_SIZE];
@@ -159,10 +167,10 @@ pub fn seal_file(
             clean = false;
         }
         for seg in &sealed {
-            clean &= remove_segment(seg);
+            clean &= remove_segment(&dir, seg);
         }
         if clean {
-            Journal::remove(&journal, &dir);
+            Journal::remove(&dir, journal);
         }
         return Err(e);
     }
@@ -170,8 +178,8 @@ pub fn seal_file(
     drop(s);
     // The segments are durable (fsync, rename, fsync of the directory): say so, then the plaintext goes.
     state.sealed = true;
-    state.write(&journal, &dir)?;
-    finish_plaintext(path, keep, &journal, &dir)?;
+    state.write(&dir, journal)?;
+    finish_plaintext(path, keep, &dir, journal)?;
     Ok(SealReport {
         sealed,
         input_bytes,
@@ -181,63 +189,77 @@ pub fn seal_file(
 }
 
 /// Removes the sealed plaintext (unless `keep`), then the journal.
-fn finish_plaintext(path: &Path, keep: bool, journal: &Path, dir: &Path) -> Result<(), SealError> {
+fn finish_plaintext(path: &Path, keep: bool, dir: &Dir, journal: &OsStr) -> Result<(), SealError> {
     if !keep {
         fs::remove_file(path).map_err(SealError::Remove)?;
         sync_dir(parent_dir(path)).map_err(SealError::SyncDir)?;
     }
-    Journal::remove(journal, dir);
+    Journal::remove(dir, journal);
     Ok(())
 }
 
 /// Removes the segments and `.partial`s an earlier, unfinished run of the same file left: from its first
 /// sequence number on (the stream lock is held).
-fn remove_earlier_run(dir: &Path, stream: &str, first_seq: u64) -> Result<(), SealError> {
-    let listed = list_stream(dir, stream).map_err(|e| SinkError::io("list", dir, e))?;
+fn remove_earlier_run(dir: &Dir, stream: &str, first_seq: u64) -> Result<(), SealError> {
+    let listed = list_stream_in(dir, stream).map_err(|e| SinkError::io("list", dir.path(), e))?;
     let mut removed = false;
     for l in listed.into_iter().filter(|l| l.name.seq >= first_seq) {
         tracing::warn!(path = %l.path.display(), "seal: removed a segment of an earlier run of this file that did not finish (killed?); the file is sealed again");
-        fs::remove_file(&l.path).map_err(|e| SinkError::io("remove", &l.path, e))?;
+        dir.remove(file_name(&l.path))
+            .map_err(|e| SinkError::io("remove", &l.path, e))?;
         removed = true;
     }
     if removed {
-        sync_dir(dir).map_err(|e| SinkError::io("fsync the directory", dir, e))?;
+        dir.sync()
+            .map_err(|e| SinkError::io("fsync the directory", dir.path(), e))?;
     }
     Ok(())
 }
 
+/// The file name of a path in the segment directory.
+fn file_name(path: &Path) -> &OsStr {
+    path.file_name().unwrap_or_default()
+}
+
 /// Removes this stream's journals of runs that sealed everything and whose plaintext is gone since.
-fn remove_stale_journals(dir: &Path, stream: &str, current: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else {
+fn remove_stale_journals(dir: &Dir, stream: &str, current: &OsStr) {
+    let Ok(names) = dir.names() else {
         return;
     };
-    for e in entries.flatten() {
-        let name = e.file_name();
-        let path = e.path();
-        if path == current || !is_seal_journal_name(&name.to_string_lossy(), Some(stream)) {
+    // What a killed journal write left (`..STREAM.seal-DEV-INO.PID.N.tmp`): no other run of this stream
+    // writes one now (the stream lock is held).
+    let temporary = format!(".{}", seal_journal_name(stream, 0, 0));
+    let temporary = temporary.trim_end_matches("0-0");
+    for name in names {
+        let text = name.to_string_lossy();
+        if text.starts_with(temporary) && text.ends_with(".tmp") {
+            let _ = dir.remove(&name);
             continue;
         }
-        let Some(j) = Journal::read(&path) else {
+        if name == current || !is_seal_journal_name(&text, Some(stream)) {
+            continue;
+        }
+        let Some(j) = Journal::read(dir, &name) else {
             continue;
         };
         let gone = fs::symlink_metadata(&j.id.path)
             .map(|m| !j.id.same_file(&Identity::of(&j.id.path, &m)))
             .unwrap_or(true);
         if j.sealed && gone {
-            Journal::remove(&path, dir);
+            Journal::remove(dir, &name);
         }
     }
 }
 
-fn remove_segment(s: &Sealed) -> bool {
-    let ok = match fs::remove_file(&s.path) {
+fn remove_segment(dir: &Dir, s: &Sealed) -> bool {
+    let ok = match dir.remove(file_name(&s.path)) {
         Ok(()) => true,
         Err(e) => {
             tracing::warn!(path = %s.path.display(), error = %e, "seal: cannot remove a segment of a file that failed");
             false
         }
     };
-    let _ = sync_dir(parent_dir(&s.path));
+    let _ = dir.sync();
     ok
 }
 
@@ -297,15 +319,16 @@ struct Journal {
 const JOURNAL_MAGIC: &str = "logveil-seal-journal 1";
 
 impl Journal {
-    fn path(dir: &Path, stream: &str, id: &Identity) -> PathBuf {
-        dir.join(seal_journal_name(stream, id.dev, id.ino))
+    fn name(stream: &str, id: &Identity) -> String {
+        seal_journal_name(stream, id.dev, id.ino)
     }
 
-    fn read(path: &Path) -> Option<Journal> {
-        let text = fs::read_to_string(path).ok()?;
+    /// Reads the journal `name` in `dir` (never through a symlink).
+    fn read(dir: &Dir, name: &OsStr) -> Option<Journal> {
+        let text = String::from_utf8(dir.read(name).ok()?).ok()?;
         let mut lines = text.lines();
         if lines.next() != Some(JOURNAL_MAGIC) {
-            tracing::warn!(journal = %path.display(), "seal: not a seal journal; ignored");
+            tracing::warn!(journal = %dir.join(name).display(), "seal: not a seal journal; ignored");
             return None;
         }
         let kv: std::collections::BTreeMap<&str, &str> =
@@ -325,10 +348,11 @@ impl Journal {
         })
     }
 
-    /// Replaces the journal durably (a 0600 temporary file, fsync, rename, fsync of the directory).
-    fn write(&self, path: &Path, dir: &Path) -> Result<(), SealError> {
+    /// Replaces the journal durably (a 0600 temporary file, fsync, rename, fsync of the directory; never
+    /// through a symlink).
+    fn write(&self, dir: &Dir, name: &OsStr) -> Result<(), SealError> {
         let err = |source| SealError::Journal {
-            path: path.to_path_buf(),
+            path: dir.join(name),
             source,
         };
         let i = &self.id;
@@ -345,29 +369,18 @@ impl Journal {
         if let Some(b) = i.btime {
             text.push_str(&format!("btime={b}\n"));
         }
-        let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-        tmp_name.push(".tmp");
-        let tmp = path.with_file_name(tmp_name);
-        let _ = fs::remove_file(&tmp);
-        let mut f: File = create_private_file(&tmp).map_err(err)?;
-        crate::ownership::adopt_or_warn(&f, &tmp, "seal journal");
-        let written = f.write_all(text.as_bytes()).and_then(|()| f.sync_all());
-        drop(f);
-        if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
-            let _ = fs::remove_file(&tmp);
-            return Err(err(e));
-        }
-        sync_dir(dir).map_err(err)
+        crate::ownership::write_atomic(dir, name, text.as_bytes(), FILE_MODE, true, "seal journal")
+            .map_err(err)
     }
 
-    fn remove(path: &Path, dir: &Path) {
-        match fs::remove_file(path) {
+    fn remove(dir: &Dir, name: &OsStr) {
+        match dir.remove(name) {
             Ok(()) => {
-                let _ = sync_dir(dir);
+                let _ = dir.sync();
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => {
-                tracing::warn!(journal = %path.display(), error = %e, "seal: cannot remove the journal")
+                tracing::warn!(journal = %dir.join(name).display(), error = %e, "seal: cannot remove the journal")
             }
         }
     }

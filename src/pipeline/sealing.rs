@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 
-use crate::metrics::Metrics;
+use crate::metrics::{Job, Metrics};
 use crate::redact::{Engine, Redactor};
 use crate::sink::{Sealed, SegmentOptions, SegmentWriter, SinkError};
 
@@ -421,6 +421,7 @@ impl<'e> SealingStream<'e> {
         }
         Metrics::add(&self.metrics.segments_sealed, 1);
         Metrics::add(&self.metrics.segment_bytes, s.output_bytes);
+        self.metrics.success(Job::Seal);
         self.metrics.maybe_write();
         self.sealed.push(s);
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::PipelineError;
 use crate::config::Config;
-use crate::metrics::Metrics;
+use crate::metrics::{Job, Metrics};
 use crate::retention::{self, Policy};
 use crate::sink::{PartialPolicy, SegmentOptions, SegmentWriter, SinkError};
 
@@ -63,13 +63,7 @@ impl SinkSetup {
         let metrics = Arc::clone(&self.metrics);
         let bg = retention::Background::spawn(policy, move |run| {
             match run {
-                Ok(r) => {
-                    Metrics::add(&metrics.retention_files_deleted, r.deleted.len() as u64);
-                    Metrics::add(&metrics.retention_bytes_deleted, r.bytes_deleted());
-                    for _ in &r.failed {
-                        metrics.add_error("retention");
-                    }
-                }
+                Ok(r) => count_retention(&metrics, r),
                 // A whole run that failed (an unusable privacy log, say) is an error too.
                 Err(_) => metrics.add_error("retention"),
             }
@@ -77,5 +71,18 @@ impl SinkSetup {
         })
         .map_err(PipelineError::RetentionThread)?;
         Ok(Some(bg))
+    }
+}
+
+/// Counts a retention run's deletions and failed deletions (each an error of stage `retention`); a run
+/// that completed is a success of the job.
+pub fn count_retention(metrics: &Metrics, r: &retention::Report) {
+    Metrics::add(&metrics.retention_files_deleted, r.deleted.len() as u64);
+    Metrics::add(&metrics.retention_bytes_deleted, r.bytes_deleted());
+    for _ in &r.failed {
+        metrics.add_error("retention");
+    }
+    if !r.dry_run {
+        metrics.success(Job::Retention);
     }
 }

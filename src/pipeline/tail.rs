@@ -12,10 +12,11 @@ use std::path::Path;
 use jiff::Timestamp;
 
 use super::{PipelineError, SealingStream, SinkSetup};
+use crate::fsutil::Dir;
 use crate::input::tail::{Checkpoint, Chunk, Resume, Tailer};
+use crate::metrics::Job;
 use crate::redact::Engine;
-use crate::sink::dir::list_stream;
-use crate::sink::fsutil::sync_dir;
+use crate::sink::dir::list_stream_in;
 use crate::sink::name::{data_order, SegmentName, SegmentState};
 use crate::sink::{PartialPolicy, Sealed};
 
@@ -79,7 +80,7 @@ impl<'e, 's> TailPipeline<'e, 's> {
                 }
                 let src = &tailer.sources()[i];
                 let latest = reconcile(
-                    self.sink.dir(),
+                    writer.dir_handle(),
                     src.path(),
                     writer.stream(),
                     src.resume(),
@@ -132,9 +133,13 @@ impl<'e, 's> TailPipeline<'e, 's> {
 
     /// Records durably, per sealed segment, that its source is sealed up to the segment's end.
     pub fn commit(&mut self, tailer: &mut Tailer) -> Result<(), PipelineError> {
+        let any = !self.commits.is_empty();
         for (i, s) in self.commits.drain(..) {
             let name = s.path.file_name().map(|n| n.to_string_lossy().into_owned());
             commit_one(tailer, i, s.input_end, name.as_deref())?;
+        }
+        if any {
+            self.sink.metrics.success(Job::Checkpoint);
         }
         self.sink.metrics.maybe_write();
         Ok(())
@@ -250,26 +255,21 @@ fn commit_one(
         })
 }
 
-/// Looks at the segments of a stream already in `out`: removes those sealed after the checkpoint (their
-/// lines will be read again) when the checkpointed file was found. Returns the latest segment left.
+/// Looks at the segments of a stream already in `out` (the stream's writer holds its lock): removes those
+/// sealed after the checkpoint (their lines will be read again) when the checkpointed file was found.
+/// Returns the latest segment left.
 fn reconcile(
-    out: &Path,
+    out: &Dir,
     source: &Path,
     stream: &str,
     resume: Resume,
     recorded: Option<&str>,
 ) -> Result<Option<String>, PipelineError> {
-    let mut existing = match list_stream(out, stream) {
-        Ok(l) => l,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(PipelineError::Io {
-                op: "list",
-                path: out.to_path_buf(),
-                source: e,
-            })
-        }
-    };
+    let mut existing = list_stream_in(out, stream).map_err(|e| PipelineError::Io {
+        op: "list",
+        path: out.path().to_path_buf(),
+        source: e,
+    })?;
     existing.retain(|l| l.name.state != SegmentState::Partial);
     let recorded = recorded.and_then(SegmentName::parse);
     let after = |n: &SegmentName| {
@@ -297,17 +297,18 @@ fn reconcile(
                     "tail: segment sealed after the last checkpoint (a crash came between the two); removed: \
                      its lines are read again from the source"
                 );
-                std::fs::remove_file(&l.path).map_err(|e| PipelineError::Io {
-                    op: "remove",
-                    path: l.path.clone(),
-                    source: e,
-                })?;
+                out.remove(l.path.file_name().unwrap_or_default())
+                    .map_err(|e| PipelineError::Io {
+                        op: "remove",
+                        path: l.path.clone(),
+                        source: e,
+                    })?;
                 removed = true;
             }
             if removed {
-                sync_dir(out).map_err(|e| PipelineError::Io {
+                out.sync().map_err(|e| PipelineError::Io {
                     op: "fsync",
-                    path: out.to_path_buf(),
+                    path: out.path().to_path_buf(),
                     source: e,
                 })?;
                 existing.retain(|l| !after(&l.name));

@@ -90,14 +90,15 @@ impl HashKey {
         HashKey::from_bytes(value.trim_end_matches(['\n', '\r']).as_bytes())
     }
 
-    /// Reads a key file; it must not be readable or writable by group or others.
+    /// Reads a key file; see [`key_file_mode_ok`] for who may read it.
     pub fn from_file(path: &Path) -> Result<HashKey, String> {
         use std::os::unix::fs::PermissionsExt;
         let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
+        if !key_file_mode_ok(&meta) {
             return Err(format!(
-                "{}: mode {mode:04o} lets others read the key; it must be 0600",
+                "{}: mode {mode:04o} lets others read or change the key; it must be 0600 (or 0640 \
+                 owned by root, for a service's group)",
                 path.display()
             ));
         }
@@ -129,6 +130,15 @@ impl HashKey {
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Whether a hash key file is private enough: no access for others, never writable by the group, and
+/// readable by the group only when root owns it (0640 root:logveil, as the Debian package creates it: the
+/// service reads it through its group and cannot change it). `logveil audit` applies the same rule.
+pub fn key_file_mode_ok(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let group_read = if meta.uid() == 0 { 0o040 } else { 0 };
+    meta.mode() & 0o077 & !group_read == 0
+}
 
 /// Is this byte a "significant" character for masking (separators and punctuation are kept)?
 fn significant(c: char) -> bool {

@@ -10,34 +10,89 @@ use regex_automata::MatchKind;
 /// Limits that keep the DFA within the memory budget whatever users write.
 pub const DFA_SIZE_LIMIT: usize = 12 << 20;
 pub const DETERMINIZE_SIZE_LIMIT: usize = 24 << 20;
+/// Heap of the Thompson NFA the DFA is built from: without it a nested counted repetition
+/// (`a{65535}{65535}`) compiles an NFA of billions of states before the DFA limits are ever checked.
+pub const NFA_SIZE_LIMIT: usize = 8 << 20;
 
 /// A dense DFA owning its transition table.
 pub type Dfa = dense::DFA<Vec<u32>>;
 
-/// Why building failed: the pattern text is at fault, or the DFA is too large.
+/// Why building failed: the pattern text is at fault, or the NFA or DFA is too large. `pattern` is the
+/// index (in the slice given to [`build`]) of a pattern that fails on its own, when one does.
 #[derive(Debug)]
 pub enum BuildFailure {
-    Nfa(String),
-    TooBig(String),
+    Nfa {
+        message: String,
+        pattern: Option<usize>,
+    },
+    TooBig {
+        message: String,
+        pattern: Option<usize>,
+    },
 }
 
 /// Builds the forward (leftmost-first, unanchored and per-pattern anchored starts, start states
 /// specialized for the skip loop) and reverse (all matches, anchored) DFAs over raw bytes.
 pub fn build(regexes: &[&str]) -> Result<(Dfa, Dfa), BuildFailure> {
+    build_all(regexes).map_err(|f| name_culprit(f, regexes))
+}
+
+/// The Thompson NFA of `regexes` (forward, or reverse for the reverse DFA), within [`NFA_SIZE_LIMIT`].
+fn nfa(regexes: &[&str], reverse: bool) -> Result<thompson::NFA, BuildFailure> {
     let syntax = syntax::Config::new().unicode(true).utf8(false);
-    let nfa = |reverse: bool| {
-        thompson::Compiler::new()
-            .syntax(syntax)
-            .configure(
-                thompson::Config::new()
-                    .utf8(false)
-                    .reverse(reverse)
-                    .shrink(reverse)
-                    .which_captures(thompson::WhichCaptures::None),
-            )
-            .build_many(regexes)
-            .map_err(|e| BuildFailure::Nfa(e.to_string()))
+    thompson::Compiler::new()
+        .syntax(syntax)
+        .configure(
+            thompson::Config::new()
+                .utf8(false)
+                .reverse(reverse)
+                .shrink(reverse)
+                .which_captures(thompson::WhichCaptures::None)
+                .nfa_size_limit(Some(NFA_SIZE_LIMIT)),
+        )
+        .build_many(regexes)
+        .map_err(|e| {
+            let message = e.to_string();
+            // Exceeding the NFA's size limit is "too large", not a syntax error.
+            if e.size_limit().is_some() {
+                BuildFailure::TooBig {
+                    message,
+                    pattern: None,
+                }
+            } else {
+                BuildFailure::Nfa {
+                    message,
+                    pattern: None,
+                }
+            }
+        })
+}
+
+/// After a failure: the first pattern whose NFA fails on its own (cheap: each is bounded), if any. (A DFA
+/// too large is not searched for: building DFAs one by one can take seconds each.)
+fn name_culprit(f: BuildFailure, regexes: &[&str]) -> BuildFailure {
+    let culprit = if regexes.len() < 2 {
+        (regexes.len() == 1).then_some(0)
+    } else {
+        (0..regexes.len()).find(|&i| {
+            [false, true]
+                .iter()
+                .any(|&rev| nfa(&regexes[i..=i], rev).is_err())
+        })
     };
+    match f {
+        BuildFailure::Nfa { message, .. } => BuildFailure::Nfa {
+            message,
+            pattern: culprit,
+        },
+        BuildFailure::TooBig { message, .. } => BuildFailure::TooBig {
+            message,
+            pattern: culprit,
+        },
+    }
+}
+
+fn build_all(regexes: &[&str]) -> Result<(Dfa, Dfa), BuildFailure> {
     let fwd = dense::Builder::new()
         .configure(
             dense::Config::new()
@@ -48,8 +103,11 @@ pub fn build(regexes: &[&str]) -> Result<(Dfa, Dfa), BuildFailure> {
                 .dfa_size_limit(Some(DFA_SIZE_LIMIT))
                 .determinize_size_limit(Some(DETERMINIZE_SIZE_LIMIT)),
         )
-        .build_from_nfa(&nfa(false)?)
-        .map_err(|e| BuildFailure::TooBig(e.to_string()))?;
+        .build_from_nfa(&nfa(regexes, false)?)
+        .map_err(|e| BuildFailure::TooBig {
+            message: e.to_string(),
+            pattern: None,
+        })?;
     let rev = dense::Builder::new()
         .configure(
             dense::Config::new()
@@ -59,7 +117,10 @@ pub fn build(regexes: &[&str]) -> Result<(Dfa, Dfa), BuildFailure> {
                 .dfa_size_limit(Some(DFA_SIZE_LIMIT))
                 .determinize_size_limit(Some(DETERMINIZE_SIZE_LIMIT)),
         )
-        .build_from_nfa(&nfa(true)?)
-        .map_err(|e| BuildFailure::TooBig(e.to_string()))?;
+        .build_from_nfa(&nfa(regexes, true)?)
+        .map_err(|e| BuildFailure::TooBig {
+            message: e.to_string(),
+            pattern: None,
+        })?;
     Ok((fwd, rev))
 }

@@ -206,7 +206,12 @@ impl Engine {
         let (fwd, rev) = if any_builtin && users.is_empty() {
             builtin_dfas()?
         } else {
-            build_dfas(&regexes)?
+            let named: Vec<&super::UserPattern> = cfg
+                .patterns
+                .iter()
+                .filter(|p| active && p.enabled)
+                .collect();
+            build_dfas(&regexes, &named)?
         };
         let first_user = sources
             .iter()
@@ -950,11 +955,40 @@ fn resolve_action(
     }
 }
 
-fn build_dfas(regexes: &[String]) -> Result<(Dfa, Dfa), EngineError> {
+/// `users` are the user patterns behind the last `users.len()` regexes (to name one at fault).
+fn build_dfas(
+    regexes: &[String],
+    users: &[&super::UserPattern],
+) -> Result<(Dfa, Dfa), EngineError> {
     let refs: Vec<&str> = regexes.iter().map(String::as_str).collect();
+    let first_user = regexes.len() - users.len();
+    let user = |i: Option<usize>| {
+        i.and_then(|i| i.checked_sub(first_user))
+            .and_then(|i| users.get(i))
+    };
     super::dfa_build::build(&refs).map_err(|f| match f {
-        BuildFailure::Nfa(e) => EngineError::Build(format!("NFA: {e}")),
-        BuildFailure::TooBig(e) => EngineError::TooBig(e),
+        // The built-in patterns build on their own: with one user pattern, it is the one that makes the
+        // DFA too large.
+        BuildFailure::TooBig { message, pattern } => {
+            match user(pattern).or_else(|| (users.len() == 1).then(|| &users[0])) {
+                Some(p) => EngineError::PatternTooBig {
+                    index: p.index,
+                    type_name: p.kind.clone(),
+                    message,
+                },
+                None => EngineError::TooBig(message),
+            }
+        }
+        BuildFailure::Nfa { message, pattern } => match user(pattern) {
+            Some(p) => EngineError::InvalidPattern {
+                index: p.index,
+                type_name: p.kind.clone(),
+                message,
+                column: 1,
+                hint: None,
+            },
+            None => EngineError::Build(format!("NFA: {message}")),
+        },
     })
 }
 

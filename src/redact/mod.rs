@@ -116,6 +116,12 @@ pub enum EngineError {
     },
     /// The patterns together make a DFA larger than the memory budget.
     TooBig(String),
+    /// One user pattern alone makes an NFA or DFA larger than the memory budget.
+    PatternTooBig {
+        index: usize,
+        type_name: String,
+        message: String,
+    },
     Build(String),
 }
 
@@ -133,6 +139,14 @@ impl fmt::Display for EngineError {
                 "redact: pattern #{index} (type {type_name:?}): {message} at column {column}"
             ),
             EngineError::TooBig(e) => write!(f, "redact: the patterns make a DFA too large: {e}"),
+            EngineError::PatternTooBig {
+                index,
+                type_name,
+                message,
+            } => write!(
+                f,
+                "redact: pattern #{index} (type {type_name:?}) is too large: {message}"
+            ),
             EngineError::Build(e) => write!(f, "redact: cannot build the DFA: {e}"),
         }
     }
@@ -162,6 +176,11 @@ impl EngineError {
             }
             EngineError::TooBig(msg) => ConfigError::new("privacy.pii_detection.patterns", format!("the patterns make a DFA too large ({msg})"))
                 .with_hint("large counted repetitions such as {1000} multiply DFA states; use a smaller bound or +"),
+            EngineError::PatternTooBig { index, type_name, message } => ConfigError::new(
+                format!("privacy.pii_detection.patterns[{index}].regex"),
+                format!("pattern {type_name:?} is too large ({message})"),
+            )
+            .with_hint("large or nested counted repetitions such as {1000} or {100}{100} multiply states; use a smaller bound or +"),
             EngineError::Build(msg) => ConfigError::new("privacy.pii_detection.patterns", msg),
         }
     }

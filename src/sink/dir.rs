@@ -1,11 +1,16 @@
 //! Listing a segment directory: the one place that reads a directory and keeps the files logveil named
-//! (writer recovery, `cat`, retention, audit and tail's reconciliation all list through here).
+//! (writer recovery, `seal`'s journal, `cat`, retention, `ship`, audit and tail's reconciliation all list
+//! through here). Directories are read through a handle ([`crate::fsutil::Dir`]); a tree (`cat` of a
+//! directory fetched from object storage, one subdirectory per host) is entered through handles too,
+//! never through a symlink.
 
-use std::fs::{self, FileType};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::name::{data_order, SegmentName};
+use rustix::fs::FileType;
+
+use super::name::SegmentName;
+use crate::fsutil::Dir;
 
 /// A file of a segment directory whose name parses as a segment name.
 #[derive(Debug, Clone)]
@@ -16,35 +21,89 @@ pub struct Listed {
     pub file_type: FileType,
 }
 
+impl Listed {
+    /// Whether the entry is a regular file (not a symlink, a directory, ...).
+    pub fn is_file(&self) -> bool {
+        self.file_type == FileType::RegularFile
+    }
+}
+
 /// Every file of `dir` named like a segment (sealed, truncated or `.partial`), of every stream, in data
 /// order (stream by stream). Other files are left out.
 pub fn list(dir: &Path) -> io::Result<Vec<Listed>> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        let Some(name) = entry.file_name().to_str().and_then(SegmentName::parse) else {
-            continue;
-        };
-        out.push(Listed {
-            name,
-            path: entry.path(),
-            file_type: entry.file_type()?,
-        });
-    }
-    out.sort_by(|a, b| data_order(&a.name, &b.name));
-    Ok(out)
+    list_in(&Dir::open(dir)?)
 }
 
-/// The files of one stream (as it appears in file names), in data order.
-pub fn list_stream(dir: &Path, stream: &str) -> io::Result<Vec<Listed>> {
-    let mut all = list(dir)?;
+/// As [`list`], through an opened directory.
+pub fn list_in(dir: &Dir) -> io::Result<Vec<Listed>> {
+    walk(dir, false)
+}
+
+/// The files of one stream (as it appears in file names), in data order, through an opened directory.
+pub fn list_stream_in(dir: &Dir, stream: &str) -> io::Result<Vec<Listed>> {
+    let mut all = list_in(dir)?;
     all.retain(|l| l.name.stream == stream);
     Ok(all)
+}
+
+/// As [`list`], with the segments of the directories under `dir` (a tree fetched with `rclone copy` or
+/// mounted with `rclone mount`: one directory per host): stream by stream, and within a stream by the time
+/// of the first record across hosts, each directory's own order (first record, then sequence) kept.
+/// Hidden directories (`.incoming`, the ship's staging) and symlinks are not entered.
+pub fn list_tree(dir: &Path) -> io::Result<Vec<Listed>> {
+    walk(&Dir::open(dir)?, true)
+}
+
+fn walk(top: &Dir, descend: bool) -> io::Result<Vec<Listed>> {
+    // Each file with the directory it is in (for the order across hosts).
+    let mut found: Vec<(PathBuf, Listed)> = Vec::new();
+    let mut below = read_one(top, descend, &mut found)?;
+    while let Some(d) = below.pop() {
+        below.extend(read_one(&d, descend, &mut found)?);
+    }
+    found.sort_by(|(da, a), (db, b)| {
+        (&a.name.stream, a.name.first, da, a.name.seq).cmp(&(
+            &b.name.stream,
+            b.name.first,
+            db,
+            b.name.seq,
+        ))
+    });
+    Ok(found.into_iter().map(|(_, l)| l).collect())
+}
+
+/// The segment files of `d` into `found`; its subdirectories to enter (when `descend`).
+fn read_one(d: &Dir, descend: bool, found: &mut Vec<(PathBuf, Listed)>) -> io::Result<Vec<Dir>> {
+    let mut below = Vec::new();
+    for (file_name, file_type) in d.entries()? {
+        let Some(text) = file_name.to_str() else {
+            continue;
+        };
+        if file_type == FileType::Directory {
+            if descend && !text.starts_with('.') {
+                below.push(d.open_dir(&file_name)?);
+            }
+            continue;
+        }
+        let Some(name) = SegmentName::parse(text) else {
+            continue;
+        };
+        found.push((
+            d.path().to_path_buf(),
+            Listed {
+                name,
+                path: d.join(text),
+                file_type,
+            },
+        ));
+    }
+    Ok(below)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn lists_segments_in_data_order_and_one_stream_apart() {
@@ -68,8 +127,9 @@ mod tests {
             names(list(tmp.path()).unwrap()),
             [sealed("x", 7), sealed("y", 1), sealed("y", 2)]
         );
+        let d = Dir::open(tmp.path()).unwrap();
         assert_eq!(
-            names(list_stream(tmp.path(), "y").unwrap()),
+            names(list_stream_in(&d, "y").unwrap()),
             [sealed("y", 1), sealed("y", 2)]
         );
         assert!(list(&tmp.path().join("missing")).is_err());

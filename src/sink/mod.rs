@@ -4,7 +4,6 @@
 pub mod compress;
 pub mod dir;
 pub mod error;
-pub mod fsutil;
 pub mod name;
 pub mod reader;
 pub mod recipients;

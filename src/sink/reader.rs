@@ -194,6 +194,16 @@ pub fn read_segment(
         path: path.to_path_buf(),
         source,
     })?;
+    read_segment_from(file, path, ids, out)
+}
+
+/// As [`read_segment`], from any reader (`cat -`: stdin); `path` names it in errors.
+pub fn read_segment_from(
+    file: impl Read,
+    path: &Path,
+    ids: &Identities,
+    out: &mut dyn Write,
+) -> Result<Outcome, ReadError> {
     let incomplete = |problem| Outcome::Incomplete { bytes: 0, problem };
     let eof = Rc::new(Cell::new(false));
     let file = EofFlag {
@@ -318,12 +328,15 @@ impl Written<'_> {
     }
 }
 
-/// The segments of a directory in data order (stream by stream), and the `.partial` files in it (still
-/// being written, or left by a crash and not yet renamed by a restart).
+/// The segments of a directory and of the directories under it (a tree fetched with `rclone copy` or
+/// mounted with `rclone mount`: one directory per host), in data order: stream by stream, and within a
+/// stream by the time of the first record, across hosts (see [`super::dir::list_tree`]). Also the
+/// `.partial` files (still being written, or left by a crash and not yet renamed by a restart). Hidden
+/// directories (`.incoming`, the ship's staging) and symlinks are not entered.
 pub fn list_segments(dir: &Path) -> io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     let mut segments = Vec::new();
     let mut partials = Vec::new();
-    for l in super::dir::list(dir)? {
+    for l in super::dir::list_tree(dir)? {
         match l.name.state {
             SegmentState::Partial => partials.push(l.path),
             SegmentState::Sealed | SegmentState::Truncated => segments.push(l.path),
@@ -534,5 +547,45 @@ mod tests {
             ]
         );
         assert_eq!(partials.len(), 1);
+    }
+
+    #[test]
+    fn a_tree_of_hosts_lists_each_stream_in_time_order_across_hosts() {
+        let tmp = tempfile::tempdir().unwrap();
+        let put = |rel: &str| {
+            let p = tmp.path().join(rel);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, b"").unwrap();
+        };
+        for rel in [
+            "h2/bot.20261125T100500Z_20261125T103000Z.000001.log.gz.age",
+            "h1/bot.20261125T100000Z_20261125T100400Z.000001.log.gz.age",
+            "h1/bot.20261125T110000Z_20261125T110000Z.000002.log.gz.age",
+            "h1/audit.20261125T090000Z_20261125T090000Z.000001.log.gz.age",
+            "h2/bot.20261125T120000Z.000002.partial",
+            // The ship's staging, and a copy reached through a symlink: never read.
+            ".incoming/h1/bot.20261125T100000Z_20261125T100400Z.000001.log.gz.age",
+        ] {
+            put(rel);
+        }
+        std::os::unix::fs::symlink(tmp.path().join("h1"), tmp.path().join("link")).unwrap();
+        let (segs, partials) = list_segments(tmp.path()).unwrap();
+        let rel: Vec<String> = segs
+            .iter()
+            .map(|p| p.strip_prefix(tmp.path()).unwrap().display().to_string())
+            .collect();
+        assert_eq!(
+            rel,
+            [
+                "h1/audit.20261125T090000Z_20261125T090000Z.000001.log.gz.age",
+                "h1/bot.20261125T100000Z_20261125T100400Z.000001.log.gz.age",
+                "h2/bot.20261125T100500Z_20261125T103000Z.000001.log.gz.age",
+                "h1/bot.20261125T110000Z_20261125T110000Z.000002.log.gz.age",
+            ]
+        );
+        assert_eq!(
+            partials,
+            [tmp.path().join("h2/bot.20261125T120000Z.000002.partial")]
+        );
     }
 }

@@ -11,9 +11,9 @@
 //! already in the directory, and a new segment's first time is never before an existing one's, so names
 //! stay in data order across restarts (even if the clock steps back).
 
-use std::fs::{self, File};
+use std::ffi::OsStr;
+use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -21,9 +21,9 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::compress::{MemberQueue, QueueError, BLOCK_SIZE, MAX_INFLIGHT};
 use super::error::SinkError;
-use super::fsutil::{create_private_file, ensure_private_dir, lock_stream, sync_dir};
 use super::name::{lock_file_name, SegmentName, SegmentState};
 use super::recipients::Recipients;
+use crate::fsutil::{self, Dir, FILE_MODE};
 use crate::stream_name::sanitize_stream;
 
 /// gzip level of segments unless told otherwise (as logrotate's).
@@ -100,11 +100,19 @@ pub struct Sealed {
 struct CountingFile {
     file: File,
     written: u64,
+    /// The OS error of a failed write, for a clear message where age reports only its Debug text
+    /// (`failed to write header: IoError(Os { code: 28, .. })`).
+    os_error: std::sync::Arc<std::sync::atomic::AtomicI32>,
 }
 
 impl Write for CountingFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
+        let n = self.file.write(buf).inspect_err(|e| {
+            if let Some(code) = e.raw_os_error() {
+                self.os_error
+                    .store(code, std::sync::atomic::Ordering::Relaxed);
+            }
+        })?;
         self.written += n as u64;
         Ok(n)
     }
@@ -127,6 +135,8 @@ struct OpenSegment {
 /// Writes one stream's segments. `Send`: it may live on any thread.
 pub struct SegmentWriter {
     dir: PathBuf,
+    /// The directory as opened at start: every file is created, renamed and removed through it.
+    handle: Dir,
     stream: String,
     recipients: Recipients,
     max_bytes: u64,
@@ -153,26 +163,17 @@ impl SegmentWriter {
         opts.recipients.encryptor()?;
         let stream = sanitize_stream(&opts.stream);
         // What a root run creates here stays usable by the directory's owner (crate::ownership).
-        let missing = crate::ownership::missing_dirs(&opts.dir);
-        ensure_private_dir(&opts.dir)?;
-        crate::ownership::adopt_dirs(&missing);
-        let lock_path = opts.dir.join(lock_file_name(&stream));
-        let lock = match lock_stream(&opts.dir, &stream) {
-            // The directory may be writable, the lock file not: left by a run as another user (root).
-            Err(SinkError::DirNotWritable { source, .. }) if lock_path.exists() => {
-                let owner = fs::metadata(&lock_path).map(|m| m.uid()).unwrap_or(0);
-                return Err(SinkError::LockNotWritable {
-                    lock: lock_path,
-                    owner,
-                    source,
-                });
-            }
-            r => r?,
-        };
-        crate::ownership::adopt_or_warn(&lock, &lock_path, "lock file");
+        let handle =
+            crate::ownership::ensure_private_dir(&opts.dir).map_err(|e| SinkError::CreateDir {
+                path: e.path,
+                source: e.error,
+            })?;
+        warn_if_open_to_others(&handle);
+        let lock = lock_stream(&handle, &stream)?;
         let queue = MemberQueue::new(opts.gzip_level.min(9)).map_err(queue_error_static)?;
         let mut w = SegmentWriter {
             dir: opts.dir,
+            handle,
             stream,
             recipients: opts.recipients,
             max_bytes: opts.max_segment_bytes.max(1),
@@ -202,6 +203,11 @@ impl SegmentWriter {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The segment directory as this writer opened it.
+    pub fn dir_handle(&self) -> &Dir {
+        &self.handle
     }
 
     /// `.partial` files found at open: their new (truncated) names, or their old names if removed.
@@ -278,8 +284,12 @@ impl SegmentWriter {
         self.block = Vec::new();
         if let Some(o) = self.open.take() {
             drop(o.age);
-            fs::remove_file(&o.path).map_err(|e| SinkError::io("remove", &o.path, e))?;
-            sync_dir(&self.dir).map_err(|e| SinkError::io("fsync the directory", &self.dir, e))?;
+            self.handle
+                .remove(file_name(&o.path))
+                .map_err(|e| SinkError::io("remove", &o.path, e))?;
+            self.handle
+                .sync()
+                .map_err(|e| SinkError::io("fsync the directory", &self.dir, e))?;
             tracing::debug!(path = %o.path.display(), "segment: aborted");
         }
         self.failed = false;
@@ -358,7 +368,7 @@ impl SegmentWriter {
     /// Looks at this stream's files: applies the partial policy, finds the next sequence number and the
     /// earliest time a new segment may have.
     fn scan(&mut self, policy: PartialPolicy) -> Result<(), SinkError> {
-        let listed = super::dir::list_stream(&self.dir, &self.stream)
+        let listed = super::dir::list_stream_in(&self.handle, &self.stream)
             .map_err(|e| SinkError::io("list", self.dir.clone(), e))?;
         let mut partials = Vec::new();
         let mut max_seq = 0;
@@ -374,71 +384,103 @@ impl SegmentWriter {
             return Ok(());
         }
         for (path, name) in partials {
-            let meta = fs::metadata(&path).map_err(|e| SinkError::io("stat", &path, e))?;
+            let st = self
+                .handle
+                .lstat(file_name(&path))
+                .map_err(|e| SinkError::io("stat", &path, e))?;
+            if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile
+            {
+                // Not something logveil wrote (a symlink planted to be renamed, then followed by `cat`).
+                return Err(SinkError::io(
+                    "recover",
+                    path,
+                    io::Error::other(
+                        "this .partial is not a regular file (a symbolic link?); logveil did not write \
+                         it and leaves it alone: remove it",
+                    ),
+                ));
+            }
+            let len = st.st_size as u64;
             let remove = match policy {
                 PartialPolicy::Remove => true,
                 PartialPolicy::RemoveFrom(seq) => name.seq >= seq,
                 PartialPolicy::KeepAsTruncated => false,
             };
-            if remove || meta.len() == 0 {
-                fs::remove_file(&path).map_err(|e| SinkError::io("remove", &path, e))?;
-                let why = if meta.len() == 0 {
+            if remove || len == 0 {
+                self.handle
+                    .remove(file_name(&path))
+                    .map_err(|e| SinkError::io("remove", &path, e))?;
+                let why = if len == 0 {
                     "it was empty"
                 } else {
                     "its data will be read again from the source"
                 };
-                tracing::warn!(path = %path.display(), bytes = meta.len(), "segment: removed a .partial left by a crash: {why}");
+                tracing::warn!(path = %path.display(), bytes = len, "segment: removed a .partial left by a crash: {why}");
                 self.recovered.push(path);
                 continue;
             }
-            let mtime = meta
-                .modified()
-                .ok()
-                .and_then(|t| Timestamp::try_from(t).ok())
-                .unwrap_or(name.first);
-            let new_name = name.truncated_from(mtime);
-            let new_path = self.dir.join(new_name.to_string());
-            if new_path.exists() {
-                return Err(SinkError::io(
-                    "rename a crash's .partial to",
-                    new_path,
-                    io::Error::new(io::ErrorKind::AlreadyExists, "file exists"),
-                ));
-            }
-            fs::rename(&path, &new_path).map_err(|e| SinkError::io("rename", &path, e))?;
+            let mtime = Timestamp::new(st.st_mtime, 0).unwrap_or(name.first);
+            let new_name = name.truncated_from(mtime).to_string();
+            let new_path = self.dir.join(&new_name);
+            self.handle
+                .rename_noreplace(file_name(&path), OsStr::new(&new_name))
+                .map_err(|e| {
+                    if e.kind() == io::ErrorKind::AlreadyExists {
+                        SinkError::io("rename a crash's .partial to", new_path.clone(), e)
+                    } else {
+                        SinkError::io("rename", &path, e)
+                    }
+                })?;
             self.floor = self.floor.max(mtime);
             tracing::warn!(
                 partial = %path.display(),
                 kept_as = %new_path.display(),
-                bytes = meta.len(),
+                bytes = len,
                 "segment: a .partial left by a crash was kept as truncated (`logveil cat` reads its complete chunks)"
             );
             self.recovered.push(new_path);
         }
-        sync_dir(&self.dir).map_err(|e| SinkError::io("fsync the directory", self.dir.clone(), e))
+        self.handle
+            .sync()
+            .map_err(|e| SinkError::io("fsync the directory", self.dir.clone(), e))
     }
 
     fn start(&mut self, now: Timestamp) -> Result<(), SinkError> {
         let first = now.max(self.floor);
         let name = SegmentName::partial(&self.stream, first, self.next_seq);
-        let path = self.dir.join(name.to_string());
-        let file = create_private_file(&path).map_err(|e| {
-            if e.kind() == io::ErrorKind::PermissionDenied {
-                SinkError::DirNotWritable {
-                    path: self.dir.clone(),
-                    source: e,
+        let file_name = name.to_string();
+        let path = self.dir.join(&file_name);
+        let file = self
+            .handle
+            .create_new(OsStr::new(&file_name), FILE_MODE)
+            .map_err(|e| {
+                if e.kind() == io::ErrorKind::PermissionDenied {
+                    SinkError::DirNotWritable {
+                        path: self.dir.clone(),
+                        source: e,
+                    }
+                } else {
+                    SinkError::io("create", path.clone(), e)
                 }
-            } else {
-                SinkError::io("create", path.clone(), e)
-            }
-        })?;
-        crate::ownership::adopt_or_warn(&file, &path, "segment");
+            })?;
+        crate::ownership::adopt_or_warn(&self.handle, &file, OsStr::new(&file_name), "segment");
         self.next_seq += 1;
+        let os_error = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
         let age = self
             .recipients
             .encryptor()?
-            .wrap_output(CountingFile { file, written: 0 })
-            .map_err(|e| SinkError::io("write", path.clone(), e))?;
+            .wrap_output(CountingFile {
+                file,
+                written: 0,
+                os_error: os_error.clone(),
+            })
+            .map_err(|e| {
+                let e = match os_error.load(std::sync::atomic::Ordering::Relaxed) {
+                    0 => e,
+                    code => io::Error::from_raw_os_error(code),
+                };
+                SinkError::io("write the header of", path.clone(), e)
+            })?;
         tracing::debug!(path = %path.display(), "segment: started");
         self.open = Some(OpenSegment {
             name,
@@ -493,10 +535,14 @@ impl SegmentWriter {
             .map_err(|e| SinkError::io("fsync", path.clone(), e))?;
         let output_bytes = counting.written;
         drop(counting);
-        let sealed_name = SegmentName::sealed(&self.stream, o.first, o.last, o.name.seq);
-        let sealed_path = self.dir.join(sealed_name.to_string());
-        fs::rename(&path, &sealed_path).map_err(|e| SinkError::io("rename", path.clone(), e))?;
-        sync_dir(&self.dir)
+        let sealed_name =
+            SegmentName::sealed(&self.stream, o.first, o.last, o.name.seq).to_string();
+        let sealed_path = self.dir.join(&sealed_name);
+        self.handle
+            .rename(file_name(&path), OsStr::new(&sealed_name))
+            .map_err(|e| SinkError::io("rename", path.clone(), e))?;
+        self.handle
+            .sync()
             .map_err(|e| SinkError::io("fsync the directory", self.dir.clone(), e))?;
         self.floor = self.floor.max(o.last);
         tracing::info!(
@@ -527,6 +573,62 @@ impl Drop for SegmentWriter {
     }
 }
 
+/// The file name of a path this writer made (`dir/name`).
+fn file_name(path: &Path) -> &OsStr {
+    path.file_name().unwrap_or_default()
+}
+
+/// Warns when others can read or enter the output directory (0700 is recommended).
+fn warn_if_open_to_others(dir: &Dir) {
+    if let Ok(mode) = dir.mode() {
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                dir = %dir.path().display(),
+                mode = format!("{mode:o}"),
+                "segment: output directory is accessible by group or others; 0700 is recommended"
+            );
+        }
+    }
+}
+
+/// Takes the exclusive lock of stream `stream` in `dir` (`DIR/.STREAM.lock`, 0600, kept after use):
+/// two writers of one stream would rename each other's `.partial` and reuse sequence numbers. The lock is
+/// released when the returned file is closed, also when the process dies. The lock file is never opened
+/// through a symlink.
+fn lock_stream(dir: &Dir, stream: &str) -> Result<File, SinkError> {
+    let name = lock_file_name(stream);
+    let path = dir.join(&name);
+    let file = match dir.open_lock(OsStr::new(&name), FILE_MODE) {
+        Ok((f, _)) => f,
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            return Err(match dir.lstat(OsStr::new(&name)) {
+                // The directory may be writable, the lock file not: left by a run as another user (root).
+                Ok(st) => SinkError::LockNotWritable {
+                    lock: path,
+                    owner: st.st_uid,
+                    source: e,
+                },
+                Err(_) => SinkError::DirNotWritable {
+                    path: dir.path().to_path_buf(),
+                    source: e,
+                },
+            });
+        }
+        Err(e) => return Err(SinkError::io("open the lock file", path, e)),
+    };
+    // What a root run creates here stays usable by the directory's owner (crate::ownership).
+    crate::ownership::adopt_or_warn(dir, &file, OsStr::new(&name), "lock file");
+    match fsutil::try_lock_exclusive(&file) {
+        Ok(true) => Ok(file),
+        Ok(false) => Err(SinkError::Locked {
+            stream: stream.to_string(),
+            dir: dir.path().to_path_buf(),
+            lock: path,
+        }),
+        Err(e) => Err(SinkError::io("lock", path, e)),
+    }
+}
+
 fn queue_error(e: QueueError, path: &Path) -> SinkError {
     match e {
         QueueError::Write(e) => SinkError::io("write", path, e),
@@ -544,6 +646,7 @@ fn queue_error_static(e: QueueError) -> SinkError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::io::Read;
     use std::os::unix::fs::PermissionsExt;
 

@@ -302,3 +302,60 @@ impl Drop for Tmpfs {
         let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
     }
 }
+
+/// Whether a test may skip when ../shared is missing: when CI is unset, or when `.ci/run` set CI itself
+/// for a contributor's clone (`LOGVEIL_SHARED_OPTIONAL`, see .ci/env.sh). Under the real CI it must be there.
+pub fn shared_optional(ci: Option<&str>, optional: Option<&str>) -> bool {
+    ci.is_none_or(str::is_empty) || optional.is_some_and(|v| !v.is_empty())
+}
+
+/// `../shared/REL` beside the repository, or None (with a note) when it is missing and may be; panics
+/// when it is missing and must be there.
+pub fn shared_dir(rel: &str) -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared")
+        .join(rel);
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    let env = |k: &str| std::env::var(k).ok();
+    assert!(
+        shared_optional(
+            env("CI").as_deref(),
+            env("LOGVEIL_SHARED_OPTIONAL").as_deref()
+        ),
+        "CI is set but {} is missing",
+        dir.display()
+    );
+    eprintln!(
+        "note: {} not found; test skipped (it is not shipped with the repository)",
+        dir.display()
+    );
+    None
+}
+
+/// A recipient made by logveil's own keygen (identity in `dir/key.txt`; no external tool needed).
+pub fn logveil_recipient(dir: &Path) -> String {
+    let out = Command::new(bin())
+        .arg("keygen")
+        .arg("-o")
+        .arg(dir.join("key.txt"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// The stream of each sealed segment in `dir`, sorted, one entry per segment.
+pub fn segment_streams(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".log.gz.age"))
+                .map(|n| n.split(".20").next().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}

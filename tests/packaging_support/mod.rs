@@ -94,6 +94,8 @@ pub const UNITS: &[&str] = &[
     "logveil-tail@.service",
     "logveil-retention.service",
     "logveil-retention.timer",
+    "logveil-ship.service",
+    "logveil-ship.timer",
 ];
 
 /// The unit names `systemd-analyze` checks (a template needs an instance: the packaged config's name).
@@ -101,6 +103,8 @@ pub const UNITS_TO_VERIFY: &[&str] = &[
     "logveil-tail@logveil.service",
     "logveil-retention.service",
     "logveil-retention.timer",
+    "logveil-ship.service",
+    "logveil-ship.timer",
 ];
 
 /// The absolute programs named by the Exec*= lines of the shipped units (prefixes such as `-` dropped).

@@ -7,17 +7,19 @@
 //! segment sealed just before a crash, whose checkpoint was not written, can be recognised at the next
 //! start, and a checkpoint written for another segment directory is not trusted.
 //!
-//! One tail per state directory: the store holds an exclusive lock on the directory itself while open.
+//! One tail per state directory: the store holds an exclusive lock on the directory's `.tail.lock` while
+//! open.
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::ffi::OsStr;
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 use super::identity::{FileId, Fingerprint, FpKey};
 use super::TailError;
+use crate::fsutil::{try_lock_exclusive, Dir, FILE_MODE};
 
 const MAGIC: &str = "logveil-tail-checkpoint 2";
 /// Checkpoints before fingerprints were keyed: read (their fingerprints are plain SHA-256), never written.
@@ -25,6 +27,8 @@ const MAGIC_V1: &str = "logveil-tail-checkpoint 1";
 const SUFFIX: &str = ".ckpt";
 /// The fingerprint key of a state directory.
 pub const KEY_FILE: &str = "fingerprint.key";
+/// The lock file of a state directory (one tail at a time).
+pub const LOCK_FILE: &str = ".tail.lock";
 
 /// A position in one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,7 +141,10 @@ impl Checkpoint {
 pub struct CheckpointStore {
     dir: PathBuf,
     key: FpKey,
-    /// The open directory, flocked: a second tail on the same state directory is refused.
+    /// The directory as opened at start: checkpoints are written through it, never through a symlink.
+    handle: Dir,
+    /// The state directory's lock file ([`LOCK_FILE`]), flocked: a second tail on the same state
+    /// directory is refused.
     _lock: File,
 }
 
@@ -148,12 +155,14 @@ impl CheckpointStore {
             path: dir.to_path_buf(),
             error: e,
         };
-        if !dir.is_dir() {
-            let missing = crate::ownership::missing_dirs(dir);
-            create_private_dir(dir).map_err(err)?;
-            crate::ownership::adopt_dirs(&missing);
-        } else {
-            let mode = fs::metadata(dir).map_err(err)?.permissions().mode();
+        let existed = dir.is_dir();
+        // What a root run creates here stays usable by the directory's owner (crate::ownership).
+        let handle = crate::ownership::ensure_private_dir(dir).map_err(|e| TailError::State {
+            path: e.path,
+            error: e.error,
+        })?;
+        if existed {
+            let mode = handle.mode().map_err(err)?;
             if mode & 0o077 != 0 {
                 tracing::warn!(
                     path = %dir.display(),
@@ -162,31 +171,18 @@ impl CheckpointStore {
                 );
             }
         }
-        let lock = File::open(dir).map_err(err)?;
-        match rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => {}
-            Err(rustix::io::Errno::WOULDBLOCK) => {
-                return Err(TailError::StateLocked {
-                    path: dir.to_path_buf(),
-                })
-            }
-            Err(e) => return Err(err(e.into())),
-        }
-        let mut checkpoints = 0;
-        for entry in fs::read_dir(dir).map_err(err)? {
-            let entry = entry.map_err(err)?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with('.') && name.ends_with(".tmp") {
-                let _ = fs::remove_file(entry.path());
-            } else if name.ends_with(SUFFIX) {
-                checkpoints += 1;
+        let lock = lock_state_dir(&handle)?;
+        for name in handle.names().map_err(err)? {
+            let text = name.to_string_lossy();
+            if text.starts_with('.') && text.ends_with(".tmp") {
+                let _ = handle.remove(&name);
             }
         }
-        let key = load_or_create_key(dir, checkpoints)?;
+        let key = load_or_create_key(&handle)?;
         Ok(CheckpointStore {
             dir: dir.to_path_buf(),
             key,
+            handle,
             _lock: lock,
         })
     }
@@ -223,40 +219,58 @@ impl CheckpointStore {
             .map_err(|reason| TailError::BadCheckpoint { path, reason })
     }
 
-    /// Writes a checkpoint durably: temporary file (0600), fsync, rename, fsync of the directory.
+    /// Writes a checkpoint durably: temporary file (0600, `O_EXCL`, never through a symlink), fsync,
+    /// rename, fsync of the directory.
     pub fn save(&self, ck: &Checkpoint) -> Result<(), TailError> {
         let path = self.path_for(&ck.source);
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
-        let tmp = self.dir.join(format!(".{name}.tmp"));
-        let err = |e: io::Error| TailError::State {
-            path: path.clone(),
-            error: e,
-        };
-        let mut f = private_file(&tmp).map_err(err)?;
-        crate::ownership::adopt_or_warn(&f, &tmp, "checkpoint");
-        f.write_all(ck.to_text().as_bytes()).map_err(err)?;
-        f.sync_all().map_err(err)?;
-        drop(f);
-        fs::rename(&tmp, &path).map_err(err)?;
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(err)
+        let name = path.file_name().unwrap_or_default();
+        crate::ownership::write_atomic(
+            &self.handle,
+            name,
+            ck.to_text().as_bytes(),
+            FILE_MODE,
+            true,
+            "checkpoint",
+        )
+        .map_err(|e| TailError::State { path, error: e })
+    }
+}
+
+/// Takes the state directory's lock ([`LOCK_FILE`] in it, kept after use), without waiting: another tail
+/// holding it is an error naming the directory. A lock file rather than a lock on the directory itself:
+/// the metrics file may live in this directory, and its writer locks the directory it is in.
+fn lock_state_dir(dir: &Dir) -> Result<File, TailError> {
+    let name = OsStr::new(LOCK_FILE);
+    let err = |error: io::Error| TailError::State {
+        path: dir.join(LOCK_FILE),
+        error,
+    };
+    let (lock, _) = dir.open_lock(name, FILE_MODE).map_err(err)?;
+    crate::ownership::adopt_or_warn(dir, &lock, name, "state directory's lock file");
+    match try_lock_exclusive(&lock) {
+        Ok(true) => Ok(lock),
+        Ok(false) => Err(TailError::StateLocked {
+            path: dir.path().to_path_buf(),
+        }),
+        Err(e) => Err(err(e)),
     }
 }
 
 /// Reads the state directory's fingerprint key, or makes one (32 random bytes, hex, 0600) when there is
 /// none and no keyed checkpoint needs it.
-fn load_or_create_key(dir: &Path, checkpoints: usize) -> Result<FpKey, TailError> {
+fn load_or_create_key(dir: &Dir) -> Result<FpKey, TailError> {
     let path = dir.join(KEY_FILE);
+    let name = OsStr::new(KEY_FILE);
     let bad = |reason: &str| TailError::BadCheckpoint {
         path: path.clone(),
         reason: reason.to_string(),
     };
-    match fs::read_to_string(&path) {
-        Ok(text) => {
+    match dir.read(name) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
             let hex = text.trim();
             let mut key = [0u8; 32];
-            if hex.len() != 64 {
+            if hex.len() != 64 || !hex.is_ascii() {
                 return Err(bad("not a fingerprint key (64 hex digits)"));
             }
             for (i, b) in key.iter_mut().enumerate() {
@@ -268,7 +282,7 @@ fn load_or_create_key(dir: &Path, checkpoints: usize) -> Result<FpKey, TailError
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(TailError::State { path, error: e }),
     }
-    if checkpoints > 0 && keyed_checkpoint_exists(dir) {
+    if keyed_checkpoint_exists(dir) {
         return Err(bad(
             "missing: the checkpoints here were written with it and cannot be checked without it",
         ));
@@ -281,49 +295,31 @@ fn load_or_create_key(dir: &Path, checkpoints: usize) -> Result<FpKey, TailError
         }
     })?;
     let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-    let tmp = dir.join(format!(".{KEY_FILE}.tmp"));
-    let err = |e: io::Error| TailError::State {
-        path: path.clone(),
-        error: e,
-    };
-    let mut f = private_file(&tmp).map_err(err)?;
-    crate::ownership::adopt_or_warn(&f, &tmp, "fingerprint key");
-    f.write_all(format!("{hex}\n").as_bytes()).map_err(err)?;
-    f.sync_all().map_err(err)?;
-    drop(f);
-    fs::rename(&tmp, &path).map_err(err)?;
-    File::open(dir).and_then(|d| d.sync_all()).map_err(err)?;
+    crate::ownership::write_atomic(
+        dir,
+        name,
+        format!("{hex}\n").as_bytes(),
+        FILE_MODE,
+        false,
+        "fingerprint key",
+    )
+    .map_err(|error| TailError::State { path, error })?;
     Ok(FpKey::new(key))
 }
 
-fn keyed_checkpoint_exists(dir: &Path) -> bool {
-    fs::read_dir(dir).into_iter().flatten().flatten().any(|e| {
-        e.file_name().to_string_lossy().ends_with(SUFFIX)
-            && fs::read_to_string(e.path()).is_ok_and(|t| t.lines().next() == Some(MAGIC))
+fn keyed_checkpoint_exists(dir: &Dir) -> bool {
+    dir.names().into_iter().flatten().any(|name| {
+        name.to_string_lossy().ends_with(SUFFIX)
+            && dir
+                .read(&name)
+                .is_ok_and(|t| t.split(|&b| b == b'\n').next() == Some(MAGIC.as_bytes()))
     })
-}
-
-/// Creates a directory (and its parents) 0700 whatever the umask.
-pub fn create_private_dir(dir: &Path) -> io::Result<()> {
-    DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-}
-
-/// Creates (truncating) a file 0600 whatever the umask.
-fn private_file(path: &Path) -> io::Result<File> {
-    let f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    f.set_permissions(fs::Permissions::from_mode(0o600))?;
-    Ok(f)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn sample(source: &Path) -> Checkpoint {
         Checkpoint {
@@ -365,8 +361,8 @@ mod tests {
         };
         store.save(&none).unwrap();
         assert_eq!(store.load(src).unwrap(), Some(none));
-        // The checkpoint and the key remain: no temporary file.
-        assert_eq!(fs::read_dir(&state).unwrap().count(), 2);
+        // The checkpoint, the key and the lock file remain: no temporary file.
+        assert_eq!(fs::read_dir(&state).unwrap().count(), 3);
         let key = state.join(KEY_FILE);
         assert_eq!(
             fs::metadata(&key).unwrap().permissions().mode() & 0o777,
@@ -432,10 +428,11 @@ mod tests {
         )
         .unwrap();
         CheckpointStore::open(tmp.path()).unwrap();
-        let left: Vec<_> = fs::read_dir(tmp.path())
+        let mut left: Vec<_> = fs::read_dir(tmp.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
-        assert_eq!(left, [KEY_FILE]);
+        left.sort();
+        assert_eq!(left, [LOCK_FILE, KEY_FILE]);
     }
 }

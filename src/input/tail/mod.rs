@@ -38,7 +38,7 @@ pub use watch::Waker;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TailError {
-    #[error("tail: state directory: {path}: {error}")]
+    #[error("tail: state directory {}", path.display())]
     State {
         path: PathBuf,
         #[source]
@@ -52,8 +52,8 @@ pub enum TailError {
     #[error("tail: {path}: {message}")]
     Path { path: PathBuf, message: String },
     #[error(
-        "tail: state directory {path} is in use by another logveil tail (it holds the lock on the \
-         directory)\n  hint: give each tail its own --state (two tails sharing checkpoints lose lines)",
+        "tail: state directory {path} is in use by another logveil tail (it holds the \
+         directory's lock, .tail.lock)\n  hint: give each tail its own --state (two tails sharing checkpoints lose lines)",
         path = path.display()
     )]
     StateLocked { path: PathBuf },
@@ -76,6 +76,9 @@ pub struct TailOptions {
     pub read_chunk: usize,
     /// Bytes read from one source before the others get their turn.
     pub pass_budget: u64,
+    /// Follow a source (or rotated sibling) that is a symlink out of its directory. Off: only a link to a
+    /// file in the same directory is followed; any other is an error on that source.
+    pub follow_symlinks: bool,
 }
 
 impl TailOptions {
@@ -87,6 +90,7 @@ impl TailOptions {
             rotate_wait: Duration::from_secs(2),
             read_chunk: 64 << 10,
             pass_budget: 4 << 20,
+            follow_symlinks: false,
         }
     }
 }
@@ -102,6 +106,11 @@ pub struct Tailer {
     watcher: Option<watch::DirWatcher>,
     buf: Vec<u8>,
     last_full: Option<Instant>,
+    /// When glob directories were last listed, and whether an event asked for a listing not done yet.
+    last_discover: Option<Instant>,
+    rescan_due: bool,
+    /// Listings of glob directories so far (for tests and diagnostics).
+    listings: u64,
     pending: watch::Pending,
     /// Sources that had more to read when their budget ran out.
     busy: BTreeSet<usize>,
@@ -116,6 +125,10 @@ pub struct Tailer {
 /// A pass reads at most this many sources' budgets before returning to the caller.
 const PASS_BUDGETS: u64 = 4;
 
+/// Least time between two listings of a glob's directory woken by events: a directory where files come
+/// and go all the time is listed a few times a second, not once per event.
+const RESCAN_MIN_INTERVAL: Duration = Duration::from_millis(200);
+
 impl Tailer {
     /// Opens the state directory, interprets the paths, loads the checkpoints of the sources found now and
     /// starts watching (unless `poll_only`).
@@ -129,12 +142,17 @@ impl Tailer {
         let store = CheckpointStore::open(&opts.state_dir)?;
         let mut specs: Vec<Spec> = Vec::new();
         for p in paths {
-            let spec = Spec::parse(p);
-            if !spec.dir().is_dir() {
-                tracing::warn!(dir = %spec.dir().display(), "tail: directory does not exist (yet); waiting for it");
-            }
-            if !specs.contains(&spec) {
-                specs.push(spec);
+            let parsed = Spec::parse(p).map_err(|message| TailError::Path {
+                path: p.clone(),
+                message,
+            })?;
+            for spec in parsed {
+                if !spec.dir().is_dir() {
+                    tracing::warn!(dir = %spec.dir().display(), "tail: directory does not exist (yet); waiting for it");
+                }
+                if !specs.contains(&spec) {
+                    specs.push(spec);
+                }
             }
         }
         let wake = watch::Wake::new();
@@ -159,6 +177,9 @@ impl Tailer {
             wake,
             watcher,
             last_full: None,
+            last_discover: None,
+            rescan_due: false,
+            listings: 0,
             pending: watch::Pending::default(),
             busy: BTreeSet::new(),
             segments: Vec::new(),
@@ -184,14 +205,25 @@ impl Tailer {
     }
 
     /// Blocks until something happens in a watched directory, the waker is used, or `timeout` (capped at
-    /// the next full check) passes.
+    /// the next full check, and at the next listing of a glob directory an event asked for) passes.
     pub fn wait(&mut self, timeout: Duration) {
         let until_full = self
             .last_full
             .map(|t| self.opts.poll_interval.saturating_sub(t.elapsed()))
             .unwrap_or_default();
-        let p = self.wake.wait(timeout.min(until_full));
+        let mut timeout = timeout.min(until_full);
+        if self.rescan_due {
+            timeout = timeout.min(self.until_rescan());
+        }
+        let p = self.wake.wait(timeout);
         self.merge_pending(p);
+    }
+
+    /// Time left before glob directories may be listed again.
+    fn until_rescan(&self) -> Duration {
+        self.last_discover
+            .map(|t| RESCAN_MIN_INTERVAL.saturating_sub(t.elapsed()))
+            .unwrap_or_default()
     }
 
     fn merge_pending(&mut self, p: watch::Pending) {
@@ -219,12 +251,14 @@ impl Tailer {
             self.last_full = Some(Instant::now());
             self.maintain_watches();
             self.discover()?;
-        } else if self
-            .specs
-            .iter()
-            .any(|s| matches!(s, Spec::Glob { dir, .. } if pending.dirs.contains(dir)))
-        {
-            self.discover()?;
+        } else {
+            self.rescan_due |= self
+                .specs
+                .iter()
+                .any(|s| matches!(s, Spec::Glob { dir, .. } if pending.dirs.contains(dir)));
+            if self.rescan_due && self.until_rescan().is_zero() {
+                self.discover()?;
+            }
         }
         let targets: Vec<usize> = (0..known)
             .filter(|&i| {
@@ -308,6 +342,9 @@ impl Tailer {
 
     /// Finds sources (new glob matches); loads each new one's checkpoint.
     fn discover(&mut self) -> Result<(), TailError> {
+        self.last_discover = Some(Instant::now());
+        self.rescan_due = false;
+        self.listings += 1;
         for spec in self.specs.clone() {
             for path in spec.expand() {
                 if self.by_path.contains_key(&path) {
@@ -323,16 +360,84 @@ impl Tailer {
                 tracing::info!(source = %path.display(), stream, "tail: following");
                 let segment = ck.as_ref().and_then(|c| c.segment.clone());
                 self.by_path.insert(path.clone(), self.sources.len());
-                self.sources
-                    .push(Source::new(path, stream, ck, self.store.key()));
+                self.sources.push(Source::new(
+                    path,
+                    stream,
+                    ck,
+                    self.store.key(),
+                    self.opts.follow_symlinks,
+                ));
                 self.segments.push(segment);
             }
         }
         Ok(())
     }
 
+    /// Errors the sources met since the last call (a source that cannot be opened, or is a symlink out of
+    /// its directory): each was logged once, naming the file; the caller counts them.
+    pub fn take_errors(&mut self) -> u64 {
+        self.sources.iter_mut().map(Source::take_errors).sum()
+    }
+
     /// The checkpoint file of a source path (for tests and diagnostics).
     pub fn checkpoint_path(&self, source: &Path) -> PathBuf {
         self.store.path_for(source)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_directory_is_listed_a_few_times_a_second_not_once_per_event() {
+        let tmp = tempfile::tempdir().unwrap();
+        let logs = tmp.path().join("logs");
+        std::fs::create_dir(&logs).unwrap();
+        let mut opts = TailOptions::new(tmp.path().join("state"));
+        // No full checks during the test: only events make the tailer list the directory.
+        opts.poll_interval = Duration::from_secs(3600);
+        let mut t = Tailer::new(&[logs.join("*.log")], opts).unwrap();
+        let churn = {
+            let logs = logs.clone();
+            std::thread::spawn(move || {
+                let start = Instant::now();
+                let mut i = 0u64;
+                while start.elapsed() < Duration::from_millis(1500) {
+                    let p = logs.join(format!("x{i}.tmp"));
+                    std::fs::write(&p, b"x").unwrap();
+                    std::fs::remove_file(&p).unwrap();
+                    if i == 200 {
+                        std::fs::write(logs.join("new.log"), b"line\n").unwrap();
+                    }
+                    i += 1;
+                    std::thread::sleep(Duration::from_micros(500));
+                }
+                i
+            })
+        };
+        let start = Instant::now();
+        let mut passes = 0u64;
+        while !churn.is_finished() {
+            t.pass(|_| Ok::<(), TailError>(())).unwrap();
+            passes += 1;
+            t.wait(Duration::from_secs(5));
+        }
+        let events = churn.join().unwrap();
+        // Whatever the rate limit deferred is done within one interval after the last event.
+        let settle = Instant::now();
+        while settle.elapsed() < RESCAN_MIN_INTERVAL * 2 {
+            t.pass(|_| Ok::<(), TailError>(())).unwrap();
+            t.wait(RESCAN_MIN_INTERVAL);
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let most = (secs / RESCAN_MIN_INTERVAL.as_secs_f64()).ceil() as u64 + 2;
+        assert!(
+            t.listings <= most,
+            "{} listings in {secs:.1} s ({events} files created and removed, {passes} passes); at most {most}",
+            t.listings
+        );
+        assert_eq!(t.sources().len(), 1, "the new match is found");
+        assert_eq!(t.sources()[0].path(), logs.join("new.log"));
     }
 }

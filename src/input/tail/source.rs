@@ -96,6 +96,12 @@ pub struct Source {
     key: FpKey,
     missing_logged: bool,
     error_logged: bool,
+    /// Follow the path when it is a symlink out of its directory (`logveil.tail.follow_symlinks`).
+    follow_symlinks: bool,
+    /// The problem last reported for opening the path (reported again only when it changes).
+    problem: Option<String>,
+    /// Problems reported since [`Source::take_errors`].
+    errors: u64,
 }
 
 impl Source {
@@ -105,6 +111,7 @@ impl Source {
         stream: String,
         checkpoint: Option<Checkpoint>,
         key: FpKey,
+        follow_symlinks: bool,
     ) -> Source {
         let mut s = Source {
             path,
@@ -118,6 +125,9 @@ impl Source {
             key,
             missing_logged: false,
             error_logged: false,
+            follow_symlinks,
+            problem: None,
+            errors: 0,
         };
         s.resume = s.resolve(checkpoint.as_ref());
         s.checkpoint = checkpoint;
@@ -153,6 +163,41 @@ impl Source {
         self.gens.len()
     }
 
+    /// Problems reported (logged) since the last call.
+    pub(super) fn take_errors(&mut self) -> u64 {
+        std::mem::take(&mut self.errors)
+    }
+
+    /// Opens the file at the source path; a problem (unreadable, a symlink out of the directory) is logged
+    /// as an error naming the file, once until it changes, and counted.
+    fn open_live(&mut self) -> Option<(File, Metadata)> {
+        match open_source(&self.path, self.follow_symlinks) {
+            Ok(found) => {
+                if found.is_some() && self.problem.take().is_some() {
+                    tracing::info!(source = %self.path.display(), "tail: source readable again");
+                }
+                found
+            }
+            Err(e) => {
+                self.report(&e);
+                None
+            }
+        }
+    }
+
+    fn report(&mut self, e: &io::Error) {
+        let text = e.to_string();
+        if self.problem.as_deref() != Some(text.as_str()) {
+            tracing::error!(
+                source = %self.path.display(),
+                "tail: cannot read {}: {e}; looking again at every poll",
+                self.path.display()
+            );
+            self.problem = Some(text);
+            self.errors += 1;
+        }
+    }
+
     fn serial(&mut self) -> u64 {
         self.next_serial += 1;
         self.next_serial
@@ -180,7 +225,7 @@ impl Source {
     /// Start position: the checkpointed file at the path, or among its rotated siblings, or from scratch.
     fn resolve(&mut self, ck: Option<&Checkpoint>) -> Resume {
         let path = self.path.clone();
-        let live = open_with_meta(&path);
+        let live = self.open_live();
         let live_id = live.as_ref().map(|(_, m)| FileId::of(m));
         let start_live = |s: &mut Source, live: Option<(File, Metadata)>| {
             if let Some((f, m)) = live {
@@ -230,9 +275,10 @@ impl Source {
             }
         }
         // Rotated away (or truncated by copytruncate) while we were down: look among the siblings.
+        let follow = self.follow_symlinks;
         let siblings: Vec<(PathBuf, File, Metadata)> = rotated_siblings(&path)
             .into_iter()
-            .filter_map(|p| open_with_meta(&p).map(|(f, m)| (p, f, m)))
+            .filter_map(|p| open_sibling(&p, follow).map(|(f, m)| (p, f, m)))
             .filter(|(_, _, m)| Some(FileId::of(m)) != live_id)
             .collect();
         let found = siblings
@@ -381,8 +427,15 @@ impl Source {
 
     /// Looks at the path: a new file there retires the current one.
     pub(super) fn check_path(&mut self) {
-        let meta = match std::fs::metadata(&self.path) {
+        let meta = match source_metadata(&self.path, self.follow_symlinks) {
             Ok(m) => m,
+            Err(e) if is_link_refusal(&e) => {
+                // Replaced by a symlink out of its directory: the file it was is read to its end, the link
+                // is not followed.
+                self.report(&e);
+                self.retire_live("replaced by a symbolic link");
+                return;
+            }
             Err(e) => {
                 if e.kind() == io::ErrorKind::NotFound {
                     if !self.missing_logged {
@@ -390,10 +443,9 @@ impl Source {
                         self.missing_logged = true;
                     }
                     self.retire_live("removed or renamed");
-                } else if !self.error_logged {
+                } else {
                     // Not a rotation (permissions, I/O): keep reading the open file, look again later.
-                    tracing::warn!(source = %self.path.display(), error = %e, "tail: cannot stat");
-                    self.error_logged = true;
+                    self.report(&e);
                 }
                 return;
             }
@@ -406,7 +458,7 @@ impl Source {
             return;
         }
         // A new file at the path. Open it now, so that it cannot be rotated away unseen.
-        let Some((f, m)) = open_with_meta(&self.path) else {
+        let Some((f, m)) = self.open_live() else {
             return;
         };
         if FileId::of(&m) != id {
@@ -576,10 +628,11 @@ impl Source {
             before: Fingerprint::empty(),
         };
         // The copy: another file with the same first bytes, holding what we read just before our offset.
+        let follow = self.follow_symlinks;
         let copy = if old.fp.identifies_alone() {
             rotated_siblings(&self.path)
                 .into_iter()
-                .filter_map(|p| open_with_meta(&p).map(|(f, m)| (p, f, m)))
+                .filter_map(|p| open_sibling(&p, follow).map(|(f, m)| (p, f, m)))
                 .find(|(_, f, m)| {
                     FileId::of(m) != old.id
                         && m.len() > old.offset
@@ -672,10 +725,95 @@ fn rotation_number(p: &Path) -> Option<u64> {
     name.rsplit_once('.')?.1.parse().ok()
 }
 
-fn open_with_meta(path: &Path) -> Option<(File, Metadata)> {
-    let f = File::open(path).ok()?;
-    let m = f.metadata().ok()?;
-    m.is_file().then_some((f, m))
+/// The error payload for a source that is a symlink out of its directory (not followed).
+#[derive(Debug)]
+struct LinkOutOfDir(PathBuf);
+
+impl std::fmt::Display for LinkOutOfDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "it is a symbolic link out of its directory (to {}), not followed unless \
+             logveil.tail.follow_symlinks is true",
+            self.0.display()
+        )
+    }
+}
+
+impl std::error::Error for LinkOutOfDir {}
+
+fn is_link_refusal(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|i| i.is::<LinkOutOfDir>())
+}
+
+/// Where the path leads when it may be read: itself when it is no symlink, the resolved file when it is
+/// a symlink to a file in the same directory (or `follow` allows any). Ok(None): nothing there.
+fn resolve_link(path: &Path, follow: bool) -> io::Result<Option<PathBuf>> {
+    let lmeta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if !lmeta.file_type().is_symlink() {
+        return Ok(Some(path.to_path_buf()));
+    }
+    let target = match std::fs::canonicalize(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None), // dangling
+        Err(e) => return Err(e),
+    };
+    if follow {
+        return Ok(Some(target));
+    }
+    let dir = path.parent().map(std::fs::canonicalize).transpose()?;
+    if dir.is_some() && target.parent() == dir.as_deref() {
+        Ok(Some(target))
+    } else {
+        Err(io::Error::other(LinkOutOfDir(target)))
+    }
+}
+
+/// Metadata of the file a source path leads to (see [`resolve_link`]); Ok(None)-like NotFound errors
+/// are returned as NotFound.
+fn source_metadata(path: &Path, follow: bool) -> io::Result<Metadata> {
+    match resolve_link(path, follow)? {
+        Some(p) => std::fs::symlink_metadata(p),
+        None => Err(io::ErrorKind::NotFound.into()),
+    }
+}
+
+/// Opens a source for reading: never through a symlink out of its directory (unless `follow`), never
+/// blocking on a FIFO. Ok(None): no regular file there.
+fn open_source(path: &Path, follow: bool) -> io::Result<Option<(File, Metadata)>> {
+    use rustix::fs::{Mode, OFlags};
+    let Some(real) = resolve_link(path, follow)? else {
+        return Ok(None);
+    };
+    // The resolved path is opened with O_NOFOLLOW: a link swapped in since is not followed either.
+    let fd = match rustix::fs::open(
+        &real,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::NOENT) => return Ok(None),
+        Err(rustix::io::Errno::LOOP) => return Err(io::Error::other(LinkOutOfDir(real))),
+        Err(e) => return Err(e.into()),
+    };
+    let f = File::from(fd);
+    let m = f.metadata()?;
+    Ok(m.is_file().then_some((f, m)))
+}
+
+/// A rotated sibling, opened as a source is; one that cannot be opened is skipped.
+fn open_sibling(path: &Path, follow: bool) -> Option<(File, Metadata)> {
+    match open_source(path, follow) {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::debug!(file = %path.display(), error = %e, "tail: rotated sibling not read");
+            None
+        }
+    }
 }
 
 /// Reads as much as available of `buf.len()` bytes at `offset` (short only at end of file).

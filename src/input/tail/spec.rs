@@ -1,10 +1,19 @@
-//! What to follow: a file, a directory (its `*.log` files) or a glob in the last path component; and which
-//! files in a directory are rotated siblings of a source (`output.log.1`, `output.log-20261125`).
+//! What to follow: a file, a directory (its `*.log` files) or a glob whose wildcards are in the last path
+//! component; and which files in a directory are rotated siblings of a source (`output.log.1`,
+//! `output.log-20261125`).
+//!
+//! Globs are logveil's one dialect ([`crate::pathglob`], the same as retention rules): `*`, `?`, classes
+//! `[0-9]`, braces `{a,b}`. Braces are expanded first, so `/var/log/{bot,gw}/*.log` is two directories,
+//! each followed. A wildcard in a directory part (`/var/log/*/bot.log`, `/var/log/**/*.log`) is refused:
+//! tail watches the directory of each pattern, and a pattern naming any number of directories would need
+//! a watch on each of them, found again as they come and go.
 
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+
+use crate::pathglob::{has_wildcards, PathGlob};
 
 /// Files a directory given alone stands for.
 pub const DIR_DEFAULT_GLOB: &str = "*.log";
@@ -14,33 +23,66 @@ const COMPRESSED: &[&str] = &[
     ".gz", ".bz2", ".xz", ".zst", ".lz4", ".lzma", ".Z", ".zip", ".age",
 ];
 
-/// One PATH argument.
+/// One file, or the files of one directory that a pattern names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Spec {
     /// One file, followed even while it does not exist.
     File(PathBuf),
-    /// Files of `dir` whose name matches `pattern` (`*` and `?`), found as they appear.
-    Glob { dir: PathBuf, pattern: String },
+    /// Files of `dir` whose name matches `pattern`, found as they appear.
+    Glob { dir: PathBuf, pattern: PathGlob },
 }
 
 impl Spec {
-    /// Interprets a PATH argument: a directory means its `*.log`; `*`, `?` in the last component make a glob.
-    pub fn parse(path: &Path) -> Spec {
+    /// Interprets a PATH argument: a directory means its `*.log`; glob syntax in the last component makes
+    /// a glob; braces make several specs. A pattern tail cannot follow is an error saying why.
+    pub fn parse(path: &Path) -> Result<Vec<Spec>, String> {
+        let Some(text) = path.to_str().filter(|t| has_wildcards(t)) else {
+            return Ok(vec![Spec::plain(path)]);
+        };
+        let mut specs = Vec::new();
+        let alts = crate::pathglob::expand_braces(text)?;
+        for alt in &alts {
+            let alt = absolute(Path::new(alt));
+            // The caller names the argument; an alternative of its braces is named here.
+            let which = if alts.len() > 1 {
+                format!("{}: ", alt.display())
+            } else {
+                String::new()
+            };
+            let name = alt
+                .file_name()
+                .and_then(OsStr::to_str)
+                .unwrap_or_default()
+                .to_owned();
+            let dir = alt.parent().unwrap_or(Path::new("/"));
+            if has_wildcards(&dir.to_string_lossy()) {
+                return Err(format!(
+                    "{which}a wildcard in a directory part cannot be followed (tail watches the directory of \
+                     each pattern); name the directories, e.g. /var/log/{{bot,gateway}}/*.log"
+                ));
+            }
+            let spec = if has_wildcards(&name) {
+                Spec::Glob {
+                    dir: dir.to_path_buf(),
+                    pattern: PathGlob::new(&name).map_err(|e| format!("{which}{e}"))?,
+                }
+            } else {
+                Spec::plain(&alt)
+            };
+            if !specs.contains(&spec) {
+                specs.push(spec);
+            }
+        }
+        Ok(specs)
+    }
+
+    /// A path without glob syntax: a directory (its `*.log`) or a file.
+    fn plain(path: &Path) -> Spec {
         let path = absolute(path);
         if path.is_dir() {
-            return Spec::Glob {
-                dir: path,
-                pattern: DIR_DEFAULT_GLOB.into(),
-            };
-        }
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if name.contains(['*', '?']) {
             Spec::Glob {
-                dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
-                pattern: name,
+                dir: path,
+                pattern: PathGlob::new(DIR_DEFAULT_GLOB).expect("a valid pattern"),
             }
         } else {
             Spec::File(path)
@@ -64,7 +106,7 @@ impl Spec {
                     .flatten()
                     .flatten()
                     .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
-                    .filter(|e| wildcard_match(pattern.as_bytes(), e.file_name().as_bytes()))
+                    .filter(|e| pattern.matches_name(&e.file_name()))
                     .map(|e| e.path())
                     .collect();
                 out.sort();
@@ -77,33 +119,6 @@ impl Spec {
 /// Makes a path absolute against the current directory (without resolving symlinks).
 pub fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
-}
-
-/// `*` matches any run of bytes, `?` one byte; everything else itself. A leading `.` is matched only by
-/// a literal `.` (as the shell does), so `*` does not pick up hidden files.
-pub fn wildcard_match(pattern: &[u8], name: &[u8]) -> bool {
-    if name.first() == Some(&b'.') && pattern.first() != Some(&b'.') {
-        return false;
-    }
-    let (mut p, mut n) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while n < name.len() {
-        if p < pattern.len() && (pattern[p] == b'?' || pattern[p] == name[n]) {
-            p += 1;
-            n += 1;
-        } else if p < pattern.len() && pattern[p] == b'*' {
-            star = Some(p);
-            mark = n;
-            p += 1;
-        } else if let Some(s) = star {
-            p = s + 1;
-            mark += 1;
-            n = mark;
-        } else {
-            return false;
-        }
-    }
-    pattern[p..].iter().all(|&c| c == b'*')
 }
 
 /// Whether `name` is a rotated (uncompressed) sibling of `base`: `base.1`, `base-20261125`, `base.2026-11-25`.
@@ -151,19 +166,55 @@ pub fn stream_name(source: &Path, specs: &[Spec]) -> String {
 mod tests {
     use super::*;
 
+    fn parse(p: &Path) -> Vec<Spec> {
+        Spec::parse(p).unwrap()
+    }
+
     #[test]
-    fn wildcards() {
-        let m = |p: &str, n: &str| wildcard_match(p.as_bytes(), n.as_bytes());
-        assert!(m("*.log", "output.log"));
-        assert!(!m("*.log", ".log"));
-        assert!(!m("*.log", "output.log.1"));
-        assert!(!m("*.log", "output.log-20261125"));
-        assert!(m("out?ut.*", "output.log"));
-        assert!(m("*", "x"));
-        assert!(!m("*", ".hidden"));
-        assert!(m("a*b*c", "aXXbYYc"));
-        assert!(!m("a*b*c", "aXXbYY"));
-        assert!(m("output.log", "output.log"));
+    fn globs_take_classes_and_braces_and_refuse_wildcard_directories() {
+        let tmp = tempfile::tempdir().unwrap();
+        for n in ["bot-1.log", "bot-2.log", "bot-x.log", "gw.log", "other.txt"] {
+            fs::write(tmp.path().join(n), b"").unwrap();
+        }
+        let names = |specs: Vec<Spec>| -> Vec<String> {
+            specs
+                .iter()
+                .flat_map(Spec::expand)
+                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(
+            names(parse(&tmp.path().join("bot-[0-9].log"))),
+            ["bot-1.log", "bot-2.log"]
+        );
+        assert_eq!(
+            names(parse(&tmp.path().join("{bot-x,gw}.log"))),
+            ["bot-x.log", "gw.log"]
+        );
+        // Braces over directories: one spec per directory.
+        let a = tmp.path().join("a");
+        let b = tmp.path().join("b");
+        fs::create_dir(&a).unwrap();
+        fs::create_dir(&b).unwrap();
+        let specs = parse(&tmp.path().join("{a,b}/*.log"));
+        assert_eq!(specs.len(), 2);
+        assert_eq!(specs[0].dir(), a);
+        assert_eq!(specs[1].dir(), b);
+        assert_eq!(parse(&tmp.path().join("{a,b}")).len(), 2, "two directories");
+        // Wildcards in a directory part: an error naming the pattern, not a wait for a literal name.
+        for bad in ["*/bot.log", "**/*.log", "a[0-9]/x.log"] {
+            let e = Spec::parse(&tmp.path().join(bad)).unwrap_err();
+            assert!(e.contains("a wildcard in a directory part"), "{e}");
+        }
+        let e = Spec::parse(&tmp.path().join("{a,*}/x.log")).unwrap_err();
+        assert!(
+            e.contains("/*/x.log: a wildcard in a directory part"),
+            "{e}"
+        );
+        let e = Spec::parse(&tmp.path().join("bot-[.log")).unwrap_err();
+        assert!(e.contains("position 4"), "{e}");
+        let e = Spec::parse(&tmp.path().join("{a.log")).unwrap_err();
+        assert!(e.contains("unmatched"), "{e}");
     }
 
     #[test]
@@ -185,20 +236,20 @@ mod tests {
         for n in ["a.log", "b.log", "a.log.1", "c.txt", ".h.log"] {
             fs::write(tmp.path().join(n), b"").unwrap();
         }
-        let spec = Spec::parse(tmp.path());
-        let names: Vec<_> = spec
+        let spec = parse(tmp.path());
+        let names: Vec<_> = spec[0]
             .expand()
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["a.log", "b.log"]);
         assert_eq!(
-            Spec::parse(&tmp.path().join("*.txt")).expand(),
+            parse(&tmp.path().join("*.txt"))[0].expand(),
             vec![tmp.path().join("c.txt")]
         );
         let missing = tmp.path().join("later.log");
-        assert_eq!(Spec::parse(&missing), Spec::File(missing.clone()));
-        assert_eq!(Spec::parse(&missing).expand(), vec![missing]);
+        assert_eq!(parse(&missing), [Spec::File(missing.clone())]);
+        assert_eq!(parse(&missing)[0].expand(), vec![missing]);
     }
 
     #[test]

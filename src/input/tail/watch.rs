@@ -4,6 +4,10 @@
 //!
 //! Memory stays bounded however fast events come: the event thread records directory names in a capped set
 //! (past the cap: "look everywhere") and wakes the main loop through a channel of capacity one.
+//!
+//! Access events (a file or directory opened, read or closed) are ignored: nothing that changes what there
+//! is to read raises only those, and the tailer's own reads and directory listings raise them, so waking on
+//! them made an idle tail on a glob or a directory list its directory forever (a core at about 90%).
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -11,7 +15,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use notify::{RecursiveMode, Watcher};
+use notify::{EventKind, RecursiveMode, Watcher};
 
 use super::identity::FileId;
 
@@ -107,6 +111,12 @@ impl Wake {
     }
 }
 
+/// Whether an event may mean there is something new to read: anything but an access (open, read, close),
+/// unless notify says events were lost.
+fn wakes(ev: &notify::Event) -> bool {
+    ev.need_rescan() || !matches!(ev.kind, EventKind::Access(_))
+}
+
 /// inotify watches on directories (never on files: a file watch follows the inode to its rotated name).
 pub struct DirWatcher {
     watcher: notify::RecommendedWatcher,
@@ -120,7 +130,8 @@ impl DirWatcher {
     pub fn new(waker: Waker) -> notify::Result<DirWatcher> {
         let watcher =
             notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
-                Ok(ev) => waker.note(&ev.paths, ev.need_rescan()),
+                Ok(ev) if wakes(&ev) => waker.note(&ev.paths, ev.need_rescan()),
+                Ok(_) => {}
                 Err(_) => waker.note(&[], true),
             })?;
         Ok(DirWatcher {

@@ -1,7 +1,9 @@
-//! `logveil audit`: a privacy audit of paths, from names, modes and metadata, plus a PII scan of plaintext.
-//! Never decrypts anything; never reports a matched value (types, counts and line numbers only).
+//! `logveil audit`: a privacy audit of paths, from names, modes, metadata and file headers, plus a PII scan
+//! of plaintext, and of TLS endpoints when asked. Never decrypts anything; never reports a matched value
+//! (types, counts and line numbers only); makes no network connection unless endpoints are given.
 //!
-//! Four checks, over every file and directory under each PATH (symlinks are not followed below a PATH):
+//! Six checks. The first five run over every file and directory under each PATH (symlinks are not
+//! followed below a PATH):
 //! 1. permissions: a file or directory that others can read or write (a sticky directory such as `/tmp` is
 //!    shared by design and exempt; its contents are not); a config or key file that group or others can
 //!    access at all (0600 or 0400 pass). Config files: the `--config` file, and `*.yaml`/`*.yml` files with a
@@ -16,17 +18,30 @@
 //!    retention rule whose mtime is older than the rule's max age.
 //! 4. encryption: every `*.age` file has a valid age header (checked with the age crate, no identity) and a
 //!    payload length an age stream can have (this catches a file cut right after its header; a cut inside
-//!    the payload mostly leaves a possible length, and only decryption, in `cat`, sees it); no `.partial` is older than `max_segment_age` (plus
-//!    [`PARTIAL_GRACE`]); and no plaintext older than one rotation is left in a sealed log directory.
+//!    the payload mostly leaves a possible length, and only decryption, in `cat`, sees it); no `.partial`
+//!    is older than `max_segment_age` (plus [`PARTIAL_GRACE`]); no plaintext older than one rotation is
+//!    left in a sealed log directory; no SQLite database is stored in plaintext.
 //!    A *sealed log directory* is the config's segment directory, or any directory that holds a sealed (or
 //!    truncated) logveil segment: logveil seals there, so whatever else is kept there should have been sealed
 //!    or removed. *One rotation* is `logveil.segments.max_segment_age` (default 1h): the longest a segment
 //!    stays open. *Plaintext* there is any regular file that is not a segment, not `*.age`, not a key or
 //!    config file and not the privacy log; it is a finding once its mtime is older than one rotation.
+//!    A *plaintext database* begins with SQLite's header (`SQLite format 3\0`; SQLCipher encrypts it with
+//!    the rest of the first page); its `-wal`, `-journal` and `-shm` files are findings too when it is.
+//!    Only those 16 bytes are read: never a row.
+//! 5. leftovers: rotated plaintext copies of sealed logs, gpg files with their passphrase beside them, and
+//!    the bot's temporary files (`logveil.audit.temp_globs`, wherever they are); see `audit/leftovers.rs`.
+//! 6. tls: each endpoint of `--tls` / `logveil.audit.tls`; see [`tls`].
 //!
 //! The result is a [`Report`], printed as text or JSON (schema version [`SCHEMA_VERSION`], see README).
 
-use std::collections::BTreeMap;
+mod leftovers;
+mod report;
+mod scan;
+mod sniff;
+pub mod tls;
+
+use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -34,18 +49,23 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use jiff::Timestamp;
-use serde::Serialize;
 
 use crate::config::Config;
-use crate::redact::engine::ChunkState;
-use crate::redact::stream::{HOLD, MAX_LINE};
-use crate::redact::{Engine, Hit};
+use crate::redact::Engine;
 use crate::retention::{older_than, rules_from_config, Rule, DEFAULT_PRIVACY_LOG_NAME};
 use crate::sink::name::{SegmentName, SegmentState};
 use crate::units::format_duration;
 
-/// Version of the JSON report's schema; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+pub use report::{
+    Check, Finding, Incomplete, Kind, Leftover, Report, Skipped, Summary, TlsEndpointReport,
+    SCHEMA_VERSION,
+};
+pub use scan::{scan, ScanResult, TypeHits};
+use sniff::{
+    age_payload_len_ok, compressed_format, is_config, is_gpg_symmetric, is_key, sqlite_companion,
+    Counting, AGE_NONCE, SQLITE_HEADER,
+};
+
 /// Default bytes read per file by the PII scan.
 pub const DEFAULT_MAX_BYTES: u64 = 64 << 20;
 /// A `.partial` may outlive `max_segment_age` by this much (the writer seals on a timer tick).
@@ -56,19 +76,17 @@ pub const FIRST_LINES: usize = 5;
 const SNIFF: usize = 8 << 10;
 /// The most an age header may take (it is a few hundred bytes per recipient).
 const MAX_AGE_HEADER: u64 = 1 << 20;
-/// age payload: 16-byte nonce, then chunks of 64 KiB plaintext + 16-byte tag.
-const AGE_NONCE: u64 = 16;
-const AGE_TAG: u64 = 16;
-const AGE_CHUNK: u64 = (64 << 10) + AGE_TAG;
 
 /// An audit that could not run. Findings are not errors.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuditError {
-    #[error("audit: {}: {source}", path.display())]
+    #[error("audit: {}", path.display())]
     Path { path: PathBuf, source: io::Error },
     #[error("audit: retention rule: {0}")]
     Rule(#[from] crate::retention::RetentionError),
+    #[error("audit: {0}")]
+    Tls(String),
 }
 
 /// What to audit and how.
@@ -83,200 +101,39 @@ pub struct AuditOptions {
     pub config_file: Option<PathBuf>,
 }
 
-/// The four checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Check {
-    Permissions,
-    Pii,
-    Retention,
-    Encryption,
-}
-
-impl Check {
-    pub const ALL: [Check; 4] = [
-        Check::Permissions,
-        Check::Pii,
-        Check::Retention,
-        Check::Encryption,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Check::Permissions => "permissions",
-            Check::Pii => "pii",
-            Check::Retention => "retention",
-            Check::Encryption => "encryption",
-        }
-    }
-}
-
-/// One finding: `check`, `path`, `kind`, the kind's own fields, and a readable `message` (no values).
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    pub check: Check,
-    pub path: String,
-    #[serde(flatten)]
-    pub kind: Kind,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Kind {
-    /// permissions: others can read and/or write a file or directory. `mode` is octal, e.g. "0644".
-    OpenToOthers {
-        mode: String,
-        readable: bool,
-        writable: bool,
-    },
-    /// permissions: a config or key file that group or others can access. `secret` is "config" or "key".
-    SecretNotPrivate { mode: String, secret: String },
-    /// pii: a plaintext file holds `count` detections of `pii_type`; `first_lines` are 1-based.
-    ResidualPii {
-        pii_type: String,
-        count: u64,
-        first_lines: Vec<u64>,
-        bytes_scanned: u64,
-        complete: bool,
-    },
-    /// retention: a segment whose last record is older than the retention.
-    SegmentExpired {
-        last_record: String,
-        max_age: String,
-    },
-    /// retention: a file covered by a rule, modified longer ago than the rule's max age.
-    PlaintextExpired {
-        rule: String,
-        mtime: String,
-        max_age: String,
-    },
-    /// encryption: a `*.age` file without a valid age header.
-    BadAgeHeader { error: String },
-    /// encryption: a valid header, but a payload length no age stream has (truncated or padded).
-    BadAgePayload { payload_bytes: u64 },
-    /// encryption: a `.partial` whose first record is older than `max_segment_age`.
-    StalePartial {
-        first_record: String,
-        max_segment_age: String,
-    },
-    /// encryption: plaintext older than one rotation in a sealed log directory.
-    UnsealedPlaintext { mtime: String, rotation: String },
-}
-
-/// A file or directory that could not be checked completely (makes the audit exit 1).
-#[derive(Debug, Clone, Serialize)]
-pub struct Incomplete {
-    pub path: String,
-    /// `unreadable`, `truncated`, `compressed`, `read_error` or `pii_check_disabled`.
-    pub reason: String,
-    pub message: String,
-}
-
-/// A file deliberately not examined by the PII scan (does not change the exit code).
-#[derive(Debug, Clone, Serialize)]
-pub struct Skipped {
-    pub path: String,
-    /// `binary`, `symlink`, `special` or `armored_age`.
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Summary {
-    pub files: u64,
-    pub directories: u64,
-    pub bytes_scanned: u64,
-    pub findings: u64,
-    pub incomplete: u64,
-    pub skipped: u64,
-    /// Findings per check; all four keys always present.
-    pub by_check: BTreeMap<&'static str, u64>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub schema_version: u32,
-    pub as_of: String,
-    pub paths: Vec<String>,
-    /// No findings and nothing incomplete.
-    pub clean: bool,
-    pub summary: Summary,
-    pub findings: Vec<Finding>,
-    pub incomplete: Vec<Incomplete>,
-    pub skipped: Vec<Skipped>,
-    pub notes: Vec<String>,
-}
-
-impl Report {
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("the report serializes")
-    }
-
-    /// The readable report: one line per finding, incomplete or skipped file, then a summary.
-    pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        out.push_str(&format!(
-            "logveil audit of {} as of {}\n",
-            self.paths.join(", "),
-            self.as_of
-        ));
-        for f in &self.findings {
-            out.push_str(&format!(
-                "{:<12} {}: {}\n",
-                f.check.name(),
-                f.path,
-                f.message
-            ));
-        }
-        for i in &self.incomplete {
-            out.push_str(&format!("{:<12} {}: {}\n", "incomplete", i.path, i.message));
-        }
-        for s in &self.skipped {
-            out.push_str(&format!("{:<12} {}: {}\n", "skipped", s.path, s.reason));
-        }
-        for n in &self.notes {
-            out.push_str(&format!("note: {n}\n"));
-        }
-        let s = &self.summary;
-        let by: Vec<String> = Check::ALL
-            .iter()
-            .map(|c| format!("{} {}", c.name(), s.by_check.get(c.name()).unwrap_or(&0)))
-            .collect();
-        out.push_str(&format!(
-            "{}: {} findings ({}), {} incomplete, {} skipped; {} files, {} directories, {} bytes scanned\n",
-            if self.clean { "clean" } else { "NOT CLEAN" },
-            s.findings,
-            by.join(", "),
-            s.incomplete,
-            s.skipped,
-            s.files,
-            s.directories,
-            s.bytes_scanned,
-        ));
-        out
-    }
-}
-
 /// Runs the audit. `engine` must be built from `cfg.redaction` (the same engine `redact` uses).
 pub fn audit(cfg: &Config, engine: &Engine, opts: &AuditOptions) -> Result<Report, AuditError> {
     let rules = rules_from_config(&cfg.retention)?;
+    // A CA file that cannot be used is an error before anything is read or connected to.
+    let trust = if cfg.audit.tls.is_empty() {
+        None
+    } else {
+        Some(tls::Trust::load(cfg.audit.tls_ca_file.as_deref()).map_err(AuditError::Tls)?)
+    };
     let file_id = |p: &Path| fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    let segment_dir = cfg
+        .segments
+        .out_dir
+        .as_deref()
+        .and_then(|d| std::path::absolute(d).ok());
     let mut a = Auditor {
         cfg,
         engine,
         opts,
         rules,
-        segment_dir: cfg
-            .segments
-            .out_dir
+        sealed_streams: segment_dir
             .as_deref()
-            .and_then(|d| std::path::absolute(d).ok()),
+            .map(leftovers::sealed_streams)
+            .unwrap_or_default(),
+        segment_dir,
         config_id: opts.config_file.as_deref().and_then(file_id),
+        hash_key_id: cfg.hash_key_file.as_deref().and_then(file_id),
         privacy_log_id: cfg.retention.privacy_log.as_deref().and_then(file_id),
         findings: Vec::new(),
         incomplete: Vec::new(),
         skipped: Vec::new(),
         notes: Vec::new(),
+        tls: Vec::new(),
         summary: Summary::default(),
     };
     if !cfg.redaction.detection_enabled || engine.pattern_count() == 0 {
@@ -328,6 +185,26 @@ pub fn audit(cfg: &Config, engine: &Engine, opts: &AuditOptions) -> Result<Repor
             a.skip(&root, "special");
         }
     }
+    a.temp_files();
+    if let Some(trust) = trust {
+        a.notes.extend(trust.notes.iter().cloned());
+        let judge = tls::Judge {
+            trust: &trust,
+            now: opts.now,
+            warning: cfg.audit.tls_expiry_warning,
+        };
+        for ep in &cfg.audit.tls {
+            let checked = tls::check(ep, &judge);
+            let at = PathBuf::from(ep.to_string());
+            for (kind, message) in checked.findings {
+                a.find(Check::Tls, &at, kind, message);
+            }
+            if let Some(message) = checked.incomplete {
+                a.incomplete(&at, "tls_probe", message);
+            }
+            a.tls.push(checked.report);
+        }
+    }
     Ok(a.finish())
 }
 
@@ -337,12 +214,17 @@ struct Auditor<'a> {
     opts: &'a AuditOptions,
     rules: Vec<Rule>,
     segment_dir: Option<PathBuf>,
+    /// Streams with sealed segments in `segment_dir`.
+    sealed_streams: BTreeSet<String>,
     config_id: Option<(u64, u64)>,
+    /// The config's hash key file: judged as logveil reads it (0640 root:GROUP passes).
+    hash_key_id: Option<(u64, u64)>,
     privacy_log_id: Option<(u64, u64)>,
     findings: Vec<Finding>,
     incomplete: Vec<Incomplete>,
     skipped: Vec<Skipped>,
     notes: Vec<String>,
+    tls: Vec<TlsEndpointReport>,
     summary: Summary,
 }
 
@@ -352,6 +234,14 @@ fn show(p: &Path) -> String {
 
 fn mode_str(mode: u32) -> String {
     format!("{:04o}", mode & 0o7777)
+}
+
+/// Whether `path` begins with the plain SQLite header (reads 16 bytes; nothing if it cannot be read).
+fn is_plain_sqlite(path: &Path) -> bool {
+    let mut head = [0u8; 16];
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| &head == SQLITE_HEADER)
 }
 
 fn mtime(md: &fs::Metadata) -> Option<Timestamp> {
@@ -380,6 +270,7 @@ impl Auditor<'_> {
             incomplete: self.incomplete,
             skipped: self.skipped,
             notes: self.notes,
+            tls: self.tls,
         }
     }
 
@@ -425,7 +316,7 @@ impl Auditor<'_> {
             None => crate::sink::dir::list(dir).is_ok_and(|listed| {
                 listed
                     .iter()
-                    .any(|l| l.file_type.is_file() && l.name.state != SegmentState::Partial)
+                    .any(|l| l.is_file() && l.name.state != SegmentState::Partial)
             }),
         }
     }
@@ -594,6 +485,7 @@ impl Auditor<'_> {
         match secret {
             // The `--config` file's mode was checked before the walk.
             Some(_) if is_config_file => {}
+            Some(_) if id == self.hash_key_id && crate::redact::actions::key_file_mode_ok(md) => {}
             Some(s) => self.secret_mode(path, md, s),
             None => self.open_to_others(path, md.permissions().mode(), "file"),
         }
@@ -654,11 +546,109 @@ impl Auditor<'_> {
             }
         }
 
+        let db_part = if head.starts_with(SQLITE_HEADER) {
+            Some("database")
+        } else {
+            sqlite_companion(&name)
+                .filter(|(db, _)| is_plain_sqlite(&path.with_file_name(db)))
+                .map(|(_, part)| part)
+        };
+        if let Some(part) = db_part {
+            let what = match part {
+                "database" => "SQLite database",
+                "wal" => "write-ahead log of a plaintext SQLite database",
+                "journal" => "rollback journal of a plaintext SQLite database",
+                _ => "shared-memory file of a plaintext SQLite database",
+            };
+            self.find(
+                Check::Encryption,
+                path,
+                Kind::PlaintextDatabase {
+                    part: part.into(),
+                    size_bytes: md.len(),
+                },
+                format!(
+                    "{what} in plaintext ({} bytes): not encrypted (SQLCipher has no plain header)",
+                    md.len()
+                ),
+            );
+        }
+        if secret.is_none() {
+            self.leftovers(path, &name, &head, in_sealed_dir);
+        }
+
         if is_age {
             self.age_header(path, md, head, f);
+        } else if db_part.is_some() {
+            // A database's rows are never read: its header is the finding.
         } else if secret != Some("key") {
             // A key file holds a secret by design; its mode is what matters.
             self.pii(path, md, head, f);
+        }
+    }
+
+    /// Rotated copies of sealed streams, and gpg files with their passphrase beside them.
+    fn leftovers(&mut self, path: &Path, name: &str, head: &[u8], in_sealed_dir: bool) {
+        if let Some(stream) = leftovers::rotated_stream(name) {
+            let (sealed_in, why) = if in_sealed_dir {
+                (path.parent(), "beside sealed segments")
+            } else if self.sealed_streams.contains(&stream) {
+                (self.segment_dir.as_deref(), "its stream is sealed in")
+            } else {
+                (None, "")
+            };
+            if let Some(dir) = sealed_in.map(Path::to_path_buf) {
+                self.find(
+                    Check::Leftovers,
+                    path,
+                    Kind::Leftover {
+                        leftover: Leftover::RotatedLog {
+                            stream: stream.clone(),
+                            sealed_in: show(&dir),
+                        },
+                    },
+                    format!(
+                        "rotated plaintext copy of {stream}, {why} {}: seal it (logveil seal) or remove it",
+                        dir.display()
+                    ),
+                );
+            }
+        }
+        if is_gpg_symmetric(head) {
+            if let Some(pass) = leftovers::passphrase_file_beside(path) {
+                self.find(
+                    Check::Leftovers,
+                    path,
+                    Kind::Leftover {
+                        leftover: Leftover::GpgWithPassphrase {
+                            passphrase_file: show(&pass),
+                        },
+                    },
+                    format!(
+                        "gpg --symmetric file with a passphrase file beside it ({}): the encryption protects nothing",
+                        pass.display()
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Matches of `logveil.audit.temp_globs`, wherever they are.
+    fn temp_files(&mut self) {
+        for (p, glob) in leftovers::temp_matches(&self.cfg.audit.temp_globs) {
+            let what = match fs::symlink_metadata(&p) {
+                Ok(m) if m.is_dir() => "directory",
+                Ok(m) if m.file_type().is_symlink() => "symlink",
+                _ => "file",
+            };
+            self.find(
+                Check::Leftovers,
+                &p,
+                Kind::Leftover {
+                    leftover: Leftover::TempFile { glob: glob.clone() },
+                },
+                format!("temporary {what} left by the bot (matches {glob}): remove it"),
+            );
         }
     }
 
@@ -812,306 +802,5 @@ impl Auditor<'_> {
                 format!("read stopped after {} {what}: {e}", result.bytes),
             );
         }
-    }
-}
-
-/// Whether `payload` (nonce included) is a length an age STREAM payload can have: a nonce, then chunks of
-/// 64 KiB + tag, the last one shorter, and empty only when it is the only one.
-fn age_payload_len_ok(payload: u64) -> bool {
-    let Some(chunks) = payload.checked_sub(AGE_NONCE) else {
-        return false;
-    };
-    if chunks < AGE_TAG {
-        return false;
-    }
-    let last = chunks % AGE_CHUNK;
-    if last == 0 {
-        return true; // the last chunk is full
-    }
-    last > AGE_TAG || (last == AGE_TAG && chunks == AGE_TAG)
-}
-
-fn is_config(name: &str, head: &[u8]) -> bool {
-    (name.ends_with(".yaml") || name.ends_with(".yml"))
-        && head
-            .split(|&b| b == b'\n')
-            .any(|l| l.starts_with(b"privacy:") || l.starts_with(b"logveil:"))
-}
-
-fn is_key(name: &str, head: &[u8]) -> bool {
-    const SSH: [&str; 6] = [
-        "id_rsa",
-        "id_dsa",
-        "id_ecdsa",
-        "id_ed25519",
-        "id_ecdsa_sk",
-        "id_ed25519_sk",
-    ];
-    if SSH.contains(&name) || name.ends_with(".key") {
-        return true;
-    }
-    // The first line that is not a comment or blank starts the key.
-    let first = head
-        .split(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-        .find(|l| !l.is_empty() && !l.starts_with(b"#"));
-    first.is_some_and(|l| {
-        l.starts_with(b"AGE-SECRET-KEY-")
-            || (l.starts_with(b"-----BEGIN ") && l.ends_with(b"PRIVATE KEY-----"))
-    })
-}
-
-fn compressed_format(head: &[u8]) -> Option<&'static str> {
-    const MAGIC: [(&[u8], &str); 5] = [
-        (&[0xfd, b'7', b'z', b'X', b'Z', 0x00], "xz"),
-        (&[0x28, 0xb5, 0x2f, 0xfd], "zstd"),
-        (b"BZh", "bzip2"),
-        (b"PK\x03\x04", "zip"),
-        (&[b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c], "7z"),
-    ];
-    MAGIC
-        .iter()
-        .find(|(m, _)| head.starts_with(m))
-        .map(|(_, n)| *n)
-}
-
-struct Counting<R> {
-    inner: R,
-    n: u64,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.n += n as u64;
-        Ok(n)
-    }
-}
-
-/// Per-type result of a PII scan.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TypeHits {
-    pub count: u64,
-    /// The first [`FIRST_LINES`] distinct 1-based line numbers with a detection.
-    pub first_lines: Vec<u64>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct ScanResult {
-    /// By type id (see [`Engine::type_names`]).
-    pub types: Vec<TypeHits>,
-    pub bytes: u64,
-    /// Stopped at the byte limit with more input left.
-    pub truncated: bool,
-    /// A read error that stopped the scan (what was read before it is counted).
-    pub error: Option<String>,
-}
-
-/// Look-behind kept for the validators' context checks (as the streaming redactor keeps).
-const CONTEXT: usize = 256;
-const READ: usize = 256 << 10;
-
-/// Scans `head` then the rest of `rest` with `engine`, in bounded memory, reading at most `max_bytes`.
-/// Reports types, counts and line numbers; never the matched bytes.
-pub fn scan<R: Read>(
-    engine: &Engine,
-    head: Vec<u8>,
-    rest: R,
-    max_bytes: Option<u64>,
-) -> ScanResult {
-    let mut res = ScanResult {
-        types: vec![TypeHits::default(); engine.type_names().len()],
-        ..ScanResult::default()
-    };
-    let cap = max_bytes.unwrap_or(u64::MAX);
-    let mut reader = io::Cursor::new(head).chain(rest);
-    let mut buf: Vec<u8> = Vec::with_capacity(READ + CONTEXT);
-    let mut ctx = 0usize; // buf[..ctx] was scanned and is context
-    let mut counted = 0usize; // newlines in buf[..counted] are in `line`
-    let mut line: u64 = 1;
-    let mut st = ChunkState::default();
-    let mut eof = false;
-    loop {
-        if !eof {
-            let room = cap - res.bytes;
-            if room == 0 {
-                let mut probe = [0u8; 1];
-                loop {
-                    match reader.read(&mut probe) {
-                        Ok(n) => {
-                            res.truncated = n > 0;
-                            break;
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(_) => {
-                            res.truncated = true;
-                            break;
-                        }
-                    }
-                }
-                eof = true;
-            } else {
-                let start = buf.len();
-                let want = (READ as u64).min(room) as usize;
-                buf.resize(start + want, 0);
-                match read_some(&mut reader, &mut buf[start..]) {
-                    Ok(0) => {
-                        buf.truncate(start);
-                        eof = true;
-                    }
-                    Ok(n) => {
-                        buf.truncate(start + n);
-                        res.bytes += n as u64;
-                    }
-                    Err(e) => {
-                        buf.truncate(start);
-                        res.error = Some(e.to_string());
-                        eof = true;
-                    }
-                }
-            }
-        }
-        let cut = if eof {
-            buf.len()
-        } else if let Some(i) = memchr::memrchr(b'\n', &buf[ctx..]) {
-            ctx + i + 1
-        } else if buf.len() - ctx >= MAX_LINE + HOLD {
-            buf.len() - HOLD
-        } else {
-            continue;
-        };
-        if cut > ctx {
-            let types = &mut res.types;
-            let done = engine.scan(&buf, ctx, cut, &mut st, |h: &Hit| {
-                line += memchr::memchr_iter(b'\n', &buf[counted..h.start]).count() as u64;
-                counted = h.start;
-                let t = &mut types[h.type_id];
-                t.count += 1;
-                if t.first_lines.len() < FIRST_LINES && t.first_lines.last() != Some(&line) {
-                    t.first_lines.push(line);
-                }
-                h.end
-            });
-            let done = done.min(buf.len());
-            line += memchr::memchr_iter(b'\n', &buf[counted..done]).count() as u64;
-            let keep_from = done.saturating_sub(CONTEXT);
-            buf.drain(..keep_from);
-            ctx = done - keep_from;
-            counted = ctx;
-        }
-        if eof {
-            return res;
-        }
-    }
-}
-
-fn read_some<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        match r.read(buf) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            other => return other,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::redact::EngineConfig;
-
-    fn engine() -> Engine {
-        Engine::new(&EngineConfig::default()).unwrap()
-    }
-
-    fn phone_id(e: &Engine) -> usize {
-        e.type_names().iter().position(|t| t == "phone").unwrap()
-    }
-
-    #[test]
-    fn scan_counts_and_reports_first_lines() {
-        let e = engine();
-        let text = b"ok\ncall 13812345678 now\nnothing\n13912345678 and 13712345678\n".to_vec();
-        let r = scan(&e, text, io::empty(), None);
-        let p = &r.types[phone_id(&e)];
-        assert_eq!(p.count, 3);
-        assert_eq!(p.first_lines, vec![2, 4]);
-        assert!(!r.truncated);
-    }
-
-    #[test]
-    fn scan_finds_values_across_read_boundaries_and_counts_lines_right() {
-        let e = engine();
-        let mut text = Vec::new();
-        let mut expected_lines = Vec::new();
-        let mut line = 1u64;
-        // Lines of varied length so some phones straddle the 256 KiB read size.
-        while text.len() < 3 * READ {
-            if line.is_multiple_of(997) {
-                text.extend_from_slice(b"user phone 13812345678 end\n");
-                expected_lines.push(line);
-            } else {
-                text.extend_from_slice(&vec![b'x'; (line as usize * 7) % 300]);
-                text.push(b'\n');
-            }
-            line += 1;
-        }
-        let (head, rest) = text.split_at(100);
-        let r = scan(&e, head.to_vec(), rest, None);
-        let p = &r.types[phone_id(&e)];
-        assert_eq!(p.count as usize, expected_lines.len());
-        assert_eq!(p.first_lines, expected_lines[..FIRST_LINES].to_vec());
-        assert_eq!(r.bytes as usize, text.len());
-    }
-
-    #[test]
-    fn scan_stops_at_the_limit_and_says_so() {
-        let e = engine();
-        let text = b"a 13812345678\nb 13912345678\n".to_vec();
-        let r = scan(&e, Vec::new(), &text[..], Some(15));
-        assert!(r.truncated);
-        assert_eq!(r.bytes, 15);
-        assert_eq!(r.types[phone_id(&e)].count, 1);
-        let r = scan(&e, Vec::new(), &text[..], Some(text.len() as u64));
-        assert!(!r.truncated, "exactly the limit is complete");
-    }
-
-    #[test]
-    fn age_payload_lengths() {
-        assert!(!age_payload_len_ok(0));
-        assert!(!age_payload_len_ok(16));
-        assert!(
-            age_payload_len_ok(32),
-            "empty plaintext: one empty final chunk"
-        );
-        assert!(age_payload_len_ok(16 + 16 + 100));
-        assert!(age_payload_len_ok(16 + AGE_CHUNK));
-        assert!(age_payload_len_ok(16 + AGE_CHUNK + 17));
-        assert!(
-            !age_payload_len_ok(16 + AGE_CHUNK + 16),
-            "empty final chunk after a full one"
-        );
-        assert!(!age_payload_len_ok(16 + AGE_CHUNK + 5));
-    }
-
-    #[test]
-    fn key_and_config_files_are_recognised() {
-        assert!(is_key("id_ed25519", b""));
-        assert!(!is_key("id_ed25519.pub", b"ssh-ed25519 AAAA"));
-        assert!(is_key(
-            "x.txt",
-            b"# created: 2026\n# public key: age1xyz\nAGE-SECRET-KEY-1ABC\n"
-        ));
-        assert!(is_key("k", b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n"));
-        // A log line that quotes a key is PII-scanned, not treated as a key file.
-        assert!(!is_key(
-            "bot.log",
-            b"12:00 got -----BEGIN PRIVATE KEY-----\n"
-        ));
-        assert!(is_config(
-            "logveil.yaml",
-            b"# x\nprivacy:\n  pii_detection: {}\n"
-        ));
-        assert!(!is_config("other.yaml", b"services:\n  web: {}\n"));
-        assert!(!is_config("privacy.txt", b"privacy:\n"));
     }
 }

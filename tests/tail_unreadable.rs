@@ -1,0 +1,69 @@
+//! A source tail cannot open (permissions) is said in its log, once, instead of being "followed" in silence
+//! (faults.md F13). As root the tailer runs as nobody (setpriv) on a root-only file; otherwise on a file
+//! of mode 000.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{bin, logveil_recipient};
+
+#[test]
+fn an_unreadable_source_is_reported_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let work = tmp.path().join("work");
+    fs::create_dir(&work).unwrap();
+    fs::set_permissions(&work, fs::Permissions::from_mode(0o777)).unwrap();
+    let logs = tmp.path().join("logs");
+    fs::create_dir(&logs).unwrap();
+    fs::set_permissions(&logs, fs::Permissions::from_mode(0o755)).unwrap();
+    let secret = logs.join("noperm.log");
+    fs::write(&secret, "a line\n").unwrap();
+    let r = logveil_recipient(tmp.path());
+    let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    let mut cmd = if root {
+        fs::set_permissions(&secret, fs::Permissions::from_mode(0o600)).unwrap();
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", bin()]);
+        c
+    } else {
+        fs::set_permissions(&secret, fs::Permissions::from_mode(0o000)).unwrap();
+        Command::new(bin())
+    };
+    let stderr = tmp.path().join("stderr");
+    let mut child = cmd
+        .args(["tail", "--poll-interval", "100ms", "-r", &r, "-o"])
+        .arg(work.join("segs"))
+        .arg("--state")
+        .arg(work.join("state"))
+        .arg(logs.join("*.log"))
+        .current_dir("/")
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&stderr).unwrap())
+        .spawn()
+        .unwrap();
+    let log = || fs::read_to_string(&stderr).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !log().contains("tail: cannot read") && Instant::now() < deadline {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "tail exited:\n{}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Several checks later it is still said only once.
+    std::thread::sleep(Duration::from_millis(500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let l = log();
+    assert_eq!(l.matches("tail: cannot read").count(), 1, "{l}");
+    assert!(
+        l.contains("noperm.log") && l.contains("Permission denied"),
+        "{l}"
+    );
+}
