@@ -419,13 +419,13 @@ fn regular_files(
 
 /// Opens (creating it 0600, its directory 0700, whatever the umask) the privacy log for appending; never
 /// through a symlink, and only a regular file with no other hard link.
-/// A root run must not leave the service user a privacy log it cannot append to: it becomes the owner's
-/// of the directory it is in ([`crate::ownership`]).
+/// A root run must not leave the service user a privacy log (or its directory) it cannot append to: both
+/// become the owner's of the directory they are in ([`crate::ownership`]).
 fn open_privacy_log(path: &Path) -> io::Result<File> {
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
-    let dir = crate::fsutil::ensure_private_dir(crate::fsutil::parent_dir(path))
+    let dir = crate::ownership::ensure_private_dir(crate::fsutil::parent_dir(path))
         .map_err(|e| io::Error::new(e.error.kind(), e.to_string()))?;
     let log = dir.open_append(name, crate::fsutil::FILE_MODE)?;
     crate::ownership::adopt_or_warn(&dir, &log, name, "privacy log");

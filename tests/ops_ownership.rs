@@ -114,6 +114,46 @@ fn a_root_retention_leaves_a_privacy_log_the_service_user_can_append_to() {
     assert_eq!(fs::read_to_string(&log).unwrap().lines().count(), 2);
 }
 
+/// A privacy log configured in a directory that does not exist yet: a root `retention` creates that
+/// directory (and its parents) for it, and they must be the service user's too, or its next run cannot
+/// create or append to the log.
+#[test]
+fn a_root_retention_gives_the_privacy_log_directory_it_creates_to_the_owner() {
+    if !root_and_setpriv() {
+        return;
+    }
+    let (tmp, owned) = scratch();
+    let seg = owned.join("segments");
+    fs::create_dir(&seg).unwrap();
+    chown(&seg);
+    let logs = owned.join("records/deletions");
+    let log = logs.join("privacy-log.jsonl");
+    let cfg = tmp.path().join("logveil.yaml");
+    fs::write(
+        &cfg,
+        format!(
+            "logveil:\n  retention:\n    privacy_log: {}\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&cfg, fs::Permissions::from_mode(0o644)).unwrap();
+    let args = ["retention", "--config", cfg.to_str().unwrap(), "--dir"];
+    let first = expired_segment(&seg, 1);
+    let o = logveil(false, &[&args[..], &[seg.to_str().unwrap()]].concat(), b"");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!first.exists());
+    for d in [owned.join("records"), logs.clone()] {
+        assert_eq!(owner(&d), USER, "{}", d.display());
+    }
+    assert_eq!(owner(&log), USER);
+    let second = expired_segment(&seg, 2);
+    let o = logveil(true, &[&args[..], &[seg.to_str().unwrap()]].concat(), b"");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!second.exists());
+    assert_eq!(fs::read_to_string(&log).unwrap().lines().count(), 2);
+}
+
 /// The logrotate hook runs `seal` as root: its lock file (and segments) were root's, and a later writer
 /// of the stream as the service user failed with a misleading "directory is not writable". A root `pipe`
 /// creating the segment directory made it root's too.
