@@ -312,6 +312,11 @@ pub struct ShipArgs {
     /// Judge keep_local as of this time (RFC 3339) instead of now.
     #[arg(long, value_name = "RFC3339")]
     pub as_of: Option<String>,
+
+    /// Delete shipped local copies even when the config says `auto_rotate: false` (a legal hold: then
+    /// segments are shipped but no local copy is deleted).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

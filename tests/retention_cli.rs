@@ -505,7 +505,9 @@ fn auto_rotate_false_means_no_deletion_unless_forced() {
     )
     .unwrap();
     let cfg_arg = cfg.to_str().unwrap();
-    let o = logveil(&["retention", "--config", cfg_arg]);
+    let prom = dir.path().join("logveil.prom");
+    let prom_arg = prom.to_str().unwrap();
+    let o = logveil(&["retention", "--config", cfg_arg, "--metrics-file", prom_arg]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(seg.join(&old).exists(), "a legal hold must hold");
     assert!(!seg.join("privacy-log.jsonl").exists());
@@ -514,11 +516,41 @@ fn auto_rotate_false_means_no_deletion_unless_forced() {
         said.contains("auto_rotate") && said.contains("--force"),
         "{said}"
     );
+    // The held run is a run done as configured: its metrics say so (no "retention not running" alert).
+    let metrics = fs::read_to_string(&prom).unwrap();
+    assert!(
+        metrics.contains("logveil_retention_last_success_timestamp_seconds ")
+            && metrics.contains("logveil_retention_deleted_files_total 0\n"),
+        "{metrics}"
+    );
     // A dry run still shows what would go.
     let o = logveil(&["retention", "--config", cfg_arg, "--dry-run"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains(&old), "{}", stdout(&o));
     assert!(seg.join(&old).exists());
+    // The remote's listing judged under the hold: what would expire there, and that the bucket's
+    // lifecycle rule does not know of logveil's hold.
+    let listing = dir.path().join("lsjson.json");
+    fs::write(
+        &listing,
+        format!("[{{\"Path\":\"h1/{old}\",\"Name\":\"{old}\",\"Size\":1,\"IsDir\":false}}]"),
+    )
+    .unwrap();
+    let o = logveil(&[
+        "retention",
+        "--config",
+        cfg_arg,
+        "--dry-run",
+        "--remote-listing",
+        listing.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains(&format!("would expire h1/{old}")), "{out}");
+    assert!(
+        out.contains("auto_rotate is false") && out.contains("lifecycle rule"),
+        "{out}"
+    );
     let o = logveil(&["retention", "--config", cfg_arg, "--force"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(!seg.join(&old).exists(), "--force deletes");

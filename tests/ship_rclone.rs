@@ -685,6 +685,42 @@ fn a_remote_without_hashes_confirms_nothing_and_every_local_copy_stays() {
     );
 }
 
+/// A legal hold (`auto_rotate: false`): the timer's ship still uploads and confirms, but deletes no local
+/// copy until `--force`.
+#[test]
+fn a_legal_hold_ships_but_keeps_every_local_copy_until_forced() {
+    let Some(e) = env() else { return };
+    let server = e.serve("sftp");
+    let a = e.host(
+        "host-a",
+        "privacy:\n  data_retention:\n    logs: { auto_rotate: false }\n",
+    );
+    a.pipe(&common::sample_log(100, 31));
+    let local = a.segments();
+    assert!(!local.is_empty());
+    let o = a.ship();
+    assert_eq!(o.status.code(), Some(0), "{}", out_text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("auto_rotate is false"), "{stdout}");
+    assert_eq!(a.segments(), local, "a local copy was deleted under a hold");
+    assert!(a.privacy_log().is_empty());
+    let shipped = |server: &Server| {
+        tree(&server.root)
+            .keys()
+            .filter(|k| k.starts_with("archive/host-a/"))
+            .count()
+    };
+    assert_eq!(shipped(&server), local.len(), "shipped all the same");
+    let o = a.ship_command().arg("--force").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", out_text(&o));
+    assert!(
+        a.segments().is_empty(),
+        "--force deletes the confirmed copies"
+    );
+    assert_eq!(a.privacy_log().len(), local.len());
+    assert_eq!(shipped(&server), local.len());
+}
+
 #[test]
 fn keep_local_and_retention_judge_the_remote_and_the_host_alike() {
     let Some(e) = env() else { return };

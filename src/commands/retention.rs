@@ -8,7 +8,7 @@ use jiff::Timestamp;
 
 use super::{load_config, Exit};
 use crate::cli::RetentionArgs;
-use crate::metrics::Metrics;
+use crate::metrics::{Job, Metrics};
 use crate::pipeline::count_retention;
 use crate::retention::Policy;
 use crate::units::parse_positive_duration;
@@ -29,19 +29,6 @@ pub fn run(args: &RetentionArgs) -> Result<Exit> {
         })?,
         None => Timestamp::now(),
     };
-    // `auto_rotate: false` (a legal hold, say) means no scheduled deletion: this command is what the hourly
-    // timer runs, so it deletes nothing then unless told so.
-    if !policy.auto_delete && !args.force && !args.dry_run {
-        tracing::info!("retention: auto_rotate is false in the config; nothing deleted");
-        println!(
-            "summary: nothing deleted: auto_rotate is false in the config (no scheduled deletion); \
-             give --force to delete anyway"
-        );
-        return Ok(Exit::Ok);
-    }
-    if !policy.auto_delete {
-        tracing::info!("retention: auto_rotate is false in the config; running because asked to");
-    }
     let metrics = Metrics::with_file(
         (!args.dry_run)
             .then(|| {
@@ -51,6 +38,22 @@ pub fn run(args: &RetentionArgs) -> Result<Exit> {
             })
             .flatten(),
     );
+    // `auto_rotate: false` (a legal hold, say) means no scheduled deletion: this command is what the hourly
+    // timer runs, so it deletes nothing then unless told so. That is the run done as configured: a success
+    // for the metrics (an alert on the last success must not fire during a hold).
+    if !policy.auto_delete && !args.force && !args.dry_run {
+        tracing::info!("retention: auto_rotate is false in the config; nothing deleted");
+        println!(
+            "summary: nothing deleted: auto_rotate is false in the config (no scheduled deletion); \
+             give --force to delete anyway"
+        );
+        metrics.success(Job::Retention);
+        metrics.write_now();
+        return Ok(Exit::Ok);
+    }
+    if !policy.auto_delete {
+        tracing::info!("retention: auto_rotate is false in the config; running because asked to");
+    }
     let report = if args.dry_run {
         policy.dry_run(now)?
     } else {

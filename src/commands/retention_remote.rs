@@ -54,6 +54,14 @@ pub fn run(cfg: &Config, args: &RetentionArgs, listing: &Path) -> Result<Exit> {
         plan.bytes_kept,
         plan.ignored,
     )?;
+    if !cfg.retention.auto_delete {
+        // A legal hold is logveil's: the bucket's lifecycle rule does not know of it.
+        writeln!(
+            out,
+            "note: auto_rotate is false in the config: logveil deletes nothing, but the remote's \
+             lifecycle rule still expires these; suspend it there for a hold"
+        )?;
+    }
     out.flush()?;
     Ok(Exit::Ok)
 }

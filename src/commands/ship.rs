@@ -1,5 +1,5 @@
 //! `logveil ship [--config FILE] [--dir DIR] [--remote REMOTE:PATH] [--host NAME] [--keep-local K]
-//! [--dry-run]`: copies finished segments to object storage with rclone, confirms each copy (size and
+//! [--dry-run] [--force]`: copies finished segments to object storage with rclone, confirms each copy (size and
 //! hash), deletes the local copies that are due, records each deletion (reason `shipped`). Run by
 //! logveil-ship.timer. Exit 0: every finished segment is on the remote; 1: some are not confirmed there
 //! (or another object has their name), their local copies stay; 2: error (rclone failed, the remote is
@@ -71,10 +71,18 @@ pub fn run(args: &ShipArgs) -> Result<Exit> {
     let _lock = lock_dir(&dir)?;
     let storage = Rclone::new(&args.rclone, &rclone_config, &dir, &remote, &host);
     let final_dir = storage.final_dir.clone();
+    // `auto_rotate: false` (a legal hold): ship, but delete no local copy unless --force.
+    let hold = !policy.auto_delete && !args.force;
+    if hold {
+        tracing::info!(
+            "ship: auto_rotate is false in the config; segments are shipped but no local copy is deleted"
+        );
+    }
     let mut shipper = Shipper {
         storage,
         dir: dir.clone(),
         keep_local,
+        hold,
         policy: &policy,
     };
     let out = shipper.run(now, args.dry_run)?;
@@ -115,6 +123,13 @@ pub fn run(args: &ShipArgs) -> Result<Exit> {
         out.conflicts.len(),
         out.unconfirmed.len(),
     )?;
+    if hold {
+        writeln!(
+            w,
+            "note: auto_rotate is false in the config (no scheduled deletion): local copies are kept; \
+             give --force to delete them once shipped"
+        )?;
+    }
     if let (Some(log), true) = (deletions.and_then(|r| r.privacy_log.as_ref()), deleted > 0) {
         writeln!(w, "privacy log: {}", log.display())?;
     }

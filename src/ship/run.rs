@@ -88,6 +88,9 @@ pub struct Shipper<'a, S: Storage> {
     pub storage: S,
     pub dir: PathBuf,
     pub keep_local: KeepLocal,
+    /// A legal hold (`auto_rotate: false` in the config, without `--force`): segments are shipped, but no
+    /// local copy is deleted, whatever `keep_local` says.
+    pub hold: bool,
     /// For the privacy log (its path) and the deletions.
     pub policy: &'a Policy,
 }
@@ -116,6 +119,9 @@ impl<S: Storage> Shipper<'_, S> {
     }
 
     fn due(&self, seg: &Local, now: Timestamp) -> bool {
+        if self.hold {
+            return false;
+        }
         match self.keep_local {
             KeepLocal::UntilShipped => true,
             KeepLocal::For(d) => older_than(seg.name.last_record(), now, d),
@@ -508,6 +514,7 @@ mod tests {
             },
             dir: s.tmp.path().to_path_buf(),
             keep_local: keep,
+            hold: false,
             policy: &s.policy,
         }
     }
@@ -678,6 +685,26 @@ mod tests {
             assert!(s.tmp.path().join(n).exists());
         }
         assert!(privacy_lines(&s).is_empty());
+    }
+
+    #[test]
+    fn a_legal_hold_ships_but_deletes_no_local_copy() {
+        let s = setup();
+        let mut sh = shipper(&s, Fake::default(), KeepLocal::UntilShipped);
+        sh.hold = true;
+        let out = sh.run(ts(NOW), false).unwrap();
+        assert_eq!(out.shipped, s.names, "shipped all the same");
+        assert_eq!(out.kept, 3);
+        assert_eq!(out.deletions.as_ref().unwrap().deleted.len(), 0);
+        for n in &s.names {
+            assert!(s.tmp.path().join(n).exists(), "{n} deleted under a hold");
+        }
+        assert!(privacy_lines(&s).is_empty());
+        // The hold lifted (or --force): the next run deletes them, each recorded.
+        sh.hold = false;
+        let out = sh.run(ts(NOW), false).unwrap();
+        assert_eq!(out.deletions.unwrap().deleted.len(), 3);
+        assert_eq!(privacy_lines(&s).len(), 3);
     }
 
     #[test]
