@@ -118,11 +118,29 @@ fn pipe_runs_retention_on_its_segment_directory_and_counts_the_deletions() {
 
 #[test]
 fn tail_writes_counters_when_it_stops() {
+    tail_writes_counters(false);
+}
+
+/// The metrics file in the state directory (which the packaged unit may write): the metrics writer locks
+/// the directory it writes in, so the tail's own lock on its state directory must not be that lock (a
+/// tail would wait for itself forever at its first metrics write).
+#[test]
+fn tail_writes_counters_into_its_own_state_directory() {
+    tail_writes_counters(true);
+}
+
+fn tail_writes_counters(prom_in_state: bool) {
     let tmp = tempfile::tempdir().unwrap();
     let r = logveil_recipient(tmp.path());
     let log = tmp.path().join("app.log");
     fs::write(&log, "tel 13812345678\nsecond line\n").unwrap();
-    let prom = tmp.path().join("m.prom");
+    let state = tmp.path().join("state");
+    let prom = if prom_in_state {
+        fs::create_dir(&state).unwrap();
+        state.join("m.prom")
+    } else {
+        tmp.path().join("m.prom")
+    };
     let out = tmp.path().join("segs");
     let mut child = Command::new(bin())
         .args([
@@ -138,7 +156,7 @@ fn tail_writes_counters_when_it_stops() {
         .arg("--out")
         .arg(&out)
         .arg("--state")
-        .arg(tmp.path().join("state"))
+        .arg(&state)
         .arg(&log)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -171,7 +189,17 @@ fn tail_writes_counters_when_it_stops() {
         .unwrap()
         .success();
     assert!(ok);
-    let status = child.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "tail did not stop within 30 s of SIGTERM (waiting for a lock?)"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     guard.0 = None;
     assert!(status.success(), "SIGTERM exits 0");
     let text = fs::read_to_string(&prom).unwrap();

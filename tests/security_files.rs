@@ -213,6 +213,78 @@ fn root_tail_writes_no_checkpoint_through_a_symlinked_temporary() {
     );
 }
 
+/// The state directory's own files besides checkpoints (issue 12: its lock and its fingerprint key): a
+/// symlink planted at either name makes a root tail stop at start, naming it; nothing is created, written
+/// or chmodded through it.
+#[test]
+fn root_tail_opens_no_state_file_through_a_symlink() {
+    if !can_attack() {
+        return;
+    }
+    for name in [".tail.lock", "fingerprint.key"] {
+        let t = open_tempdir();
+        let d = t.path();
+        let (_key, r) = keygen(d);
+        let state = nobody_dir(&d.join("state"));
+        let log = d.join("a.log");
+        fs::write(&log, "first line\n").unwrap();
+        let important = victim(&d.join("victim/important"), "precious\n");
+        let link = state.join(name);
+        plant_symlink(&important, &link);
+        let mut tail = Background::start(
+            tail_command(&d.join("out"), &r, &state).arg(&log),
+            &d.join("tail.stderr"),
+        );
+        let exited = wait_for(120, || tail.child.try_wait().unwrap().is_some());
+        let code = if exited {
+            tail.child.wait().unwrap().code()
+        } else {
+            tail.stop()
+        };
+        let err = tail.log();
+        assert!(exited, "{name}: the tail went on: {err}");
+        assert_eq!(code, Some(2), "{name}: {err}");
+        assert!(
+            err.contains(&*link.to_string_lossy()) && err.contains("symbolic link"),
+            "{name}: the error names it: {err}"
+        );
+        assert_eq!(fs::read_to_string(&important).unwrap(), "precious\n");
+        assert_eq!(mode(&important), 0o644, "{name}: root chmodded the target");
+        assert!(fs::symlink_metadata(&link).unwrap().is_symlink());
+    }
+}
+
+/// `seal`'s journal (issue 12): a symlink planted at its name is replaced, never written through, by a
+/// root `seal`, which seals the file as usual.
+#[test]
+fn root_seal_writes_no_journal_through_a_symlink() {
+    use std::os::unix::fs::MetadataExt;
+    if !can_attack() {
+        return;
+    }
+    let t = open_tempdir();
+    let d = t.path();
+    let (key, r) = keygen(d);
+    let out = nobody_dir(&d.join("out"));
+    let log = rotated_log(&d.join("in"));
+    let md = fs::metadata(&log).unwrap();
+    let important = victim(&d.join("victim/important"), "precious\n");
+    let journal = out.join(format!(".app.log.seal-{}-{}", md.dev(), md.ino()));
+    plant_symlink(&important, &journal);
+
+    let o = seal(&out, &r, &log);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(fs::read_to_string(&important).unwrap(), "precious\n");
+    assert_eq!(mode(&important), 0o644, "root chmodded the target");
+    assert!(!log.exists(), "sealed and removed");
+    assert!(
+        fs::symlink_metadata(&journal).is_err(),
+        "the journal is gone once the file is sealed"
+    );
+    assert!(cat(&key, &out).contains("user [REDACTED:phone] logged in"));
+}
+
 /// The metrics file's temporary was opened with O_CREAT|O_TRUNC (following symlinks).
 #[test]
 fn root_pipe_writes_no_metrics_through_a_symlinked_temporary() {
