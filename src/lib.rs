@@ -24,3 +24,16 @@ pub mod ship;
 pub mod sink;
 pub mod stream_name;
 pub mod units;
+
+/// An error and its causes on one line, `what: why: why` (`segment: cannot write X: No space left on device
+/// (os error 28)`), for a log line: a `Display` names only the error itself, its cause is its `source()`.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}

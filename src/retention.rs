@@ -716,7 +716,7 @@ pub fn run_loop_with(
                     tracing::debug!(dir = %path.display(), "retention: no segment directory yet; nothing to do");
                 }
                 Err(e) => {
-                    tracing::warn!(error = %chain(&e), "retention: run failed");
+                    tracing::warn!(error = %crate::error_chain(&e), "retention: run failed");
                     on_report(Err(&e));
                 }
             }
@@ -726,19 +726,6 @@ pub fn run_loop_with(
             Err(RecvTimeoutError::Timeout) => {}
         }
     }
-}
-
-/// An error and its causes, `what: why: why`, for a log line (a `Display` names only the error itself;
-/// its cause is its `source()`).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cause = c.source();
-    }
-    s
 }
 
 #[cfg(test)]

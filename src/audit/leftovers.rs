@@ -16,7 +16,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::input::file::split_rotated_name;
-use crate::sink::name::{SegmentName, SegmentState};
+use crate::sink::name::SegmentState;
 use crate::stream_name::sanitize_stream;
 
 /// The most a passphrase file holds.
@@ -32,14 +32,11 @@ pub(super) fn rotated_stream(name: &str) -> Option<String> {
 
 /// Streams with a sealed (or truncated) segment directly in `dir`.
 pub(super) fn sealed_streams(dir: &Path) -> BTreeSet<String> {
-    let Ok(rd) = fs::read_dir(dir) else {
-        return BTreeSet::new();
-    };
-    rd.flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter_map(|e| SegmentName::parse(&e.file_name().to_string_lossy()))
-        .filter(|n| n.state != SegmentState::Partial)
-        .map(|n| n.stream)
+    crate::sink::dir::list(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|l| l.is_file() && l.name.state != SegmentState::Partial)
+        .map(|l| l.name.stream)
         .collect()
 }
 

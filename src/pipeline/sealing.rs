@@ -354,7 +354,7 @@ impl<'e> SealingStream<'e> {
             d.dropped_now = 0;
             self.metrics.add_error("segment");
             tracing::error!(
-                error = %chain(&e),
+                error = %crate::error_chain(&e),
                 stream = %self.stream,
                 "pipe: the segments cannot be written; input is still read (the writer is never blocked) \
                  but its lines are DROPPED, not sealed, until this works again (counted in \
@@ -432,16 +432,4 @@ impl<'e> SealingStream<'e> {
         self.redactions += f.total();
         self.metrics.add_findings(self.engine.type_names(), &f);
     }
-}
-
-/// An error and its causes on one line (`segment: cannot write X: No space left on device (os error 28)`).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
