@@ -13,14 +13,12 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_norway::Value;
 
+pub use crate::redact::actions::DEFAULT_REPLACEMENT;
 use crate::redact::actions::{ActionKind, ActionSpec, HashKey};
 use crate::redact::patterns::BUILTIN_DETECTORS;
-use crate::redact::EngineConfig;
 use crate::redact::UserPattern;
+use crate::redact::{EngineConfig, EngineError};
 use crate::units::{parse_duration, parse_size};
-
-/// Default replacement template of the `redact` action.
-pub const DEFAULT_REPLACEMENT: &str = "[REDACTED:{type}]";
 pub const DEFAULT_GZIP_LEVEL: u32 = 6;
 pub const DEFAULT_MAX_SEGMENT_BYTES: u64 = 64 << 20;
 pub const DEFAULT_MAX_SEGMENT_AGE: Duration = Duration::from_secs(3600);
@@ -76,6 +74,46 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// An engine that cannot be built, as a config error pointing at the pattern.
+impl From<EngineError> for ConfigError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::InvalidPattern {
+                index,
+                type_name,
+                message,
+                column,
+                hint,
+            } => {
+                let e = ConfigError::new(
+                    format!("privacy.pii_detection.patterns[{index}].regex"),
+                    format!("pattern {type_name:?}: {message} at column {column}"),
+                );
+                match hint {
+                    Some(h) => e.with_hint(h),
+                    None => e,
+                }
+            }
+            EngineError::TooBig(msg) => ConfigError::new(
+                "privacy.pii_detection.patterns",
+                format!("the patterns make a DFA too large ({msg})"),
+            )
+            .with_hint(
+                "large counted repetitions such as {1000} multiply DFA states; use a smaller bound or +",
+            ),
+            EngineError::Build(msg) => ConfigError::new("privacy.pii_detection.patterns", msg),
+        }
+    }
+}
+
+/// The built-in defaults with the current year as the latest real birth year (the clock is read here, once,
+/// when the configuration is made: redaction itself reads no clock).
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig::with_defaults(current_year())
+    }
+}
 
 /// The validated configuration every command starts from.
 #[derive(Debug, Clone)]
@@ -582,7 +620,7 @@ fn build(raw: RawRoot, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, C
         .clone()
         .unwrap_or_else(|| DEFAULT_HASH_KEY_ENV.to_string());
     if let Some(file) = &ours.hash_key_file {
-        red.hash_key = Some(HashKey::from_file(file).map_err(|e| {
+        red.hash_key = Some(hash_key_from_file(file).map_err(|e| {
             ConfigError::new("logveil.hash_key_file", e)
                 .with_hint("create it with: head -c 32 /dev/urandom > FILE && chmod 600 FILE")
         })?);
@@ -709,17 +747,38 @@ fn build(raw: RawRoot, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, C
     // The DFA itself is built once, by the command that runs it.
     for p in &cfg.redaction.patterns {
         crate::redact::user_regex::prepare(&p.regex).map_err(|e| {
-            crate::redact::EngineError::InvalidPattern {
+            ConfigError::from(EngineError::InvalidPattern {
                 index: p.index,
                 type_name: p.kind.clone(),
                 message: e.message,
                 column: e.column,
                 hint: e.hint,
-            }
-            .into_config_error()
+            })
         })?;
     }
     Ok(cfg)
+}
+
+/// Reads the `hash` action's key file; it must not be readable or writable by group or others.
+fn hash_key_from_file(path: &Path) -> Result<HashKey, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "{}: mode {mode:04o} lets others read the key; it must be 0600",
+            path.display()
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut trimmed = &bytes[..];
+    if let Some(t) = trimmed.strip_suffix(b"\n") {
+        trimmed = t;
+    }
+    if let Some(t) = trimmed.strip_suffix(b"\r") {
+        trimmed = t;
+    }
+    HashKey::from_bytes(trimmed).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The current UTC year (read once, when a config is made): IDs born later are not real.

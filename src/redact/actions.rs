@@ -2,10 +2,12 @@
 //! `hash` (a keyed, stable pseudonym), `drop_line`, and `allow` (count only).
 
 use std::fmt;
-use std::path::Path;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+
+/// Default replacement template of the `redact` action; `{type}` is the type name.
+pub const DEFAULT_REPLACEMENT: &str = "[REDACTED:{type}]";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActionKind {
@@ -88,28 +90,6 @@ impl HashKey {
     /// The key as given in an environment variable (its bytes, as they are).
     pub fn from_env_value(value: &str) -> Result<HashKey, String> {
         HashKey::from_bytes(value.trim_end_matches(['\n', '\r']).as_bytes())
-    }
-
-    /// Reads a key file; it must not be readable or writable by group or others.
-    pub fn from_file(path: &Path) -> Result<HashKey, String> {
-        use std::os::unix::fs::PermissionsExt;
-        let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(format!(
-                "{}: mode {mode:04o} lets others read the key; it must be 0600",
-                path.display()
-            ));
-        }
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut trimmed = &bytes[..];
-        if let Some(t) = trimmed.strip_suffix(b"\n") {
-            trimmed = t;
-        }
-        if let Some(t) = trimmed.strip_suffix(b"\r") {
-            trimmed = t;
-        }
-        HashKey::from_bytes(trimmed).map_err(|e| format!("{}: {e}", path.display()))
     }
 
     /// First 4 bytes of HMAC-SHA256(key, type ":" value), as 8 hex digits.

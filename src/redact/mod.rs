@@ -17,7 +17,7 @@ pub use actions::{ActionKind, ActionSpec, HashKey};
 pub use engine::{Engine, Hit};
 pub use stream::{redact_all, Redactor};
 
-use crate::config::{ConfigError, DEFAULT_REPLACEMENT};
+use actions::DEFAULT_REPLACEMENT;
 
 /// A built-in detector's setting.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,8 +57,11 @@ pub struct EngineConfig {
     pub max_birth_year: u32,
 }
 
-impl Default for EngineConfig {
-    fn default() -> Self {
+impl EngineConfig {
+    /// The built-in defaults: every detector on with the `redact` action, no user patterns, no hash key.
+    /// `max_birth_year` is the current year, which the caller reads (redaction reads no clock; the config's
+    /// `impl Default for EngineConfig` reads it once, when the configuration is made).
+    pub fn with_defaults(max_birth_year: u32) -> Self {
         EngineConfig {
             detection_enabled: true,
             redaction_enabled: true,
@@ -73,8 +76,7 @@ impl Default for EngineConfig {
                 .collect(),
             patterns: Vec::new(),
             hash_key: None,
-            // Read once, here, when the configuration is made; redaction itself reads no clock.
-            max_birth_year: crate::config::current_year(),
+            max_birth_year,
         }
     }
 }
@@ -139,30 +141,3 @@ impl fmt::Display for EngineError {
 }
 
 impl std::error::Error for EngineError {}
-
-impl EngineError {
-    /// As a config error pointing at the pattern.
-    pub fn into_config_error(self) -> ConfigError {
-        match self {
-            EngineError::InvalidPattern {
-                index,
-                type_name,
-                message,
-                column,
-                hint,
-            } => {
-                let e = ConfigError::new(
-                    format!("privacy.pii_detection.patterns[{index}].regex"),
-                    format!("pattern {type_name:?}: {message} at column {column}"),
-                );
-                match hint {
-                    Some(h) => e.with_hint(h),
-                    None => e,
-                }
-            }
-            EngineError::TooBig(msg) => ConfigError::new("privacy.pii_detection.patterns", format!("the patterns make a DFA too large ({msg})"))
-                .with_hint("large counted repetitions such as {1000} multiply DFA states; use a smaller bound or +"),
-            EngineError::Build(msg) => ConfigError::new("privacy.pii_detection.patterns", msg),
-        }
-    }
-}
