@@ -6,6 +6,8 @@ use std::fmt;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use super::detect::{numbers, Detector};
+
 /// Default replacement template of the `redact` action; `{type}` is the type name.
 pub const DEFAULT_REPLACEMENT: &str = "[REDACTED:{type}]";
 
@@ -142,6 +144,107 @@ pub fn mask_into(value: &[u8], keep_prefix: usize, keep_suffix: usize, out: &mut
             let mut buf = [0u8; 4];
             out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
         }
+    }
+}
+
+/// An action resolved from the config for one type.
+#[derive(Debug, Clone)]
+pub struct Action {
+    pub kind: ActionKind,
+    pub type_id: usize,
+    /// The built-in detector whose type this is (a user pattern may have a built-in type).
+    pub det: Option<Detector>,
+    /// The `redact` template with `{type}` filled in.
+    pub replacement: Vec<u8>,
+    /// Characters kept at the start and end by `mask`.
+    pub keep: (usize, usize),
+}
+
+impl Action {
+    /// Writes the replacement of `hay[start..end]`; `core` is where the part that identifies a person starts.
+    pub fn render(
+        &self,
+        hay: &[u8],
+        (start, core, end): (usize, usize, usize),
+        type_name: &str,
+        key: Option<&HashKey>,
+        out: &mut Vec<u8>,
+        scratch: &mut Vec<u8>,
+    ) {
+        match self.kind {
+            ActionKind::Redact => out.extend_from_slice(&self.replacement),
+            ActionKind::Mask => {
+                // A country code or scheme before the core stays as it is.
+                out.extend_from_slice(&hay[start..core]);
+                self.mask(&hay[core..end], out);
+            }
+            ActionKind::Hash => {
+                scratch.clear();
+                normalize(self.det, hay, core, end, scratch);
+                let tag = key
+                    .map(|k| k.pseudonym(type_name, scratch))
+                    .unwrap_or(*b"00000000");
+                out.push(b'[');
+                out.extend_from_slice(type_name.as_bytes());
+                out.push(b':');
+                out.extend_from_slice(&tag);
+                out.push(b']');
+            }
+            ActionKind::DropLine | ActionKind::Allow => out.extend_from_slice(&hay[start..end]),
+        }
+    }
+
+    fn mask(&self, core: &[u8], out: &mut Vec<u8>) {
+        match self.det {
+            Some(Detector::Email) => {
+                match memchr::memchr(b'@', core).or_else(|| memchr::memmem::find(core, b"%40")) {
+                    Some(at) => {
+                        mask_into(&core[..at], self.keep.0, 0, out);
+                        out.extend_from_slice(&core[at..]);
+                    }
+                    None => mask_into(core, self.keep.0, self.keep.1, out),
+                }
+            }
+            Some(Detector::Ipv4) => {
+                let mut parts = core.split(|&b| b == b'.');
+                out.extend_from_slice(parts.next().unwrap_or_default());
+                out.push(b'.');
+                out.extend_from_slice(parts.next().unwrap_or_default());
+                out.extend_from_slice(b".*.*");
+            }
+            Some(Detector::Secret | Detector::Password | Detector::Ipv6) => {
+                out.extend_from_slice(b"********")
+            }
+            _ => mask_into(core, self.keep.0, self.keep.1, out),
+        }
+    }
+}
+
+/// The form of a value that is hashed: the same person gives the same pseudonym however it was written.
+fn normalize(det: Option<Detector>, hay: &[u8], start: usize, end: usize, out: &mut Vec<u8>) {
+    let core = &hay[start..end];
+    match det {
+        Some(Detector::Phone | Detector::IdCard | Detector::BankCard) => {
+            numbers::normalize(hay, start, end, out)
+        }
+        Some(Detector::Email) => {
+            let lower = core.to_ascii_lowercase();
+            let mut i = 0;
+            while i < lower.len() {
+                if lower[i] == b'%' && lower.get(i + 1..i + 3) == Some(b"40") {
+                    out.push(b'@');
+                    i += 3;
+                } else if lower[i] == b'%' && lower.get(i + 1..i + 3) == Some(b"2b") {
+                    out.push(b'+');
+                    i += 3;
+                } else {
+                    out.push(lower[i]);
+                    i += 1;
+                }
+            }
+        }
+        Some(Detector::Ipv6) => out.extend(core.to_ascii_lowercase()),
+        _ => out.extend_from_slice(core),
     }
 }
 

@@ -1,15 +1,20 @@
-//! Redaction: pure and synchronous, bytes in, bytes and findings out. No I/O, no clocks.
+//! Redaction: pure and synchronous, bytes in, bytes and findings out. No I/O, no clocks; imports nothing
+//! from the rest of the crate.
 //!
-//! `patterns` is the built-in detector library, `engine` the one DFA and the search loop, `validators` the
-//! decisions on candidates, `actions` the replacements, `stream` the bounded-memory streaming wrapper.
+//! `patterns` is the built-in detector library (the DFA's candidate patterns), `compile` builds the one DFA,
+//! `engine` runs the search loop, `text` decodes logical characters for every detector, `detect` holds the
+//! decisions on candidates (one module per detector family), `actions` the replacements, `stream` the
+//! bounded-memory streaming window.
 
 pub mod actions;
+pub mod compile;
+pub mod detect;
 pub mod dfa_build;
 pub mod engine;
 pub mod patterns;
 pub mod stream;
+pub mod text;
 pub mod user_regex;
-pub mod validators;
 
 use std::fmt;
 

@@ -11,6 +11,50 @@ pub struct BuiltinDetector {
     pub mask_keep: (usize, usize),
 }
 
+/// A built-in detector. Its index (`as usize`) is its type id and the index of its default action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Detector {
+    Phone,
+    IdCard,
+    BankCard,
+    Email,
+    Ipv4,
+    Ipv6,
+    Secret,
+    Password,
+}
+
+impl Detector {
+    /// Every built-in detector, in type-id order.
+    pub const ALL: [Detector; 8] = [
+        Detector::Phone,
+        Detector::IdCard,
+        Detector::BankCard,
+        Detector::Email,
+        Detector::Ipv4,
+        Detector::Ipv6,
+        Detector::Secret,
+        Detector::Password,
+    ];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The type name users see (`[REDACTED:phone]`, config keys, stats).
+    pub fn name(self) -> &'static str {
+        BUILTIN_DETECTORS[self as usize].name
+    }
+
+    pub fn from_name(name: &str) -> Option<Detector> {
+        Detector::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    pub fn from_index(i: usize) -> Option<Detector> {
+        Detector::ALL.get(i).copied()
+    }
+}
+
 pub const PHONE: &str = "phone";
 pub const ID_CARD: &str = "id_card";
 pub const BANK_CARD: &str = "bank_card";
@@ -20,7 +64,7 @@ pub const IPV6: &str = "ipv6";
 pub const SECRET: &str = "secret";
 pub const PASSWORD: &str = "password";
 
-/// All built-in detectors, in the order their type ids are assigned.
+/// All built-in detectors, in the order their type ids are assigned (that of [`Detector::ALL`]).
 pub const BUILTIN_DETECTORS: &[BuiltinDetector] = &[
     BuiltinDetector {
         name: PHONE,
@@ -97,8 +141,8 @@ pub enum Handler {
 #[derive(Debug, Clone, Copy)]
 pub struct BuiltinPattern {
     pub handler: Handler,
-    /// Detector names that can result; the pattern is compiled when any of them is enabled.
-    pub detectors: &'static [&'static str],
+    /// Detectors that can result.
+    pub detectors: &'static [Detector],
     pub regex: &'static str,
 }
 
@@ -121,13 +165,13 @@ macro_rules! sep {
 pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
     BuiltinPattern {
         handler: Handler::PemBlock,
-        detectors: &[SECRET],
+        detectors: &[Detector::Secret],
         // The header's rest (`... PRIVATE KEY-----`) and the body are read by the validator.
         regex: r"(?-u:-----BEGIN )",
     },
     BuiltinPattern {
         handler: Handler::TokenFormat,
-        detectors: &[SECRET],
+        detectors: &[Detector::Secret],
         // Only the prefix: counted token bodies in an unanchored DFA multiply its states, so the validator
         // reads the body (JWT: three dot-separated base64url parts; others: a minimum length).
         // Alibaba Cloud (LTAI) and Tencent Cloud (AKID) access key ids too.
@@ -135,7 +179,7 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
     },
     BuiltinPattern {
         handler: Handler::Keyword,
-        detectors: &[SECRET, PASSWORD],
+        detectors: &[Detector::Secret, Detector::Password],
         // The END of a credential key name (`access_token`, `EncodingAESKey`, `db_password` end in one of
         // these; the validator reads the whole name back), its closing quote (plain, or escaped inside a JSON
         // string, once or twice), the separator and the value's opening quote. Blanks alone as separator serve
@@ -150,12 +194,12 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
     },
     BuiltinPattern {
         handler: Handler::Bearer,
-        detectors: &[SECRET],
+        detectors: &[Detector::Secret],
         regex: r"(?-u:(?i:bearer)(?:[ \t]+|%20))",
     },
     BuiltinPattern {
         handler: Handler::ChatPassword,
-        detectors: &[PASSWORD, SECRET],
+        detectors: &[Detector::Password, Detector::Secret],
         // 密码 口令 密碼 (password), 密钥 (secret key); the validator reads 是/为/為, colons, '=' or blanks.
         // Also as JSON `\uXXXX` escapes (Python's json.dumps writes 密码 as \u5bc6\u7801) and URL-encoded.
         regex: concat!(
@@ -167,30 +211,30 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
     },
     BuiltinPattern {
         handler: Handler::GoDsn,
-        detectors: &[PASSWORD],
+        detectors: &[Detector::Password],
         regex: r"(?-u:@(?:tcp|udp|unix)\()",
     },
     BuiltinPattern {
         handler: Handler::CliPassword,
-        detectors: &[PASSWORD],
+        detectors: &[Detector::Password],
         // The validator wants a blank before it and the command (mysql, mariadb, sshpass) earlier on the line.
         regex: r"(?-u:-p)",
     },
     BuiltinPattern {
         handler: Handler::UrlAuthority,
-        detectors: &[PASSWORD],
+        detectors: &[Detector::Password],
         // Also with escaped slashes, as PHP's json_encode writes URLs (`mysql:\/\/bot:pw@db`).
         regex: r"(?-u:://|:\\/\\/)",
     },
     BuiltinPattern {
         handler: Handler::EmailAnchor,
-        detectors: &[EMAIL],
+        detectors: &[Detector::Email],
         // An ASCII domain, or the first byte of a non-Latin one (`用户@例子.中国`; the validator reads it).
         regex: r"(?-u:(?:@|%40|\xEF\xBC\xA0)(?:[A-Za-z0-9][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)+|[\xC2-\xF4]))",
     },
     BuiltinPattern {
         handler: Handler::Numeric,
-        detectors: &[PHONE, ID_CARD, BANK_CARD],
+        detectors: &[Detector::Phone, Detector::IdCard, Detector::BankCard],
         // Eleven digits (ASCII or full-width, single separators allowed) start a candidate; the validator
         // reads the rest of the run.
         regex: concat!(
@@ -205,12 +249,12 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
     },
     BuiltinPattern {
         handler: Handler::Ipv4,
-        detectors: &[IPV4],
+        detectors: &[Detector::Ipv4],
         regex: r"(?-u:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})",
     },
     BuiltinPattern {
         handler: Handler::Ipv6,
-        detectors: &[IPV6],
+        detectors: &[Detector::Ipv6],
         // Groups then `::` (`2001:db8::`), four groups in a row (the full form), or `::` before a group;
         // the validator reads the rest. Times (`10:07:01`) and most MACs never start a candidate.
         regex: r"(?-u:(?:[0-9A-Fa-f]{1,4}:){1,7}:|(?:[0-9A-Fa-f]{1,4}:){4}|::[0-9A-Fa-f]{1,4})",
@@ -219,5 +263,5 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
 
 /// Index of a built-in detector by name.
 pub fn detector_index(name: &str) -> Option<usize> {
-    BUILTIN_DETECTORS.iter().position(|d| d.name == name)
+    Detector::from_name(name).map(Detector::index)
 }

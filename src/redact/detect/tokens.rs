@@ -1,0 +1,148 @@
+//! Self-identifying tokens (a JWT, OpenAI/Anthropic `sk-` keys, GitHub, Slack, AWS, Google, Alibaba and
+//! Tencent Cloud key formats) and PEM private-key blocks, which are secrets wherever they appear.
+
+use super::{Context, Detector, Found, PemCarry};
+
+/// A PEM block longer than this is cut (and the rest of it treated as text).
+pub const PEM_MAX_BYTES: usize = 64 << 10;
+
+pub fn detect_format(
+    ctx: &Context,
+    start: usize,
+    prefix_end: usize,
+    out: &mut Vec<Found>,
+) -> usize {
+    if left_free(ctx, start) {
+        if let Some(e) = token_end(ctx.hay, start, prefix_end) {
+            out.push(Found::new(Detector::Secret, start, e));
+            return e;
+        }
+    }
+    prefix_end
+}
+
+/// A self-identifying token is not glued to a longer word on its left.
+fn left_free(ctx: &Context, start: usize) -> bool {
+    !ctx.cursor(start)
+        .peek_back()
+        .is_some_and(|p| p.is_ascii_alnum() || p.c == '_')
+}
+
+/// The end of a self-identifying token whose prefix is `[start, prefix_end)`, if the body has the token's
+/// shape: a JWT is three base64url parts (the first two JSON, so starting `eyJ`); the others need a minimum
+/// length of token characters.
+fn token_end(hay: &[u8], start: usize, prefix_end: usize) -> Option<usize> {
+    let run = |from: usize, extra: &[u8]| {
+        let mut i = from;
+        while i < hay.len() && (hay[i].is_ascii_alphanumeric() || extra.contains(&hay[i])) {
+            i += 1;
+        }
+        i
+    };
+    let prefix = &hay[start..prefix_end];
+    let (end, min_body) = match prefix {
+        b"eyJ" => {
+            let p1 = run(prefix_end, b"_-");
+            if p1 - start < 10 || hay.get(p1) != Some(&b'.') || !hay[p1 + 1..].starts_with(b"eyJ") {
+                return None;
+            }
+            let p2 = run(p1 + 1, b"_-");
+            if p2 - p1 < 10 {
+                return None;
+            }
+            if hay.get(p2) == Some(&b'.') {
+                (run(p2 + 1, b"_-"), 0)
+            } else {
+                (p2, 0)
+            }
+        }
+        b"sk-" => (run(prefix_end, b"_-"), 20),
+        b"AKIA" | b"ASIA" => {
+            let e = run(prefix_end, b"");
+            if e - prefix_end != 16
+                || !hay[prefix_end..e]
+                    .iter()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            {
+                return None;
+            }
+            (e, 16)
+        }
+        b"AIza" => (run(prefix_end, b"_-"), 35),
+        b"LTAI" => (run(prefix_end, b""), 12),
+        b"AKID" => (run(prefix_end, b""), 32),
+        p if p.starts_with(b"github_pat_") => (run(prefix_end, b"_"), 30),
+        p if p.starts_with(b"xox") => (run(prefix_end, b"-"), 10),
+        _ => (run(prefix_end, b""), 30),
+    };
+    (end - prefix_end >= min_body
+        && !hay
+            .get(end)
+            .is_some_and(|&b| b == b'_' || b.is_ascii_alphanumeric()))
+    .then_some(end)
+}
+
+/// `-----BEGIN ... PRIVATE KEY-----` at `start` (the DFA matched up to `header_from`): the whole block, up to
+/// its END line; a block that runs past the data seen so far is carried to the next region.
+pub fn detect_pem(
+    ctx: &Context,
+    start: usize,
+    header_from: usize,
+    pem: &mut PemCarry,
+    out: &mut Vec<Found>,
+) -> usize {
+    let hay = ctx.hay;
+    let Some(body) = pem_private_header_end(hay, header_from) else {
+        return header_from;
+    };
+    let limit = hay.len().min(start + PEM_MAX_BYTES);
+    let (e, complete) = pem_body_end(hay, body, limit);
+    if !complete && limit == hay.len() {
+        pem.open = true;
+        pem.bytes = e - start;
+    }
+    out.push(Found::new(Detector::Secret, start, e));
+    e
+}
+
+/// After `-----BEGIN `: the rest of a private-key header (`RSA PRIVATE KEY-----`, `OPENSSH PRIVATE KEY-----`,
+/// `PGP PRIVATE KEY BLOCK-----`). Returns the header's end.
+fn pem_private_header_end(hay: &[u8], from: usize) -> Option<usize> {
+    let limit = hay.len().min(from + 64);
+    let dashes = memchr::memmem::find(&hay[from..limit], b"-----")? + from;
+    let label = &hay[from..dashes];
+    let private = label.ends_with(b"PRIVATE KEY") || label.ends_with(b"PRIVATE KEY BLOCK");
+    (private
+        && label
+            .iter()
+            .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' '))
+    .then_some(dashes + 5)
+}
+
+/// Scans a PEM body from `from`: base64, whitespace, header lines and `\n` escapes, up to and including the
+/// `-----END ...-----` line. Returns `(end, complete)`; `complete` is false when the data ran out first.
+pub fn pem_body_end(hay: &[u8], from: usize, limit: usize) -> (usize, bool) {
+    let limit = limit.min(hay.len());
+    let mut i = from;
+    while i < limit {
+        if hay[i] == b'-' && hay[i..limit].starts_with(b"-----END") {
+            let after = i + 8;
+            return match memchr::memmem::find(&hay[after..limit], b"-----") {
+                Some(p) => (after + p + 5, true),
+                None => (limit, false),
+            };
+        }
+        let b = hay[i];
+        let ok = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'+' | b'/' | b'=' | b' ' | b'\t' | b'\r' | b'\n' | b':' | b',' | b'-'
+            )
+            || (b == b'\\' && matches!(hay.get(i + 1), Some(b'n' | b'r')));
+        if !ok {
+            return (i, true);
+        }
+        i += if b == b'\\' { 2 } else { 1 };
+    }
+    (limit, false)
+}
