@@ -29,6 +29,11 @@ const CASE_FILES: &[(&str, &str, &str)] = &[
         include_str!("fixtures/pii_cases_adversarial.txt"),
         "adv.",
     ),
+    (
+        "pii_cases_openclaw.txt",
+        include_str!("fixtures/pii_cases_openclaw.txt"),
+        "oc.",
+    ),
 ];
 const GAPS: &str = include_str!("fixtures/pii_known_gaps.txt");
 /// Variants (fresh generated values) per case that has placeholders.
@@ -71,6 +76,20 @@ const PII_GENS: &[&str] = &[
     "pwdsn",
     "pem",
     "pemtail",
+    "tgtok",
+    "slackwh",
+    "discordwh",
+    "discordtok",
+    "fstok",
+    "sesskey",
+    "dtsign",
+    "llmkey",
+    "cookie",
+    "pwurl",
+    "hookid",
+    "hex64",
+    "secret32",
+    "ageid",
 ];
 
 #[derive(Debug, Default, Clone)]

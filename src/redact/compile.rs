@@ -81,6 +81,10 @@ impl Engine {
             .iter()
             .take_while(|s| matches!(s, Source::Builtin(_)))
             .count();
+        let plan_numeric = plan
+            .sources
+            .iter()
+            .position(|s| matches!(s, Source::Builtin(super::patterns::Handler::Numeric)));
         let mut engine = Engine {
             fwd,
             rev,
@@ -94,6 +98,7 @@ impl Engine {
             },
             hash_key: cfg.hash_key.clone(),
             first_user,
+            numeric: plan_numeric,
             can_start: [false; 256],
             start_after: Vec::new(),
             start_none: StateID::ZERO,

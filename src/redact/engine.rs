@@ -80,6 +80,8 @@ pub struct Engine {
     pub(super) hash_key: Option<HashKey>,
     /// Index of the first user pattern in the DFA (the built-in ones come first).
     pub(super) first_user: usize,
+    /// Index of the built-in Numeric pattern in the DFA.
+    pub(super) numeric: Option<usize>,
     /// Bytes at which some pattern can start.
     pub(super) can_start: [bool; 256],
     /// The unanchored start state after each possible previous byte, and at the start of input.
@@ -333,10 +335,16 @@ impl Engine {
             }
             if hits.is_empty() {
                 // Another pattern may match at the same start (a user pattern, say): lower priority only,
-                // since the DFA already preferred `pid` over the ones before it.
-                // Built-in patterns never start at the same byte as another (their first bytes differ), so
-                // only user patterns are tried.
-                for other in self.first_user.max(pid + 1)..self.sources.len() {
+                // since the DFA already preferred `pid` over the ones before it. Of the built-in patterns only
+                // Numeric shares its first bytes with higher ones (a bot token's or an address's digits).
+                let numeric = match self.sources[pid] {
+                    Source::Builtin(Handler::BotToken | Handler::Ipv4) => self.numeric,
+                    _ => None,
+                };
+                let others = numeric
+                    .into_iter()
+                    .chain(self.first_user.max(pid + 1)..self.sources.len());
+                for other in others {
                     if let Some(e) = self.match_at(hay, start, other) {
                         let r =
                             self.decide(hay, other, (start, e), pos, st, (&mut hits, &mut found));

@@ -133,7 +133,14 @@ pub enum Handler {
     PemBlock,
     /// A token with a self-identifying format (JWT, sk-, ghp_, AKIA...).
     TokenFormat,
+    /// A Telegram bot token (`123456789:AA...`), bare or inside an API URL path (`/bot123456789:AA.../`).
+    BotToken,
+    /// A webhook URL whose path holds its secret (Slack, Discord, Feishu/Lark bots).
+    WebhookPath,
+    /// `Cookie:` / `Set-Cookie:` (also as JSON keys): session cookies among the others.
+    Cookie,
     Ipv4,
+    /// Also IPv4-mapped (`::ffff:203.0.113.5`, as Node.js reports clients): the IPv4 part is an IPv4 address.
     Ipv6,
 }
 
@@ -155,9 +162,18 @@ macro_rules! digit {
 }
 macro_rules! sep {
     () => {
-        // blank, dash; no-break and thin spaces (U+00A0, U+2002-200A, U+202F); Unicode dashes; the
-        // ideographic space; the full-width dash; a URL-encoded space.
-        r"(?:[ \-]|%20|\xC2\xA0|\xE2\x80[\x82-\x8A\x90-\x94\xAF]|\xE3\x80\x80|\xEF\xBC\x8D)"
+        // Loose separators, between any groups: one or two blanks, a dash; no-break and thin spaces (U+00A0,
+        // U+2002-200A, U+202F), Unicode dashes, the ideographic space, the full-width dash; a URL-encoded
+        // space.
+        r"(?:[ \-]|  |%20|\xC2\xA0|\xE2\x80[\x82-\x8A\x90-\x94\xAF]|\xE3\x80\x80|\xEF\xBC\x8D)"
+    };
+}
+macro_rules! strict {
+    () => {
+        // Separators seen only in the canonical groupings (below): dot, slash, underscore, middle dots
+        // (U+00B7, U+30FB), full-width dot and slash, and JSON-escaped no-break and ideographic spaces
+        // (json.dumps writes them `\u00a0`, `\u3000`). Dotted quads and decimals never start a candidate.
+        r"(?:[./_]|\xC2\xB7|\xE3\x83\xBB|\xEF\xBC[\x8E\x8F]|\\u00[aA]0|\\u3000)"
     };
 }
 
@@ -175,7 +191,8 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
         // Only the prefix: counted token bodies in an unanchored DFA multiply its states, so the validator
         // reads the body (JWT: three dot-separated base64url parts; others: a minimum length).
         // Alibaba Cloud (LTAI) and Tencent Cloud (AKID) access key ids too.
-        regex: r"(?-u:eyJ|sk-|gh[pousr]_|github_pat_|xox[abeoprs]-|A[KS]IA|AIza|LTAI|AKID)",
+        // age identities (AGE-SECRET-KEY-1...).
+        regex: r"(?-u:eyJ|sk-|gh[pousr]_|github_pat_|xox[abeoprs]-|xapp-|A[KS]IA|AIza|LTAI|AKID|AGE-SECRET-KEY-1)",
     },
     BuiltinPattern {
         handler: Handler::Keyword,
@@ -186,10 +203,11 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
         // `--password VALUE` and `password is VALUE`, which the validator checks. `%3D` is `=` inside a
         // URL-encoded URL (a redirect_uri's query). `>` ends an XML element's start tag
         // (`<EncodingAESKey>...</EncodingAESKey>`; the validator wants the matching end tag).
+        // `&quot;` is a quote in HTML-escaped JSON.
         regex: concat!(
             r"(?-u:(?i:pass(?:word|wd|phrase)?|pwd|token|secret|key|auth(?:orization)?|credentials?|ticket",
             r"|session[_\-]?id)",
-            r#"(?:(?:\\{0,3}["'])?[ \t]*(?::|=>|=|\xEF\xBC\x9A)|%3[DdAa]|[ \t]|>))"#
+            r#"(?:(?:\\{0,3}["']|&quot;)?[ \t]*(?::|=>|=|\xEF\xBC\x9A)|%3[DdAa]|[ \t]|>))"#
         ),
     },
     BuiltinPattern {
@@ -227,16 +245,43 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
         regex: r"(?-u:://|:\\/\\/)",
     },
     BuiltinPattern {
+        handler: Handler::WebhookPath,
+        detectors: &[Detector::Secret],
+        // The secret is the path segment after these (Slack, Discord, Feishu and Lark bot webhooks).
+        regex: r"(?-u:hooks\.slack\.com/services/|/api/webhooks/|/open-apis/bot/v2/hook/)",
+    },
+    BuiltinPattern {
+        handler: Handler::Cookie,
+        detectors: &[Detector::Secret],
+        // `Cookie: `, `Set-Cookie: `, `cookie="`, `"cookie":"`, `\"set-cookie\":[\"`; the validator reads the
+        // `name=value` pairs.
+        regex: r#"(?-u:(?i:cookie)(?:\\{0,3}["'])?[ \t]*[:=][ \t]*(?:\[?\\{0,3}["'])?)"#,
+    },
+    BuiltinPattern {
         handler: Handler::EmailAnchor,
         detectors: &[Detector::Email],
         // An ASCII domain, or the first byte of a non-Latin one (`用户@例子.中国`; the validator reads it).
         regex: r"(?-u:(?:@|%40|\xEF\xBC\xA0)(?:[A-Za-z0-9][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)+|[\xC2-\xF4]))",
     },
     BuiltinPattern {
+        handler: Handler::BotToken,
+        detectors: &[Detector::Secret],
+        // The bot's id and `:AA`; the validator reads the 35-character secret.
+        regex: r"(?-u:[0-9]{6,12}:AA)",
+    },
+    BuiltinPattern {
+        handler: Handler::Ipv4,
+        // Before Numeric: a dotted quad of 1-3 digit parts is an address candidate first (a numeric candidate
+        // with dots can never be a phone, ID or card with such groups).
+        detectors: &[Detector::Ipv4],
+        regex: r"(?-u:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})",
+    },
+    BuiltinPattern {
         handler: Handler::Numeric,
         detectors: &[Detector::Phone, Detector::IdCard, Detector::BankCard],
-        // Eleven digits (ASCII or full-width, single separators allowed) start a candidate; the validator
-        // reads the rest of the run.
+        // Eleven digits (ASCII or full-width) with loose separators, or the start of a canonical grouping with
+        // strict ones (3-4-4 mobile, 4-4-4... card, 6-8-4 ID), start a candidate; the validator reads the rest
+        // of the run.
         regex: concat!(
             r"(?-u:(?:\+|%2[Bb]|\xEF\xBC\x8B)?",
             digit!(),
@@ -244,13 +289,21 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
             sep!(),
             "?",
             digit!(),
-            r"){10})"
+            "){10}",
+            // Strict separators: the first two groups of a canonical grouping (ASCII digits), `138.1234.`,
+            // `6222.0212.`, `110105.19491231`.
+            r"|[0-9]{3}",
+            strict!(),
+            r"[0-9]{4}",
+            strict!(),
+            r"|[0-9]{4}",
+            strict!(),
+            r"[0-9]{4}",
+            strict!(),
+            r"|[0-9]{6}",
+            strict!(),
+            r"[0-9]{8})"
         ),
-    },
-    BuiltinPattern {
-        handler: Handler::Ipv4,
-        detectors: &[Detector::Ipv4],
-        regex: r"(?-u:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})",
     },
     BuiltinPattern {
         handler: Handler::Ipv6,

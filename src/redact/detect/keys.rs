@@ -5,10 +5,47 @@
 
 use super::Context;
 
-/// The key of the value that starts at `start`, as `(key, words)`: the key lower-cased without `_`/`-`
-/// (`msgId`, `msg_id`, `<MsgId>` all give `msgid`), and up to two words before it, lower-cased (`Card number:`
-/// gives key `number`, words `card`). None when no key stands right before the value.
-pub fn key_before(ctx: &Context, start: usize) -> Option<(Vec<u8>, Vec<u8>)> {
+/// The key in front of a value.
+#[derive(Debug, Clone, Default)]
+pub struct Key {
+    /// Lower-cased, letters and digits only (`msgId`, `msg_id`, `<MsgId>` all give `msgid`).
+    pub norm: Vec<u8>,
+    /// Its words, lower-cased: split at `_`, `-`, `.` and camel humps (`cardPan` gives `card`, `pan`).
+    pub words: Vec<Vec<u8>>,
+    /// Up to two words before it, lower-cased (`Card number:` gives key `number`, before `card`).
+    pub before: Vec<u8>,
+}
+
+impl Key {
+    pub fn has_word(&self, w: &[u8]) -> bool {
+        self.words.iter().any(|x| x == w)
+    }
+    fn contains(&self, w: &[u8]) -> bool {
+        self.norm.windows(w.len()).any(|x| x == w)
+    }
+}
+
+/// Splits a key name into lower-case words at separators and camel humps.
+fn words_of(raw: &[u8]) -> Vec<Vec<u8>> {
+    let mut words: Vec<Vec<u8>> = Vec::new();
+    let mut cur = Vec::new();
+    for (i, &b) in raw.iter().enumerate() {
+        let hump = i > 0 && b.is_ascii_uppercase() && raw[i - 1].is_ascii_lowercase();
+        if (!b.is_ascii_alphanumeric() || hump) && !cur.is_empty() {
+            words.push(std::mem::take(&mut cur));
+        }
+        if b.is_ascii_alphanumeric() {
+            cur.push(b.to_ascii_lowercase());
+        }
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
+/// The key of the value that starts at `start`. None when no key stands right before the value.
+pub fn key_before(ctx: &Context, start: usize) -> Option<Key> {
     let mut c = ctx.cursor(start);
     // The value's opening: quotes (at any escape level), blanks, colour codes, a CDATA section.
     let opening = |c: &mut super::super::text::Cursor| {
@@ -27,15 +64,20 @@ pub fn key_before(ctx: &Context, start: usize) -> Option<(Vec<u8>, Vec<u8>)> {
     if !xml {
         opening(&mut c);
     }
-    let mut key = Vec::new();
+    let mut raw = Vec::new();
     c.back_while(40, |ch| {
         let ok = ch.c.is_ascii_alphanumeric() || matches!(ch.c, '_' | '-' | '.');
-        if ok && ch.c.is_ascii_alphanumeric() {
-            key.push(ch.c.to_ascii_lowercase() as u8);
+        if ok {
+            raw.push(ch.c as u8);
         }
         ok
     });
-    key.reverse();
+    raw.reverse();
+    let key: Vec<u8> = raw
+        .iter()
+        .filter(|b| b.is_ascii_alphanumeric())
+        .map(u8::to_ascii_lowercase)
+        .collect();
     if key.is_empty() || (xml && c.peek_back().is_none_or(|ch| ch.c != '<')) {
         return None;
     }
@@ -63,7 +105,11 @@ pub fn key_before(ctx: &Context, start: usize) -> Option<(Vec<u8>, Vec<u8>)> {
         words = word;
         c = w;
     }
-    Some((key, words))
+    Some(Key {
+        words: words_of(&raw),
+        norm: key,
+        before: words,
+    })
 }
 
 fn has(hay: &[u8], w: &[u8]) -> bool {
@@ -94,14 +140,19 @@ const ID_ENDINGS: &[&[u8]] = &[
 
 /// True when the number at `start` is the value of a key that names an identifier (`"msgid": "..."`,
 /// `order_no=`, `<MsgId>`, `traceId:`): message, order and trace ids pass Luhn one time in ten, and are not
-/// cards. Keys that name a card or an account (`card_no`, `bank_acct`, `Card number:`) are not identifiers.
+/// cards. Keys that name a card or an account (`card_no`, `bank_acct`, `cardPan`, `Card number:`) are not
+/// identifiers.
 pub fn names_an_identifier(ctx: &Context, start: usize) -> bool {
-    let Some((key, words)) = key_before(ctx, start) else {
+    let Some(key) = key_before(ctx, start) else {
         return false;
     };
-    // `pan` (primary account number) only in the key: `company` is a word, not a card.
-    if has(&key, b"pan") || ACCOUNT_WORDS.iter().any(|w| has(&key, w) || has(&words, w)) {
+    // `pan` (primary account number) only as a word of the key: `spanId`, `company` are not cards.
+    if key.has_word(b"pan")
+        || ACCOUNT_WORDS
+            .iter()
+            .any(|w| key.contains(w) || has(&key.before, w))
+    {
         return false;
     }
-    ID_ENDINGS.iter().any(|e| key.ends_with(e))
+    ID_ENDINGS.iter().any(|e| key.norm.ends_with(e))
 }

@@ -6,9 +6,10 @@
 //! - [`numbers`]: mobile phones, resident IDs, bank cards in any grouping.
 //! - [`keys`]: what the key in front of a value says (`msgid=`, `<MsgId>`, `card_no:`).
 //! - [`email`]: addresses, their local part read backwards.
-//! - [`credentials`]: values after credential keys, chat passwords, URL, DSN and command-line passwords.
-//! - [`tokens`]: self-identifying tokens (JWT, `sk-`, `ghp_`, AKIA...) and PEM private keys.
-//! - [`network`]: IPv4 (not versions), IPv6.
+//! - [`credentials`]: values after credential keys, chat passwords, URL, DSN and command-line passwords,
+//!   session cookies.
+//! - [`tokens`]: self-identifying tokens (JWT, `sk-`, bot tokens, webhook URLs) and PEM private keys.
+//! - [`network`]: IPv4 (not versions), IPv6, IPv4-mapped IPv6.
 
 pub mod checksums;
 pub mod credentials;
@@ -111,12 +112,15 @@ pub fn detect(
         Handler::Ipv6 => network::detect_ipv6(ctx, start, out),
         Handler::PemBlock => tokens::detect_pem(ctx, start, end, pem, out),
         Handler::TokenFormat => tokens::detect_format(ctx, start, end, out),
+        Handler::BotToken => tokens::detect_bot_token(ctx, start, end, out),
+        Handler::WebhookPath => tokens::detect_webhook_path(ctx, end, out),
         Handler::Keyword
         | Handler::Bearer
         | Handler::ChatPassword
         | Handler::UrlAuthority
         | Handler::GoDsn
-        | Handler::CliPassword => credentials::detect(handler, ctx, start, end, out),
+        | Handler::CliPassword
+        | Handler::Cookie => credentials::detect(handler, ctx, start, end, out),
     };
     // Hits of disabled detectors are dropped (the DFA holds every built-in pattern).
     let mut i = before;

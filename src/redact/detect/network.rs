@@ -1,10 +1,13 @@
-//! Network addresses: IPv4 (not versions, netmasks or loopback), IPv6 (not `::1`, times, MACs or C++ `::`).
+//! Network addresses: IPv4 (not versions, netmasks or loopback), IPv6 (not `::1`, times, MACs or C++ `::`),
+//! and IPv4-mapped IPv6 (`::ffff:203.0.113.5`, as Node.js reports a client): an IPv4 address.
 
 use super::checksums::num;
 use super::{Context, Detector, Found};
 
 pub fn detect_ipv4(ctx: &Context, start: usize, end: usize, out: &mut Vec<Found>) -> usize {
-    if ipv4_valid(ctx, start, end) {
+    // The DFA may have begun inside an escape that ends in digits (`%201.2.3.4` is `%20` + `1.2.3.4`).
+    let start = crate::redact::text::skip_into(ctx.hay, start, ctx.read_floor);
+    if start < end && ipv4_valid(ctx, start, end) {
         out.push(Found::new(Detector::Ipv4, start, end));
         return end;
     }
@@ -13,10 +16,36 @@ pub fn detect_ipv4(ctx: &Context, start: usize, end: usize, out: &mut Vec<Found>
 
 pub fn detect_ipv6(ctx: &Context, start: usize, out: &mut Vec<Found>) -> usize {
     let end = ipv6_candidate_end(ctx.hay, start);
+    if let Some((quad, quad_end)) = ipv4_mapped(ctx.hay, start, end) {
+        if ipv4_valid(ctx, quad, quad_end)
+            && !ctx
+                .cursor(start)
+                .peek_back()
+                .is_some_and(|p| p.is_ascii_alnum())
+        {
+            out.push(Found::new(Detector::Ipv4, quad, quad_end));
+        }
+        return quad_end;
+    }
     if ipv6_valid(ctx, start, end) {
         out.push(Found::new(Detector::Ipv6, start, end));
     }
     end
+}
+
+/// `::ffff:a.b.c.d` (also `0:0:0:0:0:ffff:`, any case) at `[start, end)`, with or without a `:port` after it:
+/// the dotted quad's span.
+fn ipv4_mapped(hay: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
+    let text = &hay[start..end];
+    let prefix = [&b"::ffff:"[..], b"0:0:0:0:0:ffff:"]
+        .into_iter()
+        .find(|p| text.len() > p.len() && text[..p.len()].eq_ignore_ascii_case(p))?;
+    let quad = start + prefix.len();
+    let mut i = quad;
+    while i < end && (hay[i].is_ascii_digit() || hay[i] == b'.') {
+        i += 1;
+    }
+    octets(&hay[quad..i]).map(|_| (quad, i))
 }
 
 /// The four octets of a dotted quad (no leading zeros, each at most 255).
@@ -88,13 +117,53 @@ fn right_is_address(ctx: &Context, end: usize) -> bool {
     }
 }
 
+/// Apps, browsers and systems whose name before a dotted quad makes it their version (`WeChat 4.1.6.1`,
+/// `Chrome 124.0.6367.118`); lower case.
+const PRODUCTS: &[&[u8]] = &[
+    b"wechat",
+    b"weixin",
+    b"wecom",
+    b"wxwork",
+    b"micromessenger",
+    b"qq",
+    b"dingtalk",
+    b"feishu",
+    b"lark",
+    b"telegram",
+    b"slack",
+    b"discord",
+    b"whatsapp",
+    b"openclaw",
+    b"clawdbot",
+    b"chrome",
+    b"chromium",
+    b"firefox",
+    b"safari",
+    b"edge",
+    b"opera",
+    b"electron",
+    b"android",
+    b"ios",
+    b"ipados",
+    b"macos",
+    b"windows",
+];
+
+/// Words after a product name that are still its name (`Telegram Desktop 5.2.3.1`).
+const PRODUCT_SUFFIXES: &[&[u8]] = &[b"desktop", b"web", b"beta", b"lite", b"mac", b"for"];
+
+/// The same names in Chinese (微信 4.1.6.1, 企业微信, 钉钉, 飞书), and 版本 (version).
+const PRODUCTS_CJK: &[&str] = &["版本", "微信", "钉钉", "飞书"];
+
 /// Words after which a dotted quad is a version, not an address.
 fn version_word_before(ctx: &Context, start: usize) -> bool {
     let mut c = ctx.cursor(start);
-    // The separator between the word and the number: `version=`, `version: "`, `ver `.
-    let skipped = c.back_while(4, |ch| matches!(ch.c, ' ' | '=' | ':' | '"' | '\'' | '\t'));
-    if skipped > 0 && c.peek_back().is_some_and(|p| p.c == '本') && c.eat_back("版本") {
-        return true;
+    // The separator between the word and the number: `version=`, `version: "`, `ver `, `微信(`.
+    let skipped = c.back_while(4, |ch| {
+        matches!(ch.c, ' ' | '=' | ':' | '"' | '\'' | '\t' | '(')
+    });
+    if skipped > 0 && c.peek_back().is_some_and(|p| !p.c.is_ascii()) {
+        return PRODUCTS_CJK.iter().any(|w| c.clone().eat_back(w));
     }
     // The word itself is plain ASCII letters.
     let (hay, word_end) = (ctx.hay, c.at);
@@ -117,6 +186,15 @@ fn version_word_before(ctx: &Context, start: usize) -> bool {
         return false;
     }
     let word = hay[i..word_end].to_ascii_lowercase();
+    if PRODUCTS.contains(&word.as_slice()) {
+        return true;
+    }
+    if PRODUCT_SUFFIXES.contains(&word.as_slice()) && hay[..i].ends_with(b" ") {
+        let (_, before) = crate::redact::text::word_before(hay, i - 1, ctx.read_floor, 32);
+        if PRODUCTS.contains(&before.as_slice()) {
+            return true;
+        }
+    }
     word.ends_with(b"version")
         || word == b"ver"
         || word.ends_with(b"_ver")

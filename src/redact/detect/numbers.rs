@@ -344,7 +344,10 @@ pub fn detect(ctx: &Context, start: usize, settings: &Settings, out: &mut Vec<Fo
             det: n.kind,
         });
     });
-    if run.ng >= 2 {
+    if run.escape_left && out.is_empty() {
+        // The DFA began inside an escape (`\u5740` + `203.0.113.5`): other patterns may start after it.
+        run.groups[0].start
+    } else if run.ng >= 2 {
         run.groups[1].start
     } else {
         run.end.max(start + 1)

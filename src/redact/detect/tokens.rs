@@ -1,5 +1,6 @@
 //! Self-identifying tokens (a JWT, OpenAI/Anthropic `sk-` keys, GitHub, Slack, AWS, Google, Alibaba and
-//! Tencent Cloud key formats) and PEM private-key blocks, which are secrets wherever they appear.
+//! Tencent Cloud key formats, age identities, Telegram bot tokens), webhook URLs whose path is their secret,
+//! and PEM private-key blocks: secrets wherever they appear.
 
 use super::{Context, Detector, Found, PemCarry};
 
@@ -19,6 +20,54 @@ pub fn detect_format(
         }
     }
     prefix_end
+}
+
+/// Characters of a base64url token.
+fn is_token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+}
+
+/// A Telegram bot token, `<bot id>:AA<33 more>`: the DFA matched the id and `:AA` at `[start, end)`. The id
+/// may be glued to a word (`/bot123456789:AA...` in an API URL) but not to more digits.
+pub fn detect_bot_token(ctx: &Context, start: usize, end: usize, out: &mut Vec<Found>) -> usize {
+    let hay = ctx.hay;
+    let body = end - 2;
+    let mut e = body;
+    while e < hay.len() && e - body <= 40 && is_token_char(hay[e]) {
+        e += 1;
+    }
+    let digit_before = ctx
+        .cursor(start)
+        .peek_back()
+        .is_some_and(|p| p.c.is_ascii_digit());
+    if digit_before
+        || !(33..=40).contains(&(e - body))
+        || hay.get(e).is_some_and(|&b| is_token_char(b))
+    {
+        return start + 1;
+    }
+    out.push(Found::new(Detector::Secret, start, e));
+    e
+}
+
+/// A webhook URL whose secret is its path: the DFA matched the path prefix up to `end`
+/// (`hooks.slack.com/services/`, `/api/webhooks/`, `/open-apis/bot/v2/hook/`). The last segment of the
+/// path (Slack's `T.../B.../SECRET`, Discord's `ID/TOKEN`, Feishu's `UUID`) is the secret.
+pub fn detect_webhook_path(ctx: &Context, end: usize, out: &mut Vec<Found>) -> usize {
+    let hay = ctx.hay;
+    let mut seg_start = end;
+    let mut i = end;
+    while i < hay.len() && i - end < 256 && (is_token_char(hay[i]) || hay[i] == b'/') {
+        if hay[i] == b'/' {
+            seg_start = i + 1;
+        }
+        i += 1;
+    }
+    if i - seg_start < 16 {
+        return end;
+    }
+    out.push(Found::new(Detector::Secret, seg_start, i));
+    i
 }
 
 /// A self-identifying token is not glued to a longer word on its left.
@@ -72,7 +121,9 @@ fn token_end(hay: &[u8], start: usize, prefix_end: usize) -> Option<usize> {
         b"LTAI" => (run(prefix_end, b""), 12),
         b"AKID" => (run(prefix_end, b""), 32),
         p if p.starts_with(b"github_pat_") => (run(prefix_end, b"_"), 30),
-        p if p.starts_with(b"xox") => (run(prefix_end, b"-"), 10),
+        p if p.starts_with(b"xox") || p == b"xapp-" => (run(prefix_end, b"-"), 10),
+        // An age identity: bech32 upper case (a recipient, `age1...`, is public and never matches).
+        b"AGE-SECRET-KEY-1" => (run(prefix_end, b""), 50),
         _ => (run(prefix_end, b""), 30),
     };
     (end - prefix_end >= min_body

@@ -20,7 +20,6 @@ const SECRET_KEY_NAMES: &[&[u8]] = &[
     b"accesskey",
     b"secretkey",
     b"privatekey",
-    b"appkey",
     b"aeskey",
     b"encodingaeskey",
     b"signkey",
@@ -35,6 +34,37 @@ const SECRET_KEY_NAMES: &[&[u8]] = &[
     b"licensekey",
     b"accesskeysecret",
 ];
+
+/// Key names that end in `key` or `token` but name an identifier or something public: a tenant or an app
+/// (Feishu's `tenant_key`, DingTalk's `appKey`: the secret is their `appSecret`), a public key, an index.
+const NOT_SECRET_KEY_NAMES: &[&[u8]] = &[
+    b"tenantkey",
+    b"appkey",
+    b"publickey",
+    b"pubkey",
+    b"keyid",
+    b"idempotencykey",
+    b"cachekey",
+    b"sortkey",
+    b"partitionkey",
+    b"routingkey",
+    b"primarykey",
+    b"foreignkey",
+    b"hotkey",
+    b"shortcutkey",
+    b"nexttoken",
+    b"pagetoken",
+    b"nextpagetoken",
+];
+
+/// An age recipient (`age1` and 58 bech32 characters) is a public key: not a credential, whatever its key.
+fn is_age_recipient(v: &[u8]) -> bool {
+    v.len() == 62
+        && v.starts_with(b"age1")
+        && v[4..]
+            .iter()
+            .all(|b| b"qpzry9x8gf2tvdw0s3jn54khce6mua7l".contains(b))
+}
 
 /// A credential key read around the DFA's match.
 struct Key {
@@ -68,6 +98,9 @@ fn read_key(hay: &[u8], start: usize, sep_end: usize) -> Option<Key> {
         .map(u8::to_ascii_lowercase)
         .collect();
     let stem = hay[start..stem_end].to_ascii_lowercase();
+    if NOT_SECRET_KEY_NAMES.contains(&norm.as_slice()) {
+        return None;
+    }
     let named = SECRET_KEY_NAMES.contains(&norm.as_slice());
     // Short stems must start the key or a word inside it.
     let short = matches!(
@@ -135,6 +168,7 @@ pub fn value(ctx: &Context, start: usize, sep_end: usize) -> Option<Credential> 
         || (key.cli && value.starts_with(b"-"))
         // `Token: Token { kind: ... }`: the value repeats the key's name.
         || value.eq_ignore_ascii_case(&key.stem)
+        || is_age_recipient(value)
     {
         return None;
     }

@@ -3,6 +3,7 @@
 //! command lines.
 
 mod chat;
+mod cookie;
 mod keyword;
 mod url;
 
@@ -40,13 +41,19 @@ pub fn detect(
         Handler::Keyword => (keyword::value(ctx, start, end), end),
         Handler::Bearer => (keyword::bearer_value(ctx, start, end), end),
         Handler::ChatPassword => (chat::value(ctx, start, end), end),
-        Handler::UrlAuthority => (url::url_password(ctx.hay, end), end),
+        Handler::UrlAuthority => (url::url_password(ctx.hay, start, end), end),
         Handler::GoDsn => (url::go_dsn_password(ctx, start), end),
         // `-p` may be the start of `-password=` (a keyword inside it): resume right after it.
         Handler::CliPassword => match url::cli_password(ctx, start) {
             Some(c) => (Some(c), c.end),
             None => (None, start + 1),
         },
+        Handler::Cookie => {
+            let mut found = Vec::new();
+            let header_end = cookie::values(ctx.hay, end, &mut found);
+            out.extend(found.into_iter().map(Credential::found));
+            return header_end;
+        }
         _ => (None, end),
     };
     out.extend(c.map(Credential::found));

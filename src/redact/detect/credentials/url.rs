@@ -4,31 +4,41 @@
 use super::{is_placeholder_value, quoted_value_end, unquoted_value_end, Credential};
 use crate::redact::detect::Context;
 
-/// `scheme://user:password@host`: the password (the host and user stay).
-pub fn url_password(hay: &[u8], after_scheme: usize) -> Option<Credential> {
+/// `scheme://user:password@host`: the password (the host and user stay). `sep` is where the DFA matched `://`
+/// (or `:\/\/`), `after_scheme` where the authority starts. The password may hold any character a userinfo
+/// may (sub-delimiters `!$&'()*+,;=`, `:`, `~`, `%XX`) and an `@` (the last one ends it); a quote ends the URL
+/// only when the same quote opened it.
+pub fn url_password(hay: &[u8], sep: usize, after_scheme: usize) -> Option<Credential> {
+    let mut scheme = sep;
+    while scheme > 0
+        && sep - scheme < 32
+        && (hay[scheme - 1].is_ascii_alphanumeric()
+            || matches!(hay[scheme - 1], b'+' | b'.' | b'-'))
+    {
+        scheme -= 1;
+    }
+    // Where the URL ends: a blank, a double quote, markup, an escape; a single quote only when one opened
+    // it, and then the last one (the password may hold single quotes).
+    let limit = hay.len().min(after_scheme + 1024);
+    let mut region_end = after_scheme;
+    while region_end < limit
+        && !matches!(
+            hay[region_end],
+            b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'<' | b'>' | b'\\' | b'`'
+        )
+        && hay[region_end] < 0x80
+    {
+        region_end += 1;
+    }
+    if scheme > 0 && hay[scheme - 1] == b'\'' {
+        if let Some(q) = memchr::memrchr(b'\'', &hay[after_scheme..region_end]) {
+            region_end = after_scheme + q;
+        }
+    }
     let mut i = after_scheme;
     let mut last_at = None;
-    while i < hay.len() && i - after_scheme < 1024 {
-        let b = hay[i];
-        if matches!(
-            b,
-            b'/' | b'?'
-                | b'#'
-                | b' '
-                | b'\t'
-                | b'\r'
-                | b'\n'
-                | b'"'
-                | b'\''
-                | b'<'
-                | b'>'
-                | b'\\'
-                | b'`'
-        ) || b >= 0x80
-        {
-            break;
-        }
-        if b == b'@' {
+    while i < region_end && !matches!(hay[i], b'/' | b'?' | b'#') {
+        if hay[i] == b'@' {
             last_at = Some(i);
         }
         i += 1;
