@@ -205,6 +205,23 @@ fn case_id_hint(body: &[String]) -> String {
     body.first().cloned().unwrap_or_default()
 }
 
+/// `${GBK}` (the GBK bytes of 中) and `${LATIN1}` (é in latin-1): not UTF-8, so they travel through the
+/// expander as private-use characters and become raw bytes in the input.
+const GBK_MARK: char = '\u{E000}';
+const LATIN1_MARK: char = '\u{E001}';
+
+fn raw_bytes(text: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            GBK_MARK => out.extend_from_slice(&[0xD6, 0xD0]),
+            LATIN1_MARK => out.push(0xE9),
+            _ => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+        }
+    }
+    out
+}
+
 /// One expansion of a case's placeholders.
 struct Expander {
     rng: Rng,
@@ -240,6 +257,9 @@ impl Expander {
                 "TAB" => "\t".to_string(),
                 "CR" => "\r".to_string(),
                 "DOLLAR" => "$".to_string(),
+                // Bytes that are not UTF-8: private-use markers here, raw bytes in the input (see `raw_bytes`).
+                "GBK" => GBK_MARK.to_string(),
+                "LATIN1" => LATIN1_MARK.to_string(),
                 _ => {
                     self.has_placeholders = true;
                     let mut parts = spec.split('|');
@@ -368,7 +388,7 @@ fn expand_case(case: &Case) -> Vec<Expanded> {
         let more = ex.has_placeholders;
         out.push(Expanded {
             name,
-            input: input.into_bytes(),
+            input: raw_bytes(&input),
             checks: Checks {
                 gone,
                 keep,

@@ -192,7 +192,12 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
         // reads the body (JWT: three dot-separated base64url parts; others: a minimum length).
         // Alibaba Cloud (LTAI) and Tencent Cloud (AKID) access key ids too.
         // age identities (AGE-SECRET-KEY-1...).
-        regex: r"(?-u:eyJ|sk-|gh[pousr]_|github_pat_|xox[abeoprs]-|xapp-|A[KS]IA|AIza|LTAI|AKID|AGE-SECRET-KEY-1)",
+        // Discord bot tokens start with the bot's id in base64: two digit triplets as base64 are
+        // `[MNO][DTjz][AEIMQUYcgk][w-z0-5]` then `[MNO][DTjz]`.
+        regex: concat!(
+            r"(?-u:eyJ|sk-|gh[pousr]_|github_pat_|xox[abeoprs]-|xapp-|A[KS]IA|AIza|LTAI|AKID|AGE-SECRET-KEY-1",
+            r"|hf_|gsk_|pplx-|xai-|[MNO][DTjz][AEIMQUYcgk][w-z0-5][MNO][DTjz])"
+        ),
     },
     BuiltinPattern {
         handler: Handler::Keyword,

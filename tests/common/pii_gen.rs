@@ -593,12 +593,13 @@ pub fn discord_webhook_token(rng: &mut Rng) -> String {
     rng.chars_from(TOKCHARS, 68)
 }
 
-/// A Discord bot token: base64 of the bot's id, a timestamp part, an HMAC part.
+/// A Discord bot token: the bot's snowflake id as base64url, a timestamp part, an HMAC part.
 pub fn discord_bot_token(rng: &mut Rng) -> String {
-    let first = rng.pick(&["M", "N", "O"]);
+    let n = rng.range(17, 19) as usize;
+    let id = format!("{}{}", rng.range(1, 9), rng.digits(n - 1));
     format!(
-        "{first}{}.{}.{}",
-        rng.chars_from(TOKCHARS, 25),
+        "{}.{}.{}",
+        b64url(id.as_bytes()),
         rng.chars_from(TOKCHARS, 6),
         rng.chars_from(TOKCHARS, 38)
     )
@@ -970,6 +971,13 @@ pub fn apply_filter(filter: &str, s: &str) -> Option<String> {
         "ssd" => group(s, &[6, 8, 4], "-"),
         "ssdot" => group(s, &[6, 8, 4], "."),
         "x2fw" => s.replace('X', "\u{FF38}"),
+        // other groupings people use
+        "g434" => group(s, &[4, 3, 4], " "),
+        "g335" => group(s, &[3, 3, 5], " "),
+        "g6444" => group(s, &[6, 4, 4, 4], " "),
+        "g465" => group(s, &[4, 6, 5], " "),
+        "g613" => group(s, &[6, 13], " "),
+        "g4en" => group4(s, "\u{2002}"),
         _ => return None,
     })
 }

@@ -4,6 +4,7 @@
 //! HTML-escaped JSON (`&quot;key&quot;:`). Read backwards through the text layer.
 
 use super::Context;
+use crate::redact::text::{self, Cursor};
 
 /// The key in front of a value.
 #[derive(Debug, Clone, Default)]
@@ -14,6 +15,8 @@ pub struct Key {
     pub words: Vec<Vec<u8>>,
     /// Up to two words before it, lower-cased (`Card number:` gives key `number`, before `card`).
     pub before: Vec<u8>,
+    /// A Chinese label instead (`订单号：`, `交易流水号 `, `卡号`): its last characters.
+    pub label: String,
 }
 
 impl Key {
@@ -21,7 +24,7 @@ impl Key {
         self.words.iter().any(|x| x == w)
     }
     fn contains(&self, w: &[u8]) -> bool {
-        self.norm.windows(w.len()).any(|x| x == w)
+        has(&self.norm, w)
     }
 }
 
@@ -44,16 +47,43 @@ fn words_of(raw: &[u8]) -> Vec<Vec<u8>> {
     words
 }
 
+/// Moves back over a value's opening: quotes (at any escape level), blanks, colour codes.
+fn skip_opening(c: &mut Cursor) {
+    c.back_while(4, |ch| {
+        matches!(ch.c, '"' | '\'' | '`') || ch.is_blank() || ch.is_ansi()
+    });
+}
+
+fn is_cjk_letter(c: char) -> bool {
+    !c.is_ascii() && c.is_alphanumeric() && !text::is_cjk_punct(c)
+}
+
+/// The Chinese label that ends where `c` stands (at most six characters).
+fn cjk_label(c: &Cursor) -> String {
+    let mut c = *c;
+    let mut label: Vec<char> = Vec::new();
+    c.back_while(6, |ch| {
+        let ok = is_cjk_letter(ch.c);
+        if ok {
+            label.push(ch.c);
+        }
+        ok
+    });
+    label.iter().rev().collect()
+}
+
 /// The key of the value that starts at `start`. None when no key stands right before the value.
 pub fn key_before(ctx: &Context, start: usize) -> Option<Key> {
     let mut c = ctx.cursor(start);
-    // The value's opening: quotes (at any escape level), blanks, colour codes, a CDATA section.
-    let opening = |c: &mut super::super::text::Cursor| {
-        c.back_while(4, |ch| {
-            matches!(ch.c, '"' | '\'' | '`') || ch.is_blank() || ch.is_ansi()
+    skip_opening(&mut c);
+    // A Chinese label may be glued to its value or one blank away (`订单号 4111...`).
+    if c.peek_back().is_some_and(|ch| is_cjk_letter(ch.c)) {
+        let label = cjk_label(&c);
+        return Some(Key {
+            label,
+            ..Key::default()
         });
-    };
-    opening(&mut c);
+    }
     let cdata = c.eat_back("<![CDATA[");
     let sep = c.prev()?;
     let xml = match sep.c {
@@ -62,7 +92,13 @@ pub fn key_before(ctx: &Context, start: usize) -> Option<Key> {
         _ => return None,
     };
     if !xml {
-        opening(&mut c);
+        skip_opening(&mut c);
+        if c.peek_back().is_some_and(|ch| is_cjk_letter(ch.c)) {
+            return Some(Key {
+                label: cjk_label(&c),
+                ..Key::default()
+            });
+        }
     }
     let mut raw = Vec::new();
     c.back_while(40, |ch| {
@@ -73,15 +109,24 @@ pub fn key_before(ctx: &Context, start: usize) -> Option<Key> {
         ok
     });
     raw.reverse();
-    let key: Vec<u8> = raw
+    let norm: Vec<u8> = raw
         .iter()
         .filter(|b| b.is_ascii_alphanumeric())
         .map(u8::to_ascii_lowercase)
         .collect();
-    if key.is_empty() || (xml && c.peek_back().is_none_or(|ch| ch.c != '<')) {
+    if norm.is_empty() || (xml && c.peek_back().is_none_or(|ch| ch.c != '<')) {
         return None;
     }
-    // A key of words (`Card number:`, `bank account no=`): the two words before it name the thing too.
+    Some(Key {
+        words: words_of(&raw),
+        before: words_before(c),
+        norm,
+        label: String::new(),
+    })
+}
+
+/// Up to two words before a key (`Card number:`, `bank account no=`): they name the thing too.
+fn words_before(mut c: Cursor) -> Vec<u8> {
     let mut words = Vec::new();
     for _ in 0..2 {
         let mut w = c;
@@ -89,14 +134,14 @@ pub fn key_before(ctx: &Context, start: usize) -> Option<Key> {
             break;
         }
         let mut word = Vec::new();
-        if w.back_while(20, |ch| {
+        let n = w.back_while(20, |ch| {
             let ok = ch.c.is_ascii_alphabetic();
             if ok {
                 word.push(ch.c.to_ascii_lowercase() as u8);
             }
             ok
-        }) == 0
-        {
+        });
+        if n == 0 {
             break;
         }
         word.reverse();
@@ -105,11 +150,7 @@ pub fn key_before(ctx: &Context, start: usize) -> Option<Key> {
         words = word;
         c = w;
     }
-    Some(Key {
-        words: words_of(&raw),
-        norm: key,
-        before: words,
-    })
+    words
 }
 
 fn has(hay: &[u8], w: &[u8]) -> bool {
@@ -138,14 +179,96 @@ const ID_ENDINGS: &[&[u8]] = &[
     b"serial",
 ];
 
+/// What a machine names: messages, orders, payments, traces, jobs; anywhere in the key.
+const MACHINE_STEMS: &[&[u8]] = &[
+    b"msg",
+    b"message",
+    b"order",
+    b"trade",
+    b"trace",
+    b"request",
+    b"req",
+    b"span",
+    b"seq",
+    b"serial",
+    b"nonce",
+    b"event",
+    b"task",
+    b"job",
+    b"batch",
+    b"txn",
+    b"transaction",
+    b"packet",
+    b"invoice",
+    b"bill",
+    b"refund",
+    b"payment",
+    b"shipment",
+    b"waybill",
+    b"tracking",
+    b"parcel",
+    b"sku",
+    b"coupon",
+    b"commit",
+    b"build",
+    b"update",
+    b"reply",
+];
+
+/// What a person is, has or is reached by; anywhere in the key ...
+const PERSONAL_STEMS: &[&[u8]] = &[
+    b"user",
+    b"open",
+    b"union",
+    b"member",
+    b"customer",
+    b"staff",
+    b"employee",
+    b"owner",
+    b"sender",
+    b"receiver",
+    b"contact",
+    b"phone",
+    b"mobile",
+    b"cell",
+    b"card",
+    b"bank",
+    b"acct",
+    b"account",
+    b"cert",
+    b"ident",
+    b"passport",
+    b"person",
+    b"name",
+    b"sfz",
+];
+
+/// ... or as a word of it.
+const PERSONAL_WORDS: &[&[u8]] = &[b"uid", b"qq", b"wx", b"tel", b"from", b"to", b"pan"];
+
+/// Chinese labels: identifier endings, machine words, personal words.
+const LABEL_ID_ENDINGS: &[&str] = &["号", "号码", "编号", "单号"];
+const LABEL_MACHINE: &[&str] = &[
+    "订单", "流水", "交易", "消息", "工单", "快递", "运单", "物流", "批次", "序列", "请求", "追踪",
+    "跟踪", "会话", "事件", "任务", "版本",
+];
+const LABEL_PERSONAL: &[&str] = &[
+    "卡", "账", "银行", "手机", "电话", "身份", "证", "护照", "联系", "用户", "客户", "会员",
+    "员工", "户",
+];
+
 /// True when the number at `start` is the value of a key that names an identifier (`"msgid": "..."`,
-/// `order_no=`, `<MsgId>`, `traceId:`): message, order and trace ids pass Luhn one time in ten, and are not
-/// cards. Keys that name a card or an account (`card_no`, `bank_acct`, `cardPan`, `Card number:`) are not
-/// identifiers.
+/// `order_no=`, `<MsgId>`, `traceId:`, `订单号：`): message, order and trace ids pass Luhn one time in ten, and
+/// are not cards. Keys that name a card or an account (`card_no`, `bank_acct`, `cardPan`, `Card number:`,
+/// `卡号`) are not identifiers.
 pub fn names_an_identifier(ctx: &Context, start: usize) -> bool {
     let Some(key) = key_before(ctx, start) else {
         return false;
     };
+    if !key.label.is_empty() {
+        return LABEL_ID_ENDINGS.iter().any(|e| key.label.ends_with(e))
+            && !LABEL_PERSONAL.iter().any(|w| key.label.contains(w));
+    }
     // `pan` (primary account number) only as a word of the key: `spanId`, `company` are not cards.
     if key.has_word(b"pan")
         || ACCOUNT_WORDS
@@ -155,4 +278,26 @@ pub fn names_an_identifier(ctx: &Context, start: usize) -> bool {
         return false;
     }
     ID_ENDINGS.iter().any(|e| key.norm.ends_with(e))
+}
+
+/// True when the number at `start` is the value of a key that names a machine's identifier (a message,
+/// order, trade, trace or request id: `msgid`, `out_trade_no`, `trace_id`, `订单号`), which a mobile number or
+/// a resident ID can resemble by chance. Keys of people (`userid`, `open_id`, `mobile_no`, `cert_no`,
+/// `手机号`) are not: a person's id there is a person's.
+pub fn names_a_machine_id(ctx: &Context, start: usize) -> bool {
+    let Some(key) = key_before(ctx, start) else {
+        return false;
+    };
+    if !key.label.is_empty() {
+        return LABEL_ID_ENDINGS.iter().any(|e| key.label.ends_with(e))
+            && LABEL_MACHINE.iter().any(|w| key.label.contains(w))
+            && !LABEL_PERSONAL.iter().any(|w| key.label.contains(w));
+    }
+    let personal = PERSONAL_STEMS.iter().any(|w| key.contains(w))
+        || PERSONAL_WORDS.iter().any(|w| key.has_word(w))
+        || has(&key.before, b"card")
+        || has(&key.before, b"phone");
+    !personal
+        && MACHINE_STEMS.iter().any(|w| key.contains(w))
+        && ID_ENDINGS.iter().any(|e| key.norm.ends_with(e))
 }

@@ -152,18 +152,22 @@ const PRODUCTS: &[&[u8]] = &[
 /// Words after a product name that are still its name (`Telegram Desktop 5.2.3.1`).
 const PRODUCT_SUFFIXES: &[&[u8]] = &[b"desktop", b"web", b"beta", b"lite", b"mac", b"for"];
 
-/// The same names in Chinese (微信 4.1.6.1, 企业微信, 钉钉, 飞书), and 版本 (version).
-const PRODUCTS_CJK: &[&str] = &["版本", "微信", "钉钉", "飞书"];
+/// The same names in Chinese (微信 4.1.6.1, 企业微信, 钉钉, 飞书), and 版本 / 版本号 (version).
+const PRODUCTS_CJK: &[&str] = &["版本", "版本号", "微信", "钉钉", "飞书"];
 
 /// Words after which a dotted quad is a version, not an address.
 fn version_word_before(ctx: &Context, start: usize) -> bool {
     let mut c = ctx.cursor(start);
-    // The separator between the word and the number: `version=`, `version: "`, `ver `, `微信(`.
+    // The separator between the word and the number: `version=`, `version: "`, `ver `, `Ver. `, `微信(`; a
+    // Chinese name may also be glued to it (`企业微信4.1.22.60`).
     let skipped = c.back_while(4, |ch| {
-        matches!(ch.c, ' ' | '=' | ':' | '"' | '\'' | '\t' | '(')
+        matches!(ch.c, ' ' | '=' | ':' | '"' | '\'' | '\t' | '(' | '.')
     });
-    if skipped > 0 && c.peek_back().is_some_and(|p| !p.c.is_ascii()) {
+    if c.peek_back().is_some_and(|p| !p.c.is_ascii()) {
         return PRODUCTS_CJK.iter().any(|w| c.clone().eat_back(w));
+    }
+    if skipped == 0 {
+        return false;
     }
     // The word itself is plain ASCII letters.
     let (hay, word_end) = (ctx.hay, c.at);

@@ -46,9 +46,14 @@ impl Sep {
         })
     }
 
-    /// Taken only in the canonical groupings, and only as a whole run.
+    /// Binds short groups into one run: a number is taken only as the whole run.
     fn strict(self) -> bool {
         matches!(self, Sep::Dot | Sep::Slash | Sep::Underscore)
+    }
+
+    /// Taken only in the canonical groupings (two blanks also separate columns and unrelated numbers).
+    fn canonical_only(self) -> bool {
+        self.strict() || self == Sep::DoubleBlank
     }
 }
 
@@ -333,8 +338,9 @@ pub fn detect(ctx: &Context, start: usize, settings: &Settings, out: &mut Vec<Fo
         }
     }
     numbers_in(ctx, &run, settings, |n| {
-        // Message, order and trace ids pass Luhn one time in ten: the key in front says what they are.
-        if n.kind == Detector::BankCard && keys::names_an_identifier(ctx, n.start) {
+        // Message, order and trace ids pass Luhn one time in ten (and look like a mobile or an ID now and
+        // then): the key in front says what they are.
+        if spared_by_key(ctx, &n) {
             return;
         }
         out.push(Found {
@@ -351,6 +357,15 @@ pub fn detect(ctx: &Context, start: usize, settings: &Settings, out: &mut Vec<Fo
         run.groups[1].start
     } else {
         run.end.max(start + 1)
+    }
+}
+
+/// The key in front of a number says it is an identifier, not personal data: any id key for a card (cards
+/// are checked by Luhn only), a machine's id key for a mobile or an ID.
+fn spared_by_key(ctx: &Context, n: &NumberHit) -> bool {
+    match n.kind {
+        Detector::BankCard => keys::names_an_identifier(ctx, n.start),
+        _ => keys::names_a_machine_id(ctx, n.start),
     }
 }
 
@@ -440,8 +455,9 @@ impl<'r, 'a> Sub<'r, 'a> {
         gs.len() <= k + 1 || gs[k + 1..].iter().all(|g| g.sep == gs[k + 1].sep)
     }
 
+    /// Only the canonical groupings are taken (see [`Sep::canonical_only`]).
     fn strict(&self) -> bool {
-        self.gs().iter().skip(1).any(|g| g.sep.strict())
+        self.gs().iter().skip(1).any(|g| g.sep.canonical_only())
     }
 
     fn span_start(&self) -> usize {
@@ -498,7 +514,8 @@ impl<'r, 'a> Sub<'r, 'a> {
     /// An 18-char ID whose check character is X.
     fn id_with_x(&self, settings: &Settings) -> Option<NumberHit> {
         let (_, xe) = self.run.x_suffix?;
-        let shape_ok = matches!(self.shape(), [17] | [6, 8, 3]);
+        let shape_ok = matches!(self.shape(), [17] | [6, 8, 3])
+            || (!self.strict() && self.shape() == [6, 4, 4, 3]);
         if !settings.on(Detector::IdCard)
             || self.gj != self.run.ng - 1
             || self.word_underscore
@@ -521,9 +538,10 @@ impl<'r, 'a> Sub<'r, 'a> {
     /// +86 / 86 / 0086.
     fn phone(&self, last_end: usize) -> Option<NumberHit> {
         let strict = self.strict();
+        // 3-4-4 is how mobiles are written; 3-8, 7-4, 4-3-4, 4-4-3 and 3-3-5 are how people also type them.
         let phone_shape = |s: &[usize]| match s {
             [11] | [3, 4, 4] => true,
-            [3, 8] | [7, 4] => !strict,
+            [3, 8] | [7, 4] | [4, 3, 4] | [4, 4, 3] | [3, 3, 5] => !strict,
             _ => false,
         };
         let d = self.d;
@@ -573,7 +591,8 @@ impl<'r, 'a> Sub<'r, 'a> {
         let mut id_shaped = false;
         if d.len() == 18 {
             id_shaped = id18_shaped(d, settings.max_birth_year);
-            let shape_ok = matches!(s, [18] | [6, 8, 4]);
+            // 6-8-4 (region, birth date, sequence and check), or the date split 6-4-4-4.
+            let shape_ok = matches!(s, [18] | [6, 8, 4]) || (!strict && s == [6, 4, 4, 4]);
             if settings.on(Detector::IdCard) && shape_ok && id18_valid(d, settings.max_birth_year) {
                 return self.hit(Detector::IdCard, last_end, self.span_start());
             }
@@ -590,7 +609,8 @@ impl<'r, 'a> Sub<'r, 'a> {
         let by_4 = s.len() >= 3
             && s[..s.len() - 1].iter().all(|&l| l == 4)
             && (1..=4).contains(&s[s.len() - 1]);
-        let loose = !strict && (s == [4, 6, 5] || s == [4, 6, 4]);
+        // Amex 4-6-5, Diners 4-6-4.
+        let loose = !strict && matches!(s, [4, 6, 5] | [4, 6, 4]);
         if (s.len() == 1 || by_4 || loose) && card_valid(d) {
             return self.hit(Detector::BankCard, last_end, self.span_start());
         }
@@ -705,7 +725,7 @@ pub fn validate_span(
         }
     });
     let hit = hit?;
-    if det == Detector::BankCard && keys::names_an_identifier(ctx, hit.start) {
+    if spared_by_key(ctx, &hit) {
         return None;
     }
     Some((start.min(hit.start), end.max(hit.end), hit.core_start))

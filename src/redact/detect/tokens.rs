@@ -121,6 +121,10 @@ fn token_end(hay: &[u8], start: usize, prefix_end: usize) -> Option<usize> {
         b"LTAI" => (run(prefix_end, b""), 12),
         b"AKID" => (run(prefix_end, b""), 32),
         p if p.starts_with(b"github_pat_") => (run(prefix_end, b"_"), 30),
+        b"hf_" => (run(prefix_end, b""), 30),
+        b"gsk_" => (run(prefix_end, b""), 40),
+        b"pplx-" | b"xai-" => (run(prefix_end, b""), 40),
+        [b'M' | b'N' | b'O', ..] if prefix.len() == 6 => (discord_token_end(hay, start)?, 0),
         p if p.starts_with(b"xox") || p == b"xapp-" => (run(prefix_end, b"-"), 10),
         // An age identity: bech32 upper case (a recipient, `age1...`, is public and never matches).
         b"AGE-SECRET-KEY-1" => (run(prefix_end, b""), 50),
@@ -131,6 +135,22 @@ fn token_end(hay: &[u8], start: usize, prefix_end: usize) -> Option<usize> {
             .get(end)
             .is_some_and(|&b| b == b'_' || b.is_ascii_alphanumeric()))
     .then_some(end)
+}
+
+/// A Discord bot token at `start`: the bot's id in base64url (23-28 characters), `.`, a timestamp part (6-7),
+/// `.`, an HMAC part (27-40). Returns its end.
+fn discord_token_end(hay: &[u8], start: usize) -> Option<usize> {
+    let part = |from: usize, lo: usize, hi: usize| {
+        let mut i = from;
+        while i < hay.len() && i - from <= hi && is_token_char(hay[i]) {
+            i += 1;
+        }
+        (lo..=hi).contains(&(i - from)).then_some(i)
+    };
+    let p1 = part(start, 23, 28)?;
+    let p2 = part(p1 + 1, 6, 7).filter(|_| hay.get(p1) == Some(&b'.'))?;
+    let p3 = part(p2 + 1, 27, 40).filter(|_| hay.get(p2) == Some(&b'.'))?;
+    Some(p3)
 }
 
 /// `-----BEGIN ... PRIVATE KEY-----` at `start` (the DFA matched up to `header_from`): the whole block, up to
