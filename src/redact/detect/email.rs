@@ -200,15 +200,15 @@ pub fn address_around_number(ctx: &Context, start: usize, end: usize) -> Option<
 }
 
 /// A user pattern of type `email` matched `[start, end)`: taken when the built-in detector finds an address
-/// around its anchor. Returns the span to redact.
+/// around its anchor; the address it finds is what is redacted (a pattern that starts inside a colour code or
+/// an escape, `\b[A-Za-z0-9._%+-]+@`, does not take them along).
 pub fn validate_span(ctx: &Context, start: usize, end: usize) -> Option<(usize, usize, usize)> {
     let mut c = Cursor::new(ctx.hay, start, start);
     while c.at < end {
         let ch = c.next()?;
         if ch.c == '@' && ch.form != Form::Escape {
             let (s, e) = address_at(ctx, ch.start)?;
-            let s = s.min(start);
-            return Some((s, e.max(end), s));
+            return Some((s, e, s));
         }
     }
     None
