@@ -601,6 +601,89 @@ fn redact_corpus_known_gaps() {
     assert!(failures.is_empty(), "{} failing:\n{report}", failures.len());
 }
 
+/// The class of a case for the README's figures: `oc.num.x` gives `oc.num`, `adv.phone.x` gives `adv.phone`,
+/// `phone.x` gives `phone`; and whether it is a look-alike (must pass unchanged or keep what it names).
+fn class_of(case: &Case) -> (String, bool) {
+    let parts: Vec<&str> = case.id.split('.').collect();
+    let class = match parts[0] {
+        "oc" | "adv" => format!("{}.{}", parts[0], parts[1]),
+        other => other.to_string(),
+    };
+    (class, case.same || case.id.contains(".keep_"))
+}
+
+/// Outputs of every expanded case, from the library or (LOGVEIL_CORPUS_BIN=path) from an external
+/// `logveil redact` binary fed the whole corpus as one stream (another build, for before/after figures).
+fn outputs(engine: &Engine, expanded: &[(Case, Expanded)]) -> Vec<Vec<u8>> {
+    let Some(bin) = std::env::var_os("LOGVEIL_CORPUS_BIN") else {
+        return expanded.iter().map(|(_, e)| redact_all(engine, &e.input).0).collect();
+    };
+    // Cases are separated by a marker line no detector touches (a unit separator is never base64, a word or a
+    // number); redaction may join lines (a PEM block), so the output is split at the markers.
+    const MARK: &[u8] = b"\x1fcase boundary\x1f\n";
+    let mut input = Vec::new();
+    for (_, e) in expanded {
+        input.extend_from_slice(&e.input);
+        input.push(b'\n');
+        input.extend_from_slice(MARK);
+    }
+    let mut child = Command::new(bin)
+        .arg("redact")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run LOGVEIL_CORPUS_BIN");
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    let mut outs = Vec::new();
+    let mut rest = &out.stdout[..];
+    for _ in expanded {
+        let at = memchr::memmem::find(rest, MARK).expect("every marker comes through");
+        let mut one = rest[..at].to_vec();
+        one.pop(); // the newline added after the case
+        outs.push(one);
+        rest = &rest[at + MARK.len()..];
+    }
+    outs
+}
+
+/// Recall (personal data and secrets gone, as the case says) and look-alike survival per class, as a
+/// Markdown table for the README. `cargo test --test redact_corpus -- --ignored class_report --nocapture`;
+/// LOGVEIL_CORPUS_BIN=path measures another build on the same cases.
+#[test]
+#[ignore = "prints the README's per-class figures"]
+fn class_report() {
+    let engine = Engine::new(&EngineConfig::default()).unwrap();
+    let expanded: Vec<(Case, Expanded)> = all_cases()
+        .into_iter()
+        .flat_map(|c| expand_case(&c).into_iter().map(move |e| (c.clone(), e)))
+        .collect();
+    let outs = outputs(&engine, &expanded);
+    // class -> (pii passed, pii total, look-alike passed, look-alike total)
+    let mut table: BTreeMap<String, [usize; 4]> = BTreeMap::new();
+    for ((case, e), out) in expanded.iter().zip(&outs) {
+        let (class, lookalike) = class_of(case);
+        let ok = check(e, out).is_empty();
+        let row = table.entry(class).or_default();
+        let k = if lookalike { 2 } else { 0 };
+        row[k] += usize::from(ok);
+        row[k + 1] += 1;
+    }
+    let pct = |a: usize, b: usize| {
+        if b == 0 {
+            "-".to_string()
+        } else {
+            format!("{:.1} % ({a}/{b})", 100.0 * a as f64 / b as f64)
+        }
+    };
+    println!("| class | recall | look-alikes kept |\n|---|---|---|");
+    for (class, r) in &table {
+        println!("| {class} | {} | {} |", pct(r[0], r[1]), pct(r[2], r[3]));
+    }
+}
+
 /// The binary gives the library's output on the whole corpus in one stream.
 #[test]
 fn redact_corpus_binary_matches_library() {
