@@ -746,15 +746,7 @@ fn build(raw: RawRoot, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, C
     // Every user regex is checked now (syntax, look-around, empty matches), naming the pattern and column.
     // The DFA itself is built once, by the command that runs it.
     for p in &cfg.redaction.patterns {
-        crate::redact::user_regex::prepare(&p.regex).map_err(|e| {
-            ConfigError::from(EngineError::InvalidPattern {
-                index: p.index,
-                type_name: p.kind.clone(),
-                message: e.message,
-                column: e.column,
-                hint: e.hint,
-            })
-        })?;
+        p.prepare()?;
     }
     Ok(cfg)
 }

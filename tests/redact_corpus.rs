@@ -570,18 +570,37 @@ fn redact_corpus_under_the_seed_config() {
     );
     assert!(cfg.redaction.patterns.iter().all(|p| p.validate));
     cfg.redaction.replacement = logveil::redact::actions::DEFAULT_REPLACEMENT.to_string();
-    let engine = Engine::new(&cfg.redaction).expect("seed engine builds");
     let gaps = known_gaps();
-    let (ran, failures, _) = run_with(&engine, |c| !gaps.contains(&c.id));
-    let mut report = String::new();
-    for f in &failures {
-        report.push_str(&f.text);
+    let check = |engine: &Engine, what: &str| {
+        let (ran, failures, _) = run_with(engine, |c| !gaps.contains(&c.id));
+        let mut report = String::new();
+        for f in &failures {
+            report.push_str(&f.text);
+        }
+        eprintln!(
+            "corpus under the seed config ({what}): {ran} expanded cases, {} failing",
+            failures.len()
+        );
+        assert!(
+            failures.is_empty(),
+            "{what}: {} failing:\n{report}",
+            failures.len()
+        );
+    };
+    let builtin_patterns = Engine::new(&EngineConfig::default())
+        .unwrap()
+        .pattern_count();
+    // As written, the patterns are covered by the built-in detectors (same type, validated, same action).
+    let engine = Engine::new(&cfg.redaction).expect("seed engine builds");
+    assert_eq!(engine.pattern_count(), builtin_patterns);
+    check(&engine, "as written");
+    // With an action of their own they are compiled, and each match is decided by the built-in detector.
+    for p in &mut cfg.redaction.patterns {
+        p.action.replacement = Some("[REDACTED:{type}]".to_string());
     }
-    eprintln!(
-        "corpus under the seed config: {ran} expanded cases, {} failing",
-        failures.len()
-    );
-    assert!(failures.is_empty(), "{} failing:\n{report}", failures.len());
+    let engine = Engine::new(&cfg.redaction).expect("seed engine with its own patterns builds");
+    assert_eq!(engine.pattern_count(), builtin_patterns + 4);
+    check(&engine, "compiled");
 }
 
 /// The known engine gaps (reported to the lead); un-ignore when the list is empty.
@@ -616,7 +635,10 @@ fn class_of(case: &Case) -> (String, bool) {
 /// `logveil redact` binary fed the whole corpus as one stream (another build, for before/after figures).
 fn outputs(engine: &Engine, expanded: &[(Case, Expanded)]) -> Vec<Vec<u8>> {
     let Some(bin) = std::env::var_os("LOGVEIL_CORPUS_BIN") else {
-        return expanded.iter().map(|(_, e)| redact_all(engine, &e.input).0).collect();
+        return expanded
+            .iter()
+            .map(|(_, e)| redact_all(engine, &e.input).0)
+            .collect();
     };
     // Cases are separated by a marker line no detector touches (a unit separator is never base64, a word or a
     // number); redaction may join lines (a PEM block), so the output is split at the markers.

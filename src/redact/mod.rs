@@ -46,6 +46,19 @@ pub struct UserPattern {
     pub validate: bool,
 }
 
+impl UserPattern {
+    /// Checks the regex and gives the form that goes into the DFA; an error names the pattern and column.
+    pub fn prepare(&self) -> Result<String, EngineError> {
+        user_regex::prepare(&self.regex).map_err(|e| EngineError::InvalidPattern {
+            index: self.index,
+            type_name: self.kind.clone(),
+            message: e.message,
+            column: e.column,
+            hint: e.hint,
+        })
+    }
+}
+
 /// Everything the engine is built from.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {

@@ -128,6 +128,9 @@ enum Script {
     Text,
     /// Another script, as JSON `\uXXXX` escapes (`\u5f20\u4f1f@163.com` from json.dumps).
     Escaped,
+    /// A legacy encoding (latin-1 `café@`, GBK `张伟@`): bytes that are not UTF-8 right before the anchor
+    /// are taken with the ASCII around them.
+    Legacy,
 }
 
 fn non_latin_letter(c: char) -> bool {
@@ -137,6 +140,7 @@ fn non_latin_letter(c: char) -> bool {
 /// Is `ch` part of a local part written in `script`?
 fn takes(ch: &Ch, script: Script) -> bool {
     match ch.form {
+        Form::Invalid => script == Script::Legacy,
         // URL-encoded characters (`name%2Btag%40...`), never `%` itself.
         Form::Raw | Form::Percent if ch.c.is_ascii() => is_local_ascii(ch.c),
         Form::Escape => script == Script::Escaped && non_latin_letter(ch.c),
@@ -160,6 +164,7 @@ fn local_start(ctx: &Context, anchor: usize) -> Option<usize> {
         Form::Escape if non_latin_letter(first.c) => Script::Escaped,
         Form::FullWidth => Script::Text,
         Form::Raw if !first.c.is_ascii() => Script::Text,
+        Form::Invalid => Script::Legacy,
         _ => Script::Ascii,
     };
     c.back_while(MAX_LOCAL, |ch| takes(ch, script));
@@ -170,7 +175,7 @@ fn local_start(ctx: &Context, anchor: usize) -> Option<usize> {
     let mut any = false;
     while local.at < anchor {
         let Some(ch) = local.next() else { break };
-        any |= ch.c.is_alphanumeric();
+        any |= ch.c.is_alphanumeric() || ch.form == Form::Invalid;
     }
     (c.at < anchor && any).then_some(c.at)
 }

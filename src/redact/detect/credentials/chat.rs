@@ -10,9 +10,10 @@ fn is_mark(ch: &Ch) -> bool {
     matches!(ch.c, ':' | '=' | '是' | '为' | '為')
 }
 
-/// ... blanks (ASCII, the ideographic space, `%20`, `+`).
+/// ... blanks (ASCII, the ideographic space, `%20`, `+`), and bytes that are not UTF-8 (a GBK full-width
+/// colon is A3 BA: taken as a separator, so the value after it is still found).
 fn is_blank(ch: &Ch) -> bool {
-    matches!(ch.c, ' ' | '\t' | '\u{3000}' | '+')
+    matches!(ch.c, ' ' | '\t' | '\u{3000}' | '+') || ch.form == Form::Invalid
 }
 
 /// ... and verbs (`密码改为`, `密码已重置为：`, `把密码改成了`): they must end in 为 / 成 / 是 / a colon, so
