@@ -462,15 +462,41 @@ pub fn char_before(hay: &[u8], end: usize, floor: usize) -> Option<Ch> {
         return None;
     }
     let last = hay[end - 1];
-    if last < 0x80 && plain_before(hay, end, floor, last) {
-        return Some(Ch {
-            c: char::from(last),
-            start: end - 1,
-            end,
-            form: Form::Raw,
-        });
+    if last < 0x80 {
+        if plain_before(hay, end, floor, last) {
+            return Some(Ch {
+                c: char::from(last),
+                start: end - 1,
+                end,
+                form: Form::Raw,
+            });
+        }
+    } else if let Some(c) = utf8_before(hay, end, floor) {
+        // A continuation byte never ends an escape or an ANSI sequence.
+        return Some(c);
     }
     char_before_slow(hay, end, floor)
+}
+
+/// The UTF-8 character that ends at `end` (its last byte a continuation byte), if it is valid.
+#[inline]
+fn utf8_before(hay: &[u8], end: usize, floor: usize) -> Option<Ch> {
+    for n in 2..=4 {
+        if end < floor + n {
+            return None;
+        }
+        let lead = hay[end - n];
+        if lead >= 0xC0 {
+            return (utf8_len(lead) == n)
+                .then(|| utf8_char(&hay[end - n..end]))
+                .flatten()
+                .map(|c| ch(c, end - n, end, Form::Raw));
+        }
+        if lead < 0x80 {
+            return None;
+        }
+    }
+    None
 }
 
 /// The ASCII byte `last` before `end` is a character of its own: it ends no encoded character (no
@@ -548,6 +574,13 @@ fn char_before_slow(hay: &[u8], end: usize, floor: usize) -> Option<Ch> {
 /// runs over it (`\u5361` + `138...`: a candidate found at `5361138...` really starts after the escape);
 /// otherwise `at`.
 pub fn skip_into(hay: &[u8], at: usize, floor: usize) -> usize {
+    // Inside an encoded character, the byte before is part of it (an introducer, `#`, a hex digit, `u`, `x`).
+    if at == floor
+        || !(hay[at - 1].is_ascii_alphanumeric()
+            || matches!(hay[at - 1], b'\\' | b'%' | b'&' | b'#'))
+    {
+        return at;
+    }
     // The unit that covers `at` has its introducer at most 12 bytes before it.
     let near = floor.max(at.saturating_sub(12));
     if !hay[near..at]

@@ -76,11 +76,14 @@ fn cjk_label(c: &Cursor) -> String {
 pub fn key_before(ctx: &Context, start: usize) -> Option<Key> {
     let mut c = ctx.cursor(start);
     skip_opening(&mut c);
-    // A Chinese label may be glued to its value or one blank away (`订单号 4111...`).
-    if c.peek_back().is_some_and(|ch| is_cjk_letter(ch.c)) {
-        let label = cjk_label(&c);
+    // A Chinese label may be glued to its value or one blank away (`订单号 4111...`); only one that ends like
+    // a number's name (号, 码) can name an identifier.
+    if let Some(last) = c.peek_back().filter(|ch| is_cjk_letter(ch.c)) {
+        if !matches!(last.c, '号' | '码') {
+            return None;
+        }
         return Some(Key {
-            label,
+            label: cjk_label(&c),
             ..Key::default()
         });
     }
@@ -93,7 +96,10 @@ pub fn key_before(ctx: &Context, start: usize) -> Option<Key> {
     };
     if !xml {
         skip_opening(&mut c);
-        if c.peek_back().is_some_and(|ch| is_cjk_letter(ch.c)) {
+        if let Some(last) = c.peek_back().filter(|ch| is_cjk_letter(ch.c)) {
+            if !matches!(last.c, '号' | '码') {
+                return None;
+            }
             return Some(Key {
                 label: cjk_label(&c),
                 ..Key::default()
@@ -257,14 +263,10 @@ const LABEL_PERSONAL: &[&str] = &[
     "员工", "户",
 ];
 
-/// True when the number at `start` is the value of a key that names an identifier (`"msgid": "..."`,
-/// `order_no=`, `<MsgId>`, `traceId:`, `订单号：`): message, order and trace ids pass Luhn one time in ten, and
-/// are not cards. Keys that name a card or an account (`card_no`, `bank_acct`, `cardPan`, `Card number:`,
-/// `卡号`) are not identifiers.
-pub fn names_an_identifier(ctx: &Context, start: usize) -> bool {
-    let Some(key) = key_before(ctx, start) else {
-        return false;
-    };
+/// True when `key` (in front of a number) names an identifier (`"msgid": "..."`, `order_no=`, `<MsgId>`,
+/// `traceId:`, `订单号：`): message, order and trace ids pass Luhn one time in ten, and are not cards. Keys that
+/// name a card or an account (`card_no`, `bank_acct`, `cardPan`, `Card number:`, `卡号`) are not identifiers.
+pub fn names_an_identifier(key: &Key) -> bool {
     if !key.label.is_empty() {
         return LABEL_ID_ENDINGS.iter().any(|e| key.label.ends_with(e))
             && !LABEL_PERSONAL.iter().any(|w| key.label.contains(w));
@@ -280,14 +282,10 @@ pub fn names_an_identifier(ctx: &Context, start: usize) -> bool {
     ID_ENDINGS.iter().any(|e| key.norm.ends_with(e))
 }
 
-/// True when the number at `start` is the value of a key that names a machine's identifier (a message,
-/// order, trade, trace or request id: `msgid`, `out_trade_no`, `trace_id`, `订单号`), which a mobile number or
-/// a resident ID can resemble by chance. Keys of people (`userid`, `open_id`, `mobile_no`, `cert_no`,
-/// `手机号`) are not: a person's id there is a person's.
-pub fn names_a_machine_id(ctx: &Context, start: usize) -> bool {
-    let Some(key) = key_before(ctx, start) else {
-        return false;
-    };
+/// True when `key` names a machine's identifier (a message, order, trade, trace or request id: `msgid`,
+/// `out_trade_no`, `trace_id`, `订单号`), which a mobile number or a resident ID can resemble by chance. Keys
+/// of people (`userid`, `open_id`, `mobile_no`, `cert_no`, `手机号`) are not: a person's id there is a person's.
+pub fn names_a_machine_id(key: &Key) -> bool {
     if !key.label.is_empty() {
         return LABEL_ID_ENDINGS.iter().any(|e| key.label.ends_with(e))
             && LABEL_MACHINE.iter().any(|w| key.label.contains(w))

@@ -189,11 +189,15 @@ fn version_word_before(ctx: &Context, start: usize) -> bool {
     {
         return false;
     }
-    let word = hay[i..word_end].to_ascii_lowercase();
-    if PRODUCTS.contains(&word.as_slice()) {
+    let mut buf = [0u8; 32];
+    let word = &mut buf[..n];
+    word.copy_from_slice(&hay[i..word_end]);
+    word.make_ascii_lowercase();
+    let word = &*word;
+    if PRODUCTS.contains(&word) {
         return true;
     }
-    if PRODUCT_SUFFIXES.contains(&word.as_slice()) && hay[..i].ends_with(b" ") {
+    if PRODUCT_SUFFIXES.contains(&word) && hay[..i].ends_with(b" ") {
         let (_, before) = crate::redact::text::word_before(hay, i - 1, ctx.read_floor, 32);
         if PRODUCTS.contains(&before.as_slice()) {
             return true;

@@ -9,10 +9,12 @@
 
 use super::checksums::{card_valid, id15_valid, id18_shaped, id18_valid, mobile_valid};
 use super::{email, keys, Context, Detector, Found, Settings};
+use std::cell::Cell;
+
 use crate::redact::text::{self, Ch, Cursor};
 
 /// Groups in one numeric candidate (a candidate holds at most 64 digits; more groups end it).
-const MAX_GROUPS: usize = 32;
+const MAX_GROUPS: usize = 16;
 const MAX_DIGITS: usize = 64;
 
 /// What separates two digit groups.
@@ -102,12 +104,12 @@ struct Run {
     x_suffix: Option<(usize, usize)>,
     /// The candidate starts right after an escape that the DFA read as digits (`\u5361` + `138...`).
     escape_left: bool,
-    /// A digit group just before the candidate, one blank away: its length.
-    left_group: Option<usize>,
+    /// A digit group just before the candidate, one blank away: its length (read when first needed).
+    left_group: Cell<Option<Option<usize>>>,
     /// Where the run ends (after its last group or check character).
     end: usize,
-    /// What stands around the run (computed once, after lexing).
-    edges: Edges,
+    /// What stands around the run (read when a sub-range first passes its checksums).
+    edges: Cell<Option<Edges>>,
 }
 
 /// The letters and digits glued to one side of a number.
@@ -173,6 +175,26 @@ impl Run {
     fn groups(&self) -> &[Group] {
         &self.groups[..self.ng]
     }
+
+    fn edges(&self, ctx: &Context) -> Edges {
+        if let Some(e) = self.edges.get() {
+            return e;
+        }
+        let e = edges(ctx, self);
+        self.edges.set(Some(e));
+        e
+    }
+
+    fn left_group(&self, ctx: &Context) -> Option<usize> {
+        if let Some(g) = self.left_group.get() {
+            return g;
+        }
+        let g = (self.plus.is_none() && !self.escape_left)
+            .then(|| left_digit_group(ctx, self.groups[0].start))
+            .flatten();
+        self.left_group.set(Some(g));
+        g
+    }
 }
 
 /// Lexes the numeric candidate that starts at `start`.
@@ -185,9 +207,9 @@ fn lex(ctx: &Context, start: usize) -> Run {
         plus: None,
         x_suffix: None,
         escape_left: trimmed > start,
-        left_group: None,
+        left_group: Cell::new(None),
         end: trimmed,
-        edges: Edges::default(),
+        edges: Cell::new(None),
     };
     let mut lx = Lexer {
         at: trimmed,
@@ -221,12 +243,6 @@ fn lex(ctx: &Context, start: usize) -> Run {
             break;
         }
         lx.at = lx.at.max(ch.end);
-    }
-    if run.ng > 0 && run.plus.is_none() && !run.escape_left {
-        run.left_group = left_digit_group(ctx, run.groups[0].start);
-    }
-    if run.ng > 0 && lx.nd >= 11 {
-        run.edges = edges(ctx, &run);
     }
     run
 }
@@ -363,9 +379,12 @@ pub fn detect(ctx: &Context, start: usize, settings: &Settings, out: &mut Vec<Fo
 /// The key in front of a number says it is an identifier, not personal data: any id key for a card (cards
 /// are checked by Luhn only), a machine's id key for a mobile or an ID.
 fn spared_by_key(ctx: &Context, n: &NumberHit) -> bool {
+    let Some(key) = keys::key_before(ctx, n.start) else {
+        return false;
+    };
     match n.kind {
-        Detector::BankCard => keys::names_an_identifier(ctx, n.start),
-        _ => keys::names_a_machine_id(ctx, n.start),
+        Detector::BankCard => keys::names_an_identifier(&key),
+        _ => keys::names_a_machine_id(&key),
     }
 }
 
@@ -389,7 +408,8 @@ fn numbers_in(ctx: &Context, run: &Run, settings: &Settings, mut found: impl FnM
     }
 }
 
-/// A sub-range `gi..=gj` of a run's groups, and what its edges say.
+/// A sub-range `gi..=gj` of a run's groups. Its digits and shape are checked first; what stands around it is
+/// read only for a sub-range that could be a number.
 struct Sub<'r, 'a> {
     ctx: &'r Context<'a>,
     run: &'r Run,
@@ -400,8 +420,6 @@ struct Sub<'r, 'a> {
     lens: [usize; 8],
     n_groups: usize,
     plus: Option<usize>,
-    /// `avatar_13812345678`: only a phone is taken after a word and `_`.
-    word_underscore: bool,
 }
 
 impl<'r, 'a> Sub<'r, 'a> {
@@ -415,19 +433,6 @@ impl<'r, 'a> Sub<'r, 'a> {
         for (l, g) in lens.iter_mut().zip(gs) {
             *l = g.len();
         }
-        let plus = if gi == 0 { run.plus } else { None };
-        // A sub-range bounded by a blank or dash is free on that side; by a strict separator it is not.
-        // A strict separator that does not bind is judged as text (`2024/138...` is free, `v1.138...` is not).
-        let left_free = match gi {
-            0 => run.edges.left_free,
-            _ if bound(&run.groups[gi - 1], &gs[0]) => false,
-            _ if gs[0].sep.strict() => left_free(ctx, gs[0].start),
-            _ => true,
-        };
-        let word_underscore = gi == 0 && run.edges.word_underscore;
-        if !left_free && !word_underscore {
-            return None;
-        }
         Some(Sub {
             ctx,
             run,
@@ -436,9 +441,24 @@ impl<'r, 'a> Sub<'r, 'a> {
             d,
             lens,
             n_groups: gs.len(),
-            plus,
-            word_underscore,
+            plus: if gi == 0 { run.plus } else { None },
         })
+    }
+
+    /// (free on the left, `avatar_` before it): a sub-range bounded by a blank or dash is free on that side,
+    /// by a strict separator it is not; a strict separator that does not bind is judged as text (`2024/138...`
+    /// is free, `v1.138...` is not). After a word and `_` only a phone is taken.
+    fn left(&self) -> (bool, bool) {
+        let (run, gi, g) = (self.run, self.gi, &self.gs()[0]);
+        match gi {
+            0 => {
+                let e = run.edges(self.ctx);
+                (e.left_free, e.word_underscore)
+            }
+            _ if bound(&run.groups[gi - 1], g) => (false, false),
+            _ if g.sep.strict() => (left_free(self.ctx, g.start), false),
+            _ => (true, false),
+        }
     }
 
     fn gs(&self) -> &'r [Group] {
@@ -467,16 +487,17 @@ impl<'r, 'a> Sub<'r, 'a> {
     /// Free on the right at `end` (the last group's end, or the X check character's), and not inside an
     /// identifier.
     fn ends_free(&self, end: usize) -> bool {
-        let edges = &self.run.edges;
         let (right, right_glue) = match self.run.groups().get(self.gj + 1) {
             Some(g) if bound(&self.run.groups[self.gj], g) => return false,
             Some(g) if !g.sep.strict() => (true, Glue::default()),
             Some(_) => (right_free(self.ctx, end), Glue::default()),
-            None if self.run.x_suffix.is_some_and(|(_, e)| e == end) => edges.x_right,
-            None => edges.right,
+            None if self.run.x_suffix.is_some_and(|(_, e)| e == end) => {
+                self.run.edges(self.ctx).x_right
+            }
+            None => self.run.edges(self.ctx).right,
         };
         let left_glue = if self.gi == 0 {
-            edges.left_glue
+            self.run.edges(self.ctx).left_glue
         } else {
             Glue::default()
         };
@@ -492,23 +513,32 @@ impl<'r, 'a> Sub<'r, 'a> {
         })
     }
 
+    /// The number this sub-range is, if any: its digits and shape first, then its edges.
     fn classify(&self, settings: &Settings) -> Option<NumberHit> {
         if let Some(h) = self.id_with_x(settings) {
-            return Some(h);
-        }
-        let last_end = self.gs()[self.n_groups - 1].end;
-        if !self.ends_free(last_end) {
-            return None;
-        }
-        if settings.on(Detector::Phone) && self.whole() {
-            if let Some(h) = self.phone(last_end) {
+            let (free, word_underscore) = self.left();
+            if free && !word_underscore && self.ends_free(h.end) {
                 return Some(h);
             }
         }
-        if self.plus.is_some() || !self.uniform_from(0) || self.word_underscore || !self.whole() {
+        let last_end = self.gs()[self.n_groups - 1].end;
+        let phone = settings
+            .on(Detector::Phone)
+            .then(|| self.phone(last_end))
+            .flatten();
+        let id_or_card = if self.plus.is_none() && self.uniform_from(0) {
+            self.id_or_card(settings, last_end)
+        } else {
+            None
+        };
+        if phone.is_none() && id_or_card.is_none() {
             return None;
         }
-        self.id_or_card(settings, last_end)
+        let (free, word_underscore) = self.left();
+        if !(free || word_underscore) || !self.ends_free(last_end) || !self.whole() {
+            return None;
+        }
+        phone.or(id_or_card.filter(|_| !word_underscore))
     }
 
     /// An 18-char ID whose check character is X.
@@ -518,12 +548,10 @@ impl<'r, 'a> Sub<'r, 'a> {
             || (!self.strict() && self.shape() == [6, 4, 4, 3]);
         if !settings.on(Detector::IdCard)
             || self.gj != self.run.ng - 1
-            || self.word_underscore
             || self.d.len() != 17
             || self.plus.is_some()
             || !shape_ok
             || !self.uniform_from(0)
-            || !self.ends_free(xe)
         {
             return None;
         }
@@ -630,7 +658,7 @@ impl<'r, 'a> Sub<'r, 'a> {
         let before = if gi > 0 {
             groups[gi].sep == sep && groups[gi - 1].len() == 4
         } else {
-            sep == Sep::Blank && self.run.left_group == Some(4)
+            sep == Sep::Blank && self.run.left_group(self.ctx) == Some(4)
         };
         // The neighbour continues this number only if it goes on the same way (`... 5061 622`), not when it
         // starts something else (`... 9011 2024-05-07`).

@@ -17,31 +17,31 @@ pub fn url_password(hay: &[u8], sep: usize, after_scheme: usize) -> Option<Crede
     {
         scheme -= 1;
     }
-    // Where the URL ends: a blank, a double quote, markup, an escape; a single quote only when one opened
-    // it, and then the last one (the password may hold single quotes).
+    // The authority ends at the path, query or fragment, a blank, a double quote, markup or an escape. A single
+    // quote ends it only when one opened the URL, and then it is the last one before the URL's end (the
+    // password may hold single quotes).
+    let stop = |b: u8| {
+        matches!(
+            b,
+            b'/' | b'?' | b'#' | b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'<' | b'>' | b'\\' | b'`'
+        ) || b >= 0x80
+    };
     let limit = hay.len().min(after_scheme + 1024);
-    let mut region_end = after_scheme;
-    while region_end < limit
-        && !matches!(
-            hay[region_end],
-            b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'<' | b'>' | b'\\' | b'`'
-        )
-        && hay[region_end] < 0x80
-    {
-        region_end += 1;
-    }
-    if scheme > 0 && hay[scheme - 1] == b'\'' {
-        if let Some(q) = memchr::memrchr(b'\'', &hay[after_scheme..region_end]) {
-            region_end = after_scheme + q;
-        }
-    }
     let mut i = after_scheme;
     let mut last_at = None;
-    while i < region_end && !matches!(hay[i], b'/' | b'?' | b'#') {
+    while i < limit && !stop(hay[i]) {
         if hay[i] == b'@' {
             last_at = Some(i);
         }
         i += 1;
+    }
+    if scheme > 0 && hay[scheme - 1] == b'\'' {
+        let mut url_end = i;
+        while url_end < limit && !matches!(hay[url_end], b' ' | b'\t' | b'\r' | b'\n' | b'"') {
+            url_end += 1;
+        }
+        let quote = memchr::memrchr(b'\'', &hay[after_scheme..url_end]).map(|q| after_scheme + q);
+        last_at = last_at.filter(|&a| quote.is_none_or(|q| a < q));
     }
     let at = last_at?;
     let colon = memchr::memchr(b':', &hay[after_scheme..at])? + after_scheme;
