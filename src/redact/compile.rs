@@ -26,34 +26,7 @@ struct Plan {
 impl Engine {
     /// Compiles the enabled detectors and user patterns into one DFA.
     pub fn new(cfg: &EngineConfig) -> Result<Engine, EngineError> {
-        let mut on = [false; 8];
-        let mut plan = Plan {
-            regexes: Vec::new(),
-            sources: Vec::new(),
-            users: Vec::new(),
-            types: BUILTIN_DETECTORS
-                .iter()
-                .map(|d| d.name.to_string())
-                .collect(),
-            actions: Vec::new(),
-            descriptions: Vec::new(),
-        };
-        for det in Detector::ALL {
-            let setting = cfg.detectors.iter().find(|s| s.name == det.name());
-            on[det.index()] = cfg.detection_enabled && setting.is_none_or(|s| s.enabled);
-            let spec = setting
-                .map(|s| s.action.clone())
-                .unwrap_or_else(ActionSpec::redact);
-            let keep = BUILTIN_DETECTORS[det.index()].mask_keep;
-            plan.actions.push(resolve_action(
-                &spec,
-                det.index(),
-                det.name(),
-                Some(det),
-                keep,
-                cfg,
-            ));
-        }
+        let (on, mut plan) = Plan::with_detectors(cfg);
         // All built-in patterns go into the DFA whenever one detector is on (hits of disabled detectors are
         // dropped): the DFA of the built-ins is then the one compiled into the binary.
         let any_builtin = on.iter().any(|&o| o);
@@ -165,6 +138,31 @@ impl Engine {
 }
 
 impl Plan {
+    /// The built-in detectors' settings: which run, and their actions (type ids 0..8).
+    fn with_detectors(cfg: &EngineConfig) -> ([bool; 8], Plan) {
+        let mut on = [false; 8];
+        let mut plan = Plan {
+            regexes: Vec::new(),
+            sources: Vec::new(),
+            users: Vec::new(),
+            types: BUILTIN_DETECTORS
+                .iter()
+                .map(|d| d.name.to_string())
+                .collect(),
+            actions: Vec::new(),
+            descriptions: Vec::new(),
+        };
+        for det in Detector::ALL {
+            let setting = cfg.detectors.iter().find(|s| s.name == det.name());
+            on[det.index()] = cfg.detection_enabled && setting.is_none_or(|s| s.enabled);
+            let spec = setting.map_or_else(ActionSpec::redact, |s| s.action.clone());
+            let keep = BUILTIN_DETECTORS[det.index()].mask_keep;
+            let action = resolve_action(&spec, det.index(), det.name(), Some(det), keep, cfg);
+            plan.actions.push(action);
+        }
+        (on, plan)
+    }
+
     fn add_builtins(&mut self, on: &[bool; 8]) {
         for bp in BUILTIN_PATTERNS {
             self.regexes.push(bp.regex.to_string());
