@@ -208,11 +208,11 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
         // `--password VALUE` and `password is VALUE`, which the validator checks. `%3D` is `=` inside a
         // URL-encoded URL (a redirect_uri's query). `>` ends an XML element's start tag
         // (`<EncodingAESKey>...</EncodingAESKey>`; the validator wants the matching end tag).
-        // `&quot;` is a quote in HTML-escaped JSON.
+        // `&quot;` is a quote in HTML-escaped JSON, `\x22` in nginx's logged request bodies.
         regex: concat!(
             r"(?-u:(?i:pass(?:word|wd|phrase)?|pwd|token|secret|key|auth(?:orization)?|credentials?|ticket",
             r"|session[_\-]?id)",
-            r#"(?:(?:\\{0,3}["']|&quot;)?[ \t]*(?::|=>|=|\xEF\xBC\x9A)|%3[DdAa]|[ \t]|>))"#
+            r#"(?:(?:\\{0,3}["']|&quot;|\\x2[27])?[ \t]*(?::|=>|=|\xEF\xBC\x9A)|%3[DdAa]|[ \t]|>))"#
         ),
     },
     BuiltinPattern {

@@ -59,7 +59,7 @@ pub fn value(ctx: &Context, start: usize, stem_end: usize) -> Option<Credential>
         return paired_value(hay, open.end, close, password);
     }
     let (vs, ve) = match open.raw_ascii() {
-        Some(q @ (b'"' | b'\'' | b'`')) => (open.end, quoted_value_end(hay, open.end, q, false)?),
+        Some(q @ (b'"' | b'\'' | b'`')) => (open.end, quoted_value_end(hay, open.end, q)?),
         _ => (c.at, bare_value_end(&c, encoded)),
     };
     let value = &hay[vs..ve];

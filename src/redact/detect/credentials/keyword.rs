@@ -212,20 +212,14 @@ fn separated_value(hay: &[u8], key: &Key, sep_end: usize) -> (usize, usize) {
     let quoted = open.and_then(|q| {
         let from = q.end;
         let end = match q.form {
-            // JSON inside a JSON string escapes its quotes once (`\"`) or twice (`\\\"`).
-            Form::Escape => {
-                let mut end = quoted_value_end(hay, from, q.c as u8, true)?;
-                let slashes = q.end - q.start - 1;
-                // The closing `\\\"` of a twice-escaped string: its first backslashes are not the value.
-                while slashes > 1 && end > from && hay[end - 1] == b'\\' {
-                    end -= 1;
-                }
-                end
+            // An encoded quote (`\"`, `\\\"` inside JSON strings, `&quot;`, nginx's `\x22`) closes with the
+            // same bytes, on the same line.
+            Form::Escape | Form::Entity => {
+                let limit = hay.len().min(from + 4096);
+                let line_end = memchr::memchr(b'\n', &hay[from..limit]).map_or(limit, |i| from + i);
+                from + memchr::memmem::find(&hay[from..line_end], &hay[q.start..q.end])?
             }
-            Form::Entity => {
-                from + memchr::memmem::find(&hay[from..hay.len().min(from + 4096)], b"&")?
-            }
-            _ => quoted_value_end(hay, from, q.c as u8, false)?,
+            _ => quoted_value_end(hay, from, q.c as u8)?,
         };
         Some((from, end))
     });

@@ -103,27 +103,18 @@ fn unquoted_value_end(hay: &[u8], from: usize) -> usize {
     i
 }
 
-/// A quoted value from `from` (just after the opening quote) to its closing quote, on the same line.
-/// `escaped`: the quotes are `\"` (a JSON string inside a JSON string).
-fn quoted_value_end(hay: &[u8], from: usize, quote: u8, escaped: bool) -> Option<usize> {
+/// A quoted value from `from` (just after the opening quote) to its closing quote, on the same line (a
+/// backslash escapes the character after it).
+fn quoted_value_end(hay: &[u8], from: usize, quote: u8) -> Option<usize> {
     let limit = hay.len().min(from + 4096);
     let mut i = from;
     while i < limit {
-        let b = hay[i];
-        if b == b'\n' {
-            return None;
+        match hay[i] {
+            b'\n' => return None,
+            b'\\' => i += 2,
+            b if b == quote => return Some(i),
+            _ => i += 1,
         }
-        if escaped {
-            if b == b'\\' && hay.get(i + 1) == Some(&quote) {
-                return Some(i);
-            }
-        } else if b == b'\\' {
-            i += 2;
-            continue;
-        } else if b == quote {
-            return Some(i);
-        }
-        i += 1;
     }
     None
 }
@@ -131,7 +122,7 @@ fn quoted_value_end(hay: &[u8], from: usize, quote: u8, escaped: bool) -> Option
 /// A value starting at `vs`: quoted (`"`, `'`) up to its closing quote, or bare.
 fn next_value(hay: &[u8], vs: usize) -> (usize, usize) {
     if let Some(&q @ (b'"' | b'\'')) = hay.get(vs) {
-        if let Some(end) = quoted_value_end(hay, vs + 1, q, false) {
+        if let Some(end) = quoted_value_end(hay, vs + 1, q) {
             return (vs + 1, end);
         }
     }

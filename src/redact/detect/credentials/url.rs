@@ -80,7 +80,7 @@ pub fn cli_password(ctx: &Context, at: usize) -> Option<Credential> {
         }
     }
     let (vs, ve) = match hay.get(vs) {
-        Some(&q @ (b'"' | b'\'')) => (vs + 1, quoted_value_end(hay, vs + 1, q, false)?),
+        Some(&q @ (b'"' | b'\'')) => (vs + 1, quoted_value_end(hay, vs + 1, q)?),
         Some(b) if b.is_ascii_graphic() && *b != b'-' => (vs, unquoted_value_end(hay, vs)),
         _ => return None,
     };
