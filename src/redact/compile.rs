@@ -279,7 +279,7 @@ fn resolve_action(
 
 fn build_dfas(regexes: &[String]) -> Result<(Dfa, Dfa), EngineError> {
     let refs: Vec<&str> = regexes.iter().map(String::as_str).collect();
-    super::dfa_build::build(&refs).map_err(|f| match f {
+    super::dfa_build::build(&refs, false).map_err(|f| match f {
         BuildFailure::Nfa(e) => EngineError::Build(format!("NFA: {e}")),
         BuildFailure::TooBig(e) => EngineError::TooBig(e),
     })

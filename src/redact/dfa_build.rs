@@ -22,8 +22,10 @@ pub enum BuildFailure {
 }
 
 /// Builds the forward (leftmost-first, unanchored and per-pattern anchored starts, start states
-/// specialized for the skip loop) and reverse (all matches, anchored) DFAs over raw bytes.
-pub fn build(regexes: &[&str]) -> Result<(Dfa, Dfa), BuildFailure> {
+/// specialized for the skip loop) and reverse (all matches, anchored) DFAs over raw bytes. `minimize`
+/// merges equivalent states (a quarter fewer for the built-ins: a smaller table in the caches while
+/// searching), at a few times the build time: build.rs does it for the DFA compiled into the binary.
+pub fn build(regexes: &[&str], minimize: bool) -> Result<(Dfa, Dfa), BuildFailure> {
     let syntax = syntax::Config::new().unicode(true).utf8(false);
     let nfa = |reverse: bool| {
         thompson::Compiler::new()
@@ -45,6 +47,7 @@ pub fn build(regexes: &[&str]) -> Result<(Dfa, Dfa), BuildFailure> {
                 .starts_for_each_pattern(true)
                 .specialize_start_states(true)
                 .accelerate(false)
+                .minimize(minimize)
                 .dfa_size_limit(Some(DFA_SIZE_LIMIT))
                 .determinize_size_limit(Some(DETERMINIZE_SIZE_LIMIT)),
         )
@@ -56,6 +59,7 @@ pub fn build(regexes: &[&str]) -> Result<(Dfa, Dfa), BuildFailure> {
                 .match_kind(MatchKind::All)
                 .start_kind(StartKind::Anchored)
                 .starts_for_each_pattern(true)
+                .minimize(minimize)
                 .dfa_size_limit(Some(DFA_SIZE_LIMIT))
                 .determinize_size_limit(Some(DETERMINIZE_SIZE_LIMIT)),
         )
