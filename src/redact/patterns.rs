@@ -162,18 +162,19 @@ macro_rules! digit {
 }
 macro_rules! sep {
     () => {
-        // Loose separators, between any groups: one or two blanks, a dash; no-break and thin spaces (U+00A0,
+        // Loose separators, between any groups: a blank, a dash; no-break and thin spaces (U+00A0,
         // U+2002-200A, U+202F), Unicode dashes, the ideographic space, the full-width dash; a URL-encoded
         // space.
-        r"(?:[ \-]|  |%20|\xC2\xA0|\xE2\x80[\x82-\x8A\x90-\x94\xAF]|\xE3\x80\x80|\xEF\xBC\x8D)"
+        r"(?:[ \-]|%20|\xC2\xA0|\xE2\x80[\x82-\x8A\x90-\x94\xAF]|\xE3\x80\x80|\xEF\xBC\x8D)"
     };
 }
 macro_rules! strict {
     () => {
-        // Separators seen only in the canonical groupings (below): dot, slash, underscore, middle dots
-        // (U+00B7, U+30FB), full-width dot and slash, and JSON-escaped no-break and ideographic spaces
-        // (json.dumps writes them `\u00a0`, `\u3000`). Dotted quads and decimals never start a candidate.
-        r"(?:[./_]|\xC2\xB7|\xE3\x83\xBB|\xEF\xBC[\x8E\x8F]|\\u00[aA]0|\\u3000)"
+        // Separators seen only in the canonical groupings (below): two blanks (also how columns are
+        // aligned), dot, slash, underscore, middle dots (U+00B7, U+30FB), full-width dot and slash, and
+        // JSON-escaped no-break and ideographic spaces (json.dumps writes them `\u00a0`, `\u3000`). Dotted
+        // quads, decimals and columns of numbers never start a candidate.
+        r"(?:  |[./_]|\xC2\xB7|\xE3\x83\xBB|\xEF\xBC[\x8E\x8F]|\\u00[aA]0|\\u3000)"
     };
 }
 
