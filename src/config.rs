@@ -13,17 +13,15 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_norway::Value;
 
+pub use crate::redact::actions::DEFAULT_REPLACEMENT;
 use crate::redact::actions::{ActionKind, ActionSpec, HashKey};
 use crate::redact::patterns::BUILTIN_DETECTORS;
-use crate::redact::EngineConfig;
 use crate::redact::UserPattern;
-use crate::units::{parse_duration, parse_positive_duration, parse_size};
-
-/// Default replacement template of the `redact` action.
-pub const DEFAULT_REPLACEMENT: &str = "[REDACTED:{type}]";
+use crate::redact::{EngineConfig, EngineError};
 pub use crate::sink::segment::{
     DEFAULT_GZIP_LEVEL, DEFAULT_MAX_SEGMENT_AGE, DEFAULT_MAX_SEGMENT_BYTES,
 };
+use crate::units::{parse_duration, parse_positive_duration, parse_size};
 pub const DEFAULT_RETENTION_DAYS: u64 = 90;
 pub const DEFAULT_RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -78,6 +76,57 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// An engine that cannot be built, as a config error pointing at the pattern.
+impl From<EngineError> for ConfigError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::InvalidPattern {
+                index,
+                type_name,
+                message,
+                column,
+                hint,
+            } => {
+                let e = ConfigError::new(
+                    format!("privacy.pii_detection.patterns[{index}].regex"),
+                    format!("pattern {type_name:?}: {message} at column {column}"),
+                );
+                match hint {
+                    Some(h) => e.with_hint(h),
+                    None => e,
+                }
+            }
+            EngineError::TooBig(msg) => ConfigError::new(
+                "privacy.pii_detection.patterns",
+                format!("the patterns make a DFA too large ({msg})"),
+            )
+            .with_hint(
+                "large counted repetitions such as {1000} multiply DFA states; use a smaller bound or +",
+            ),
+            EngineError::PatternTooBig {
+                index,
+                type_name,
+                message,
+            } => ConfigError::new(
+                format!("privacy.pii_detection.patterns[{index}].regex"),
+                format!("pattern {type_name:?} is too large ({message})"),
+            )
+            .with_hint(
+                "large or nested counted repetitions such as {1000} or {100}{100} multiply states; use a smaller bound or +",
+            ),
+            EngineError::Build(msg) => ConfigError::new("privacy.pii_detection.patterns", msg),
+        }
+    }
+}
+
+/// The built-in defaults with the current year as the latest real birth year (the clock is read here, once,
+/// when the configuration is made: redaction itself reads no clock).
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig::with_defaults(current_year())
+    }
+}
 
 /// The validated configuration every command starts from.
 #[derive(Debug, Clone)]
@@ -674,7 +723,7 @@ fn build(raw: RawRoot, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, C
         .clone()
         .unwrap_or_else(|| DEFAULT_HASH_KEY_ENV.to_string());
     if let Some(file) = &ours.hash_key_file {
-        match HashKey::from_file(file) {
+        match hash_key_from_file(file) {
             Ok(k) => red.hash_key = Some(k),
             // A key no action uses may be absent (the example config names the one the Debian package
             // generates); a key that is there must be private, and a key an action needs must be there.
@@ -829,16 +878,7 @@ fn build(raw: RawRoot, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, C
     // Every user regex is checked now (syntax, look-around, empty matches), naming the pattern and column.
     // The DFA itself is built once, by the command that runs it.
     for p in &cfg.redaction.patterns {
-        crate::redact::user_regex::prepare(&p.regex).map_err(|e| {
-            crate::redact::EngineError::InvalidPattern {
-                index: p.index,
-                type_name: p.kind.clone(),
-                message: e.message,
-                column: e.column,
-                hint: e.hint,
-            }
-            .into_config_error()
-        })?;
+        p.prepare()?;
     }
     Ok(cfg)
 }
@@ -864,6 +904,38 @@ fn resolve_audit(audit: &mut AuditConfig, raw: RawAudit) -> Result<(), ConfigErr
         audit.tls_expiry_warning = duration_at(&w, "logveil.audit.tls_expiry_warning")?;
     }
     Ok(())
+}
+
+/// Reads the `hash` action's key file; see [`key_file_mode_ok`] for who may read it.
+fn hash_key_from_file(path: &Path) -> Result<HashKey, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if !key_file_mode_ok(&meta) {
+        return Err(format!(
+            "{}: mode {mode:04o} lets others read or change the key; it must be 0600 (or 0640 \
+             owned by root, for a service's group)",
+            path.display()
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut trimmed = &bytes[..];
+    if let Some(t) = trimmed.strip_suffix(b"\n") {
+        trimmed = t;
+    }
+    if let Some(t) = trimmed.strip_suffix(b"\r") {
+        trimmed = t;
+    }
+    HashKey::from_bytes(trimmed).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Whether a hash key file is private enough: no access for others, never writable by the group, and
+/// readable by the group only when root owns it (0640 root:logveil, as the Debian package creates it: the
+/// service reads it through its group and cannot change it). `logveil audit` applies the same rule.
+pub fn key_file_mode_ok(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let group_read = if meta.uid() == 0 { 0o040 } else { 0 };
+    meta.mode() & 0o077 & !group_read == 0
 }
 
 /// The current UTC year (read once, when a config is made): IDs born later are not real.

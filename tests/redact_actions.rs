@@ -98,6 +98,28 @@ fn hash_gives_the_same_pseudonym_for_the_same_person_however_written() {
     );
 }
 
+/// An 18-char resident ID whose check character is X, written with ASCII `X`, `x`, full-width `Ｘ`/`ｘ`, or
+/// with full-width digits: one person, one pseudonym (the digit normalizer once dropped the full-width X).
+#[test]
+fn hash_of_an_id_is_the_same_with_ascii_and_full_width_x() {
+    let key = ("LOGVEIL_HASH_KEY", "0123456789abcdef0123456789abcdef");
+    let e = engine(
+        "logveil:\n  detectors:\n    id_card: {action: hash}\n",
+        &[key],
+    );
+    let ascii = run(&e, "id 11010519491231002X\n");
+    assert!(ascii.starts_with("id [id_card:"), "{ascii}");
+    for other in [
+        "id 11010519491231002x\n",
+        "id 11010519491231002\u{FF38}\n",
+        "id 11010519491231002\u{FF58}\n",
+        "id \u{FF11}\u{FF11}\u{FF10}\u{FF11}\u{FF10}\u{FF15}\u{FF11}\u{FF19}\u{FF14}\u{FF19}\u{FF11}\u{FF12}\u{FF13}\u{FF11}\u{FF10}\u{FF10}\u{FF12}\u{FF38}\n",
+    ] {
+        assert_eq!(run(&e, other), ascii, "same ID, written {:?}", other.trim_end());
+    }
+    assert_ne!(run(&e, "id 110105194912310021\n"), ascii, "another ID");
+}
+
 #[test]
 fn drop_line_removes_the_whole_line_with_its_ending() {
     let e = engine(

@@ -485,7 +485,7 @@ impl Auditor<'_> {
         match secret {
             // The `--config` file's mode was checked before the walk.
             Some(_) if is_config_file => {}
-            Some(_) if id == self.hash_key_id && crate::redact::actions::key_file_mode_ok(md) => {}
+            Some(_) if id == self.hash_key_id && crate::config::key_file_mode_ok(md) => {}
             Some(s) => self.secret_mode(path, md, s),
             None => self.open_to_others(path, md.permissions().mode(), "file"),
         }

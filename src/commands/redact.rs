@@ -26,12 +26,21 @@ pub fn run(args: &RedactArgs) -> Result<Exit> {
     } else {
         args.files.iter().map(|p| p.as_path()).collect()
     };
+    // Whether the output so far ends inside a line: an input without a final newline is not glued to the
+    // next one's first line (its last line is ended before the next input's first byte).
+    let mut open_line = false;
     for path in inputs {
         let result = if path == Path::new("-") {
-            filter(&engine, io::stdin().lock(), &mut out, &mut total)
+            filter(
+                &engine,
+                io::stdin().lock(),
+                &mut out,
+                &mut open_line,
+                &mut total,
+            )
         } else {
             match open_rotated(path, true) {
-                Ok(f) => filter(&engine, f, &mut out, &mut total),
+                Ok(f) => filter(&engine, f, &mut out, &mut open_line, &mut total),
                 Err(e) => {
                     say(format_args!("{}: {e}", path.display()));
                     failed += 1;
@@ -61,15 +70,30 @@ enum FilterError {
 }
 
 /// Redacts one input to `out`, writing and flushing after every read so live input appears at once.
+/// `open_line`: the output so far ends without a newline; it is ended before this input's first byte, and
+/// set again when this input's output ends without one.
 fn filter(
     engine: &Engine,
     mut input: impl Read,
     out: &mut impl Write,
+    open_line: &mut bool,
     total: &mut Findings,
 ) -> Result<(), FilterError> {
+    let mut write = |bytes: &[u8]| -> Result<(), FilterError> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        if std::mem::take(open_line) {
+            out.write_all(b"\n").map_err(FilterError::Output)?;
+        }
+        out.write_all(bytes).map_err(FilterError::Output)?;
+        out.flush().map_err(FilterError::Output)?;
+        Ok(())
+    };
     let mut r = Redactor::new(engine);
     let mut buf = vec![0u8; READ_SIZE];
     let mut redacted = Vec::with_capacity(READ_SIZE + READ_SIZE / 2);
+    let mut last: Option<u8> = None;
     let result = loop {
         let n = match input.read(&mut buf) {
             Ok(0) => break Ok(()),
@@ -78,16 +102,17 @@ fn filter(
             Err(e) => break Err(FilterError::Input(e)),
         };
         r.push(&buf[..n], &mut redacted);
-        if !redacted.is_empty() {
-            out.write_all(&redacted).map_err(FilterError::Output)?;
-            out.flush().map_err(FilterError::Output)?;
-            redacted.clear();
-        }
+        write(&redacted)?;
+        last = redacted.last().copied().or(last);
+        redacted.clear();
     };
     // What was read is redacted and written even when the input failed part-way.
     r.finish(&mut redacted);
-    out.write_all(&redacted).map_err(FilterError::Output)?;
-    out.flush().map_err(FilterError::Output)?;
+    write(&redacted)?;
+    last = redacted.last().copied().or(last);
+    if let Some(b) = last {
+        *open_line = b != b'\n';
+    }
     total.add(r.findings());
     result
 }

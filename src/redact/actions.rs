@@ -2,10 +2,14 @@
 //! `hash` (a keyed, stable pseudonym), `drop_line`, and `allow` (count only).
 
 use std::fmt;
-use std::path::Path;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+
+use super::detect::{numbers, Detector};
+
+/// Default replacement template of the `redact` action; `{type}` is the type name.
+pub const DEFAULT_REPLACEMENT: &str = "[REDACTED:{type}]";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActionKind {
@@ -90,29 +94,6 @@ impl HashKey {
         HashKey::from_bytes(value.trim_end_matches(['\n', '\r']).as_bytes())
     }
 
-    /// Reads a key file; see [`key_file_mode_ok`] for who may read it.
-    pub fn from_file(path: &Path) -> Result<HashKey, String> {
-        use std::os::unix::fs::PermissionsExt;
-        let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mode = meta.permissions().mode() & 0o777;
-        if !key_file_mode_ok(&meta) {
-            return Err(format!(
-                "{}: mode {mode:04o} lets others read or change the key; it must be 0600 (or 0640 \
-                 owned by root, for a service's group)",
-                path.display()
-            ));
-        }
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut trimmed = &bytes[..];
-        if let Some(t) = trimmed.strip_suffix(b"\n") {
-            trimmed = t;
-        }
-        if let Some(t) = trimmed.strip_suffix(b"\r") {
-            trimmed = t;
-        }
-        HashKey::from_bytes(trimmed).map_err(|e| format!("{}: {e}", path.display()))
-    }
-
     /// First 4 bytes of HMAC-SHA256(key, type ":" value), as 8 hex digits.
     pub fn pseudonym(&self, type_name: &str, normalized: &[u8]) -> [u8; 8] {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key");
@@ -130,15 +111,6 @@ impl HashKey {
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
-
-/// Whether a hash key file is private enough: no access for others, never writable by the group, and
-/// readable by the group only when root owns it (0640 root:logveil, as the Debian package creates it: the
-/// service reads it through its group and cannot change it). `logveil audit` applies the same rule.
-pub fn key_file_mode_ok(meta: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let group_read = if meta.uid() == 0 { 0o040 } else { 0 };
-    meta.mode() & 0o077 & !group_read == 0
-}
 
 /// Is this byte a "significant" character for masking (separators and punctuation are kept)?
 fn significant(c: char) -> bool {
@@ -172,6 +144,107 @@ pub fn mask_into(value: &[u8], keep_prefix: usize, keep_suffix: usize, out: &mut
             let mut buf = [0u8; 4];
             out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
         }
+    }
+}
+
+/// An action resolved from the config for one type.
+#[derive(Debug, Clone)]
+pub struct Action {
+    pub kind: ActionKind,
+    pub type_id: usize,
+    /// The built-in detector whose type this is (a user pattern may have a built-in type).
+    pub det: Option<Detector>,
+    /// The `redact` template with `{type}` filled in.
+    pub replacement: Vec<u8>,
+    /// Characters kept at the start and end by `mask`.
+    pub keep: (usize, usize),
+}
+
+impl Action {
+    /// Writes the replacement of `hay[start..end]`; `core` is where the part that identifies a person starts.
+    pub fn render(
+        &self,
+        hay: &[u8],
+        (start, core, end): (usize, usize, usize),
+        type_name: &str,
+        key: Option<&HashKey>,
+        out: &mut Vec<u8>,
+        scratch: &mut Vec<u8>,
+    ) {
+        match self.kind {
+            ActionKind::Redact => out.extend_from_slice(&self.replacement),
+            ActionKind::Mask => {
+                // A country code or scheme before the core stays as it is.
+                out.extend_from_slice(&hay[start..core]);
+                self.mask(&hay[core..end], out);
+            }
+            ActionKind::Hash => {
+                scratch.clear();
+                normalize(self.det, hay, core, end, scratch);
+                let tag = key
+                    .map(|k| k.pseudonym(type_name, scratch))
+                    .unwrap_or(*b"00000000");
+                out.push(b'[');
+                out.extend_from_slice(type_name.as_bytes());
+                out.push(b':');
+                out.extend_from_slice(&tag);
+                out.push(b']');
+            }
+            ActionKind::DropLine | ActionKind::Allow => out.extend_from_slice(&hay[start..end]),
+        }
+    }
+
+    fn mask(&self, core: &[u8], out: &mut Vec<u8>) {
+        match self.det {
+            Some(Detector::Email) => {
+                match memchr::memchr(b'@', core).or_else(|| memchr::memmem::find(core, b"%40")) {
+                    Some(at) => {
+                        mask_into(&core[..at], self.keep.0, 0, out);
+                        out.extend_from_slice(&core[at..]);
+                    }
+                    None => mask_into(core, self.keep.0, self.keep.1, out),
+                }
+            }
+            Some(Detector::Ipv4) => {
+                let mut parts = core.split(|&b| b == b'.');
+                out.extend_from_slice(parts.next().unwrap_or_default());
+                out.push(b'.');
+                out.extend_from_slice(parts.next().unwrap_or_default());
+                out.extend_from_slice(b".*.*");
+            }
+            Some(Detector::Secret | Detector::Password | Detector::Ipv6) => {
+                out.extend_from_slice(b"********")
+            }
+            _ => mask_into(core, self.keep.0, self.keep.1, out),
+        }
+    }
+}
+
+/// The form of a value that is hashed: the same person gives the same pseudonym however it was written.
+fn normalize(det: Option<Detector>, hay: &[u8], start: usize, end: usize, out: &mut Vec<u8>) {
+    let core = &hay[start..end];
+    match det {
+        Some(Detector::Phone | Detector::IdCard | Detector::BankCard) => {
+            numbers::normalize(hay, start, end, out)
+        }
+        Some(Detector::Email) => {
+            let lower = core.to_ascii_lowercase();
+            let mut i = 0;
+            while i < lower.len() {
+                if lower[i] == b'%' && lower.get(i + 1..i + 3) == Some(b"40") {
+                    out.push(b'@');
+                    i += 3;
+                } else if lower[i] == b'%' && lower.get(i + 1..i + 3) == Some(b"2b") {
+                    out.push(b'+');
+                    i += 3;
+                } else {
+                    out.push(lower[i]);
+                    i += 1;
+                }
+            }
+        }
+        Some(Detector::Ipv6) => out.extend(core.to_ascii_lowercase()),
+        _ => out.extend_from_slice(core),
     }
 }
 

@@ -1,49 +1,35 @@
-//! The engine: every enabled pattern, built-in and user-given, compiled into ONE multi-pattern dense DFA that
-//! runs over raw bytes, a skip over bytes that cannot start a candidate, validators on candidates, and the
-//! actions that replace what was found.
+//! The engine: every enabled pattern, built-in and user-given, compiled (by `compile`) into ONE multi-pattern
+//! dense DFA that runs over raw bytes; the search loop (a skip over bytes that cannot start a candidate, the
+//! reverse DFA for starts), the detectors' decisions on candidates, and the region algorithm that applies
+//! the actions.
 
-use regex_automata::dfa::{dense, Automaton};
+use regex_automata::dfa::Automaton;
 use regex_automata::util::primitives::StateID;
-use regex_automata::util::start;
 use regex_automata::{Anchored, Input, PatternID};
 
-use super::actions::{mask_into, render_template, ActionKind, HashKey};
-use super::dfa_build::BuildFailure;
-use super::patterns::{detector_index, Handler, BUILTIN_DETECTORS, BUILTIN_PATTERNS};
-use super::patterns::{BANK_CARD, EMAIL, ID_CARD, IPV4, IPV6, PASSWORD, PHONE, SECRET};
-use super::user_regex;
-use super::validators::{self as v, NumberHit, NumberKind, NumberKinds};
-use super::{EngineConfig, EngineError, Findings};
-
-/// How far before its DFA candidate a hit can begin (an e-mail local part is at most 64 characters).
-const REACH_BACK: usize = 64 * 4 + 16;
-/// A PEM block longer than this is cut (and the rest of it treated as text).
-const PEM_MAX_BYTES: usize = 64 << 10;
-
+use super::actions::{Action, ActionKind, HashKey};
+use super::detect::{self, tokens, Context, Detector, Found, PemCarry, Settings};
 use super::dfa_build::Dfa;
+use super::patterns::Handler;
+use super::Findings;
+
+/// How far before its DFA candidate a hit can begin (an e-mail local part is at most 64 characters, a
+/// DSN password before `@tcp(` at most 256 bytes).
+const REACH_BACK: usize = 64 * 4 + 16;
 
 /// Where a DFA pattern came from.
 #[derive(Debug, Clone, Copy)]
-enum Source {
+pub(super) enum Source {
     Builtin(Handler),
     User { index: usize },
 }
 
-/// What to do with a detection: resolved from the config once.
 #[derive(Debug, Clone)]
-struct Action {
-    kind: ActionKind,
-    type_id: usize,
-    replacement: Vec<u8>,
-    keep: (usize, usize),
-}
-
-#[derive(Debug, Clone)]
-struct UserInfo {
-    type_id: usize,
-    action: usize,
-    /// The built-in detector whose validator checks this pattern's matches.
-    validator: Option<usize>,
+pub(super) struct UserInfo {
+    pub(super) type_id: usize,
+    pub(super) action: usize,
+    /// The built-in detector that decides on this pattern's matches (`validate`).
+    pub(super) validator: Option<Detector>,
 }
 
 /// One detection: `[start, end)` in the haystack; `core` is where the part that identifies a person starts
@@ -57,12 +43,23 @@ pub struct Hit {
     action: usize,
 }
 
+impl Hit {
+    fn builtin(f: &Found) -> Hit {
+        Hit {
+            start: f.start,
+            end: f.end,
+            core: f.core,
+            type_id: f.det.index(),
+            action: f.det.index(),
+        }
+    }
+}
+
 /// State carried from one region of a stream to the next.
 #[derive(Debug, Clone, Default)]
 pub struct ChunkState {
     /// Inside a PEM private-key block that began in an earlier region.
-    in_pem: bool,
-    pem_bytes: usize,
+    pem: PemCarry,
     /// The rest of the current line is dropped (a `drop_line` hit in an earlier part of a very long line).
     drop_rest_of_line: bool,
     /// ... and part of that line was already written, so its line ending is kept.
@@ -72,27 +69,28 @@ pub struct ChunkState {
 /// The compiled redaction engine: immutable, shareable between threads.
 #[derive(Debug)]
 pub struct Engine {
-    fwd: Dfa,
-    rev: Dfa,
-    sources: Vec<Source>,
-    users: Vec<UserInfo>,
-    types: Vec<String>,
-    actions: Vec<Action>,
-    /// Built-in detector enabled flags, by detector index.
-    builtin_on: [bool; 8],
-    kinds: NumberKinds,
-    hash_key: Option<HashKey>,
+    pub(super) fwd: Dfa,
+    pub(super) rev: Dfa,
+    pub(super) sources: Vec<Source>,
+    pub(super) users: Vec<UserInfo>,
+    pub(super) types: Vec<String>,
+    pub(super) actions: Vec<Action>,
+    /// Which built-in detectors are on; the latest real birth year.
+    pub(super) settings: Settings,
+    pub(super) hash_key: Option<HashKey>,
     /// Index of the first user pattern in the DFA (the built-in ones come first).
-    first_user: usize,
+    pub(super) first_user: usize,
+    /// Index of the built-in Numeric pattern in the DFA.
+    pub(super) numeric: Option<usize>,
     /// Bytes at which some pattern can start.
-    can_start: [bool; 256],
+    pub(super) can_start: [bool; 256],
     /// The unanchored start state after each possible previous byte, and at the start of input.
-    start_after: Vec<StateID>,
-    start_none: StateID,
+    pub(super) start_after: Vec<StateID>,
+    pub(super) start_none: StateID,
     /// Per pattern: bytes it can start with (to try other patterns where a candidate failed).
-    first_bytes: Vec<[u64; 4]>,
+    pub(super) first_bytes: Vec<[u64; 4]>,
     /// The patterns as compiled, for `config check`.
-    descriptions: Vec<PatternDescription>,
+    pub(super) descriptions: Vec<PatternDescription>,
 }
 
 /// One compiled pattern, as `config check` shows it.
@@ -104,196 +102,6 @@ pub struct PatternDescription {
 }
 
 impl Engine {
-    /// Compiles the enabled detectors and user patterns into one DFA.
-    pub fn new(cfg: &EngineConfig) -> Result<Engine, EngineError> {
-        let mut types: Vec<String> = BUILTIN_DETECTORS
-            .iter()
-            .map(|d| d.name.to_string())
-            .collect();
-        let mut builtin_on = [false; 8];
-        let mut actions = Vec::new();
-        let active = cfg.detection_enabled;
-        for (i, det) in BUILTIN_DETECTORS.iter().enumerate() {
-            let setting = cfg.detectors.iter().find(|s| s.name == det.name);
-            builtin_on[i] = active && setting.is_none_or(|s| s.enabled);
-            let spec = setting
-                .map(|s| s.action.clone())
-                .unwrap_or_else(super::actions::ActionSpec::redact);
-            actions.push(resolve_action(&spec, i, det.name, det.mask_keep, cfg));
-        }
-        let mut regexes: Vec<String> = Vec::new();
-        let mut sources = Vec::new();
-        let mut descriptions = Vec::new();
-        // All built-in patterns go into the DFA whenever one detector is on (hits of disabled detectors are
-        // dropped): the DFA of the built-ins is then the one compiled into the binary.
-        let any_builtin = builtin_on.iter().any(|&on| on);
-        for bp in BUILTIN_PATTERNS.iter().filter(|_| any_builtin) {
-            regexes.push(bp.regex.to_string());
-            sources.push(Source::Builtin(bp.handler));
-            let names: Vec<&str> = bp
-                .detectors
-                .iter()
-                .copied()
-                .filter(|d| detector_index(d).is_some_and(|i| builtin_on[i]))
-                .collect();
-            if names.is_empty() {
-                continue;
-            }
-            let acts: Vec<&str> = names
-                .iter()
-                .map(|d| actions[detector_index(d).unwrap()].kind.name())
-                .collect();
-            descriptions.push(PatternDescription {
-                type_name: names.join(","),
-                origin: format!("built-in {:?}", bp.handler),
-                action: acts.join(","),
-            });
-        }
-        let mut users = Vec::new();
-        if active {
-            for p in cfg.patterns.iter().filter(|p| p.enabled) {
-                let rewritten =
-                    user_regex::prepare(&p.regex).map_err(|e| EngineError::InvalidPattern {
-                        index: p.index,
-                        type_name: p.kind.clone(),
-                        message: e.message,
-                        column: e.column,
-                        hint: e.hint,
-                    })?;
-                let type_id = match types.iter().position(|t| *t == p.kind) {
-                    Some(t) => t,
-                    None => {
-                        types.push(p.kind.clone());
-                        types.len() - 1
-                    }
-                };
-                let validator = if p.validate {
-                    detector_index(&p.kind)
-                } else {
-                    None
-                };
-                let default_keep = validator
-                    .map(|d| BUILTIN_DETECTORS[d].mask_keep)
-                    .unwrap_or((0, 0));
-                actions.push(resolve_action(
-                    &p.action,
-                    type_id,
-                    &p.kind,
-                    default_keep,
-                    cfg,
-                ));
-                users.push(UserInfo {
-                    type_id,
-                    action: actions.len() - 1,
-                    validator,
-                });
-                sources.push(Source::User {
-                    index: users.len() - 1,
-                });
-                descriptions.push(PatternDescription {
-                    type_name: p.kind.clone(),
-                    origin: format!("patterns[{}] {}", p.index, p.regex),
-                    action: p.action.kind.name().to_string(),
-                });
-                regexes.push(rewritten);
-            }
-        }
-        if !cfg.redaction_enabled {
-            for a in &mut actions {
-                a.kind = ActionKind::Allow;
-            }
-        }
-        let (fwd, rev) = if any_builtin && users.is_empty() {
-            builtin_dfas()?
-        } else {
-            let named: Vec<&super::UserPattern> = cfg
-                .patterns
-                .iter()
-                .filter(|p| active && p.enabled)
-                .collect();
-            build_dfas(&regexes, &named)?
-        };
-        let first_user = sources
-            .iter()
-            .take_while(|s| matches!(s, Source::Builtin(_)))
-            .count();
-        let mut engine = Engine {
-            fwd,
-            rev,
-            sources,
-            users,
-            types,
-            actions,
-            builtin_on,
-            kinds: NumberKinds {
-                phone: builtin_on[0],
-                id_card: builtin_on[1],
-                bank_card: builtin_on[2],
-                max_birth_year: cfg.max_birth_year,
-            },
-            hash_key: cfg.hash_key.clone(),
-            first_user,
-            can_start: [false; 256],
-            start_after: Vec::new(),
-            start_none: StateID::ZERO,
-            first_bytes: Vec::new(),
-            descriptions,
-        };
-        engine.prepare_starts()?;
-        Ok(engine)
-    }
-
-    /// Start states per look-behind byte, the set of bytes that can start a match, and per-pattern first bytes.
-    fn prepare_starts(&mut self) -> Result<(), EngineError> {
-        let start_for = |lb: Option<u8>| {
-            self.fwd
-                .start_state(&start::Config::new().anchored(Anchored::No).look_behind(lb))
-                .map_err(|e| EngineError::Build(format!("start state: {e}")))
-        };
-        self.start_none = start_for(None)?;
-        let mut after = Vec::with_capacity(256);
-        for b in 0..=255u8 {
-            after.push(start_for(Some(b))?);
-        }
-        let mut can = [false; 256];
-        let mut contexts: Vec<StateID> = after.clone();
-        contexts.push(self.start_none);
-        contexts.sort();
-        contexts.dedup();
-        for b in 0..=255u8 {
-            can[usize::from(b)] = contexts
-                .iter()
-                .any(|&s| self.fwd.next_state(s, b) != after[usize::from(b)]);
-        }
-        self.can_start = can;
-        self.start_after = after;
-        let mut first = Vec::with_capacity(self.sources.len());
-        for pid in 0..self.sources.len() {
-            let mut set = [0u64; 4];
-            let cfg =
-                start::Config::new().anchored(Anchored::Pattern(PatternID::new_unchecked(pid)));
-            let mut starts = Vec::new();
-            for lb in std::iter::once(None).chain((0..=255u8).map(Some)) {
-                if let Ok(s) = self.fwd.start_state(&cfg.clone().look_behind(lb)) {
-                    starts.push(s);
-                }
-            }
-            starts.sort();
-            starts.dedup();
-            for b in 0..=255u8 {
-                if starts
-                    .iter()
-                    .any(|&s| !self.fwd.is_dead_state(self.fwd.next_state(s, b)))
-                {
-                    set[usize::from(b >> 6)] |= 1 << (b & 63);
-                }
-            }
-            first.push(set);
-        }
-        self.first_bytes = first;
-        Ok(())
-    }
-
     /// Type names by type id (built-in detectors first, then user types).
     pub fn type_names(&self) -> &[String] {
         &self.types
@@ -419,231 +227,50 @@ impl Engine {
             .map(|hm| hm.offset())
     }
 
-    fn builtin_hit(&self, det: &str, start: usize, end: usize, core: usize) -> Option<Hit> {
-        let d = detector_index(det)?;
-        self.builtin_on[d].then_some(Hit {
-            start,
-            end,
-            core,
-            type_id: d,
-            action: d,
-        })
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    /// Decides on the candidate `[start, end)` of pattern `pid`: the hits in it (pushed to `hits`) and where
-    /// the search resumes when there are none.
+    /// Decides on the candidate `[start, end)` of pattern `pid`, scanning from `emit_floor`: the hits in it
+    /// (pushed to `hits`) and where the search resumes when there are none.
     fn decide(
         &self,
         hay: &[u8],
         pid: usize,
-        start: usize,
-        end: usize,
-        floor: usize,
+        (start, end): (usize, usize),
+        emit_floor: usize,
         st: &mut ChunkState,
-        hits: &mut Vec<Hit>,
-        nums: &mut Vec<NumberHit>,
+        (hits, found): (&mut Vec<Hit>, &mut Vec<Found>),
     ) -> usize {
+        let ctx = Context::new(hay, start, emit_floor);
         match self.sources[pid] {
             Source::Builtin(handler) => {
-                self.decide_builtin(hay, handler, start, end, floor, st, hits, nums)
+                found.clear();
+                let resume = detect::detect(
+                    handler,
+                    &ctx,
+                    start,
+                    end,
+                    &self.settings,
+                    &mut st.pem,
+                    found,
+                );
+                hits.extend(found.iter().map(Hit::builtin));
+                resume
             }
             Source::User { index } => {
                 let u = &self.users[index];
-                if u.validator
-                    .is_none_or(|d| self.user_match_valid(hay, d, start, end, 0))
-                {
+                let span = match u.validator {
+                    None => Some((start, end, start)),
+                    Some(d) => detect::validate_user_match(d, &ctx, start, end, &self.settings),
+                };
+                if let Some((s, e, core)) = span {
                     hits.push(Hit {
-                        start,
-                        end,
-                        core: start,
+                        start: s,
+                        end: e,
+                        core,
                         type_id: u.type_id,
                         action: u.action,
                     });
                 }
                 start + 1
             }
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn decide_builtin(
-        &self,
-        hay: &[u8],
-        handler: Handler,
-        start: usize,
-        end: usize,
-        floor: usize,
-        st: &mut ChunkState,
-        hits: &mut Vec<Hit>,
-        nums: &mut Vec<NumberHit>,
-    ) -> usize {
-        let cred = |c: Option<v::Credential>, hits: &mut Vec<Hit>| {
-            if let Some(c) = c {
-                let det = if c.password { PASSWORD } else { SECRET };
-                hits.extend(self.builtin_hit(det, c.start, c.end, c.start));
-            }
-        };
-        match handler {
-            Handler::Numeric => {
-                let end = v::numeric_run_end(hay, end);
-                nums.clear();
-                v::numbers_in(hay, start, end, 0, &self.kinds, nums);
-                // A number that is the local part of an e-mail address is an e-mail address.
-                if self.builtin_on[3] {
-                    if let Some(email) = self.email_after_number(hay, start, end, floor) {
-                        hits.extend(self.builtin_hit(EMAIL, email.0, email.1, email.0));
-                        return email.1;
-                    }
-                }
-                for n in nums.iter() {
-                    let det = match n.kind {
-                        NumberKind::Phone => PHONE,
-                        NumberKind::IdCard => ID_CARD,
-                        NumberKind::BankCard if v::value_of_id_key(hay, n.start) => continue,
-                        NumberKind::BankCard => BANK_CARD,
-                    };
-                    hits.extend(self.builtin_hit(det, n.start, n.end, n.core_start));
-                }
-                // Resume at the second group: other patterns (an address after a date) may start there.
-                second_group_start(hay, start, end).unwrap_or(end)
-            }
-            Handler::EmailAnchor => {
-                if let Some((s, e)) = v::email_at(hay, start, floor) {
-                    hits.extend(self.builtin_hit(EMAIL, s, e, s));
-                    return e;
-                }
-                start + 1
-            }
-            Handler::Keyword => {
-                cred(v::keyword_value(hay, start, end), hits);
-                end
-            }
-            Handler::Bearer => {
-                cred(v::bearer_value(hay, start, end, 0), hits);
-                end
-            }
-            Handler::ChatPassword => {
-                cred(v::chat_password_value(hay, start, end), hits);
-                end
-            }
-            Handler::UrlAuthority => {
-                cred(v::url_password(hay, end), hits);
-                end
-            }
-            Handler::GoDsn => {
-                cred(v::go_dsn_password(hay, start, floor), hits);
-                end
-            }
-            Handler::CliPassword => {
-                // `-p` may be the start of `-password=` (a Keyword match inside it): resume right after.
-                match v::cli_password(hay, start, 0) {
-                    Some(c) => {
-                        cred(Some(c), hits);
-                        c.end
-                    }
-                    None => start + 1,
-                }
-            }
-            Handler::PemBlock => {
-                let Some(end) = v::pem_private_header_end(hay, end) else {
-                    return end;
-                };
-                let limit = hay.len().min(start + PEM_MAX_BYTES);
-                let (e, complete) = v::pem_body_end(hay, end, limit);
-                if !complete && limit == hay.len() {
-                    st.in_pem = true;
-                    st.pem_bytes = e - start;
-                }
-                hits.extend(self.builtin_hit(SECRET, start, e, start));
-                e
-            }
-            Handler::TokenFormat => {
-                if v::token_left_free(hay, start, 0) {
-                    if let Some(e) = v::token_end(hay, start, end) {
-                        hits.extend(self.builtin_hit(SECRET, start, e, start));
-                        return e;
-                    }
-                }
-                end
-            }
-            Handler::Ipv4 => {
-                if v::ipv4_valid(hay, start, end, 0) {
-                    hits.extend(self.builtin_hit(IPV4, start, end, start));
-                    return end;
-                }
-                start + 1
-            }
-            Handler::Ipv6 => {
-                let end = v::ipv6_candidate_end(hay, start);
-                if let Some(e) = v::ipv6_end(hay, start, end, 0) {
-                    hits.extend(self.builtin_hit(IPV6, start, e, start));
-                    return e;
-                }
-                end
-            }
-        }
-    }
-
-    /// `13812345678@qq.com`, `user.13812345678@x.cn`: the number is inside an address's local part.
-    fn email_after_number(
-        &self,
-        hay: &[u8],
-        start: usize,
-        end: usize,
-        floor: usize,
-    ) -> Option<(usize, usize)> {
-        let mut i = end;
-        while i < hay.len()
-            && i - end < 64
-            && (hay[i].is_ascii_alphanumeric() || matches!(hay[i], b'.' | b'_' | b'+' | b'-'))
-        {
-            i += 1;
-        }
-        v::email_anchor_len(hay, i)?;
-        let (s, e) = v::email_at(hay, i, floor)?;
-        (s <= start).then_some((s, e))
-    }
-
-    /// A user pattern whose type is a built-in one is checked by that type's validator.
-    fn user_match_valid(
-        &self,
-        hay: &[u8],
-        det: usize,
-        start: usize,
-        end: usize,
-        floor: usize,
-    ) -> bool {
-        let name = BUILTIN_DETECTORS[det].name;
-        let numeric_context_ok = || {
-            v::number_left_free(hay, start)
-                && v::number_right_free(hay, end)
-                && !v::inside_hex_identifier(hay, start, end, floor)
-        };
-        let mut d = Vec::with_capacity(24);
-        v::digits_of(&hay[start..end], &mut d);
-        match name {
-            PHONE => {
-                let national = match d.len() {
-                    11 => &d[..],
-                    13 if d.starts_with(b"86") => &d[2..],
-                    15 if d.starts_with(b"0086") => &d[4..],
-                    _ => return false,
-                };
-                v::mobile_valid(national) && numeric_context_ok()
-            }
-            ID_CARD => {
-                (v::id18_valid(&d, self.kinds.max_birth_year) || v::id15_valid(&d))
-                    && numeric_context_ok()
-            }
-            BANK_CARD => {
-                v::card_valid(&d)
-                    && !v::id18_shaped(&d, self.kinds.max_birth_year)
-                    && numeric_context_ok()
-            }
-            IPV4 => v::ipv4_valid(hay, start, end, floor),
-            IPV6 => v::ipv6_end(hay, start, end, floor).is_some(),
-            _ => true,
         }
     }
 
@@ -663,28 +290,26 @@ impl Engine {
     {
         let mut pos = from;
         let mut reach = to;
-        if st.in_pem {
-            st.in_pem = false;
+        if st.pem.open {
+            st.pem.open = false;
             let limit = hay
                 .len()
-                .min(from + PEM_MAX_BYTES.saturating_sub(st.pem_bytes));
-            let (e, complete) = v::pem_body_end(hay, from, limit);
+                .min(from + tokens::PEM_MAX_BYTES.saturating_sub(st.pem.bytes));
+            let (e, complete) = tokens::pem_body_end(hay, from, limit);
             if !complete && limit == hay.len() && e > from {
-                st.in_pem = true;
-                st.pem_bytes += e - from;
+                st.pem.open = true;
+                st.pem.bytes += e - from;
             }
-            if e > from {
-                if let Some(h) = self.builtin_hit(SECRET, from, e, from) {
-                    pos = on_hit(&h);
-                    reach = reach.max(pos);
-                }
+            if e > from && self.settings.on(Detector::Secret) {
+                pos = on_hit(&Hit::builtin(&Found::new(Detector::Secret, from, e)));
+                reach = reach.max(pos);
             }
         }
         if self.sources.is_empty() {
             return reach;
         }
         let mut hits = Vec::new();
-        let mut nums = Vec::new();
+        let mut found = Vec::new();
         while pos < to {
             let Some((pid, mend)) = self.find_fwd(hay, pos) else {
                 break;
@@ -701,7 +326,7 @@ impl Engine {
                 break;
             }
             hits.clear();
-            let mut resume = self.decide(hay, pid, start, mend, pos, st, &mut hits, &mut nums);
+            let mut resume = self.decide(hay, pid, (start, mend), pos, st, (&mut hits, &mut found));
             if beyond {
                 hits.retain(|h| h.start < to);
                 if hits.is_empty() {
@@ -710,12 +335,19 @@ impl Engine {
             }
             if hits.is_empty() {
                 // Another pattern may match at the same start (a user pattern, say): lower priority only,
-                // since the DFA already preferred `pid` over the ones before it.
-                // Built-in patterns never start at the same byte as another (their first bytes differ), so
-                // only user patterns are tried.
-                for other in self.first_user.max(pid + 1)..self.sources.len() {
+                // since the DFA already preferred `pid` over the ones before it. Of the built-in patterns only
+                // Numeric shares its first bytes with higher ones (a bot token's or an address's digits).
+                let numeric = match self.sources[pid] {
+                    Source::Builtin(Handler::BotToken | Handler::Ipv4) => self.numeric,
+                    _ => None,
+                };
+                let others = numeric
+                    .into_iter()
+                    .chain(self.first_user.max(pid + 1)..self.sources.len());
+                for other in others {
                     if let Some(e) = self.match_at(hay, start, other) {
-                        let r = self.decide(hay, other, start, e, pos, st, &mut hits, &mut nums);
+                        let r =
+                            self.decide(hay, other, (start, e), pos, st, (&mut hits, &mut found));
                         if !hits.is_empty() {
                             resume = r;
                             break;
@@ -819,7 +451,16 @@ impl Engine {
                     floor
                 }
                 _ => {
-                    self.render(hay, h, action, out, &mut scratch);
+                    let type_name = &self.types[action.type_id];
+                    let key = self.hash_key.as_ref();
+                    action.render(
+                        hay,
+                        (h.start, h.core, h.end),
+                        type_name,
+                        key,
+                        out,
+                        &mut scratch,
+                    );
                     floor = h.end;
                     h.end
                 }
@@ -835,183 +476,4 @@ impl Engine {
         }
         stop
     }
-
-    /// Writes the replacement of one hit.
-    fn render(
-        &self,
-        hay: &[u8],
-        h: &Hit,
-        action: &Action,
-        out: &mut Vec<u8>,
-        scratch: &mut Vec<u8>,
-    ) {
-        let type_name = &self.types[action.type_id];
-        let value = &hay[h.start..h.end];
-        match action.kind {
-            ActionKind::Redact => out.extend_from_slice(&action.replacement),
-            ActionKind::Mask => {
-                // A country code or scheme before the core stays as it is.
-                out.extend_from_slice(&hay[h.start..h.core]);
-                let core = &hay[h.core..h.end];
-                match type_name.as_str() {
-                    EMAIL => match memchr::memchr(b'@', core)
-                        .or_else(|| memchr::memmem::find(core, b"%40"))
-                    {
-                        Some(at) => {
-                            mask_into(&core[..at], action.keep.0, 0, out);
-                            out.extend_from_slice(&core[at..]);
-                        }
-                        None => mask_into(core, action.keep.0, action.keep.1, out),
-                    },
-                    IPV4 => {
-                        let mut parts = core.split(|&b| b == b'.');
-                        let a = parts.next().unwrap_or_default();
-                        let b = parts.next().unwrap_or_default();
-                        out.extend_from_slice(a);
-                        out.push(b'.');
-                        out.extend_from_slice(b);
-                        out.extend_from_slice(b".*.*");
-                    }
-                    SECRET | PASSWORD | IPV6 => out.extend_from_slice(b"********"),
-                    _ => mask_into(core, action.keep.0, action.keep.1, out),
-                }
-            }
-            ActionKind::Hash => {
-                scratch.clear();
-                self.normalize(type_name, &hay[h.core..h.end], scratch);
-                let tag = self
-                    .hash_key
-                    .as_ref()
-                    .map(|k| k.pseudonym(type_name, scratch))
-                    .unwrap_or(*b"00000000");
-                out.push(b'[');
-                out.extend_from_slice(type_name.as_bytes());
-                out.push(b':');
-                out.extend_from_slice(&tag);
-                out.push(b']');
-            }
-            ActionKind::DropLine | ActionKind::Allow => out.extend_from_slice(value),
-        }
-    }
-
-    /// The form of a value that is hashed: the same person gives the same pseudonym however it was written.
-    fn normalize(&self, type_name: &str, core: &[u8], out: &mut Vec<u8>) {
-        match type_name {
-            PHONE | ID_CARD | BANK_CARD => v::digits_of(core, out),
-            EMAIL => {
-                let lower = core.to_ascii_lowercase();
-                let mut i = 0;
-                while i < lower.len() {
-                    if lower[i] == b'%' && lower.get(i + 1..i + 3) == Some(b"40") {
-                        out.push(b'@');
-                        i += 3;
-                    } else if lower[i] == b'%' && lower.get(i + 1..i + 3) == Some(b"2b") {
-                        out.push(b'+');
-                        i += 3;
-                    } else {
-                        out.push(lower[i]);
-                        i += 1;
-                    }
-                }
-            }
-            IPV6 => out.extend(core.to_ascii_lowercase()),
-            _ => out.extend_from_slice(core),
-        }
-    }
-}
-
-/// The byte where the second digit group of a numeric candidate starts.
-fn second_group_start(hay: &[u8], start: usize, end: usize) -> Option<usize> {
-    let digit_len = |i: usize| v::digit_len_at(hay, i);
-    let mut i = start;
-    while i < end && digit_len(i) == 0 {
-        i += 1;
-    }
-    while i < end && digit_len(i) > 0 {
-        i += digit_len(i);
-    }
-    while i < end && digit_len(i) == 0 {
-        i += 1;
-    }
-    (i < end).then_some(i)
-}
-
-fn resolve_action(
-    spec: &super::actions::ActionSpec,
-    type_id: usize,
-    type_name: &str,
-    default_keep: (usize, usize),
-    cfg: &EngineConfig,
-) -> Action {
-    let template = spec.replacement.as_deref().unwrap_or(&cfg.replacement);
-    Action {
-        kind: spec.kind,
-        type_id,
-        replacement: render_template(template, type_name),
-        keep: (
-            spec.keep_prefix.unwrap_or(default_keep.0),
-            spec.keep_suffix.unwrap_or(default_keep.1),
-        ),
-    }
-}
-
-/// `users` are the user patterns behind the last `users.len()` regexes (to name one at fault).
-fn build_dfas(
-    regexes: &[String],
-    users: &[&super::UserPattern],
-) -> Result<(Dfa, Dfa), EngineError> {
-    let refs: Vec<&str> = regexes.iter().map(String::as_str).collect();
-    let first_user = regexes.len() - users.len();
-    let user = |i: Option<usize>| {
-        i.and_then(|i| i.checked_sub(first_user))
-            .and_then(|i| users.get(i))
-    };
-    super::dfa_build::build(&refs).map_err(|f| match f {
-        // The built-in patterns build on their own: with one user pattern, it is the one that makes the
-        // DFA too large.
-        BuildFailure::TooBig { message, pattern } => {
-            match user(pattern).or_else(|| (users.len() == 1).then(|| &users[0])) {
-                Some(p) => EngineError::PatternTooBig {
-                    index: p.index,
-                    type_name: p.kind.clone(),
-                    message,
-                },
-                None => EngineError::TooBig(message),
-            }
-        }
-        BuildFailure::Nfa { message, pattern } => match user(pattern) {
-            Some(p) => EngineError::InvalidPattern {
-                index: p.index,
-                type_name: p.kind.clone(),
-                message,
-                column: 1,
-                hint: None,
-            },
-            None => EngineError::Build(format!("NFA: {message}")),
-        },
-    })
-}
-
-/// The built-in patterns' DFAs, built at compile time by build.rs (validated when loaded).
-fn builtin_dfas() -> Result<(Dfa, Dfa), EngineError> {
-    /// `include_bytes!` with the 4-byte alignment a DFA's transition table needs.
-    #[repr(C)]
-    struct Aligned<B: ?Sized> {
-        _align: [u32; 0],
-        bytes: B,
-    }
-    static FWD: &Aligned<[u8]> = &Aligned {
-        _align: [],
-        bytes: *include_bytes!(concat!(env!("OUT_DIR"), "/builtin_fwd.dfa")),
-    };
-    static REV: &Aligned<[u8]> = &Aligned {
-        _align: [],
-        bytes: *include_bytes!(concat!(env!("OUT_DIR"), "/builtin_rev.dfa")),
-    };
-    let load = |a: &'static Aligned<[u8]>| {
-        dense::DFA::from_bytes(&a.bytes)
-            .map(|(dfa, _)| dfa.to_owned())
-            .map_err(|e| EngineError::Build(format!("built-in DFA: {e}")))
-    };
-    Ok((load(FWD)?, load(REV)?))
 }

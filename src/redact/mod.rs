@@ -1,15 +1,20 @@
-//! Redaction: pure and synchronous, bytes in, bytes and findings out. No I/O, no clocks.
+//! Redaction: pure and synchronous, bytes in, bytes and findings out. No I/O, no clocks; imports nothing
+//! from the rest of the crate.
 //!
-//! `patterns` is the built-in detector library, `engine` the one DFA and the search loop, `validators` the
-//! decisions on candidates, `actions` the replacements, `stream` the bounded-memory streaming wrapper.
+//! `patterns` is the built-in detector library (the DFA's candidate patterns), `compile` builds the one DFA,
+//! `engine` runs the search loop, `text` decodes logical characters for every detector, `detect` holds the
+//! decisions on candidates (one module per detector family), `actions` the replacements, `stream` the
+//! bounded-memory streaming window.
 
 pub mod actions;
+pub mod compile;
+pub mod detect;
 pub mod dfa_build;
 pub mod engine;
 pub mod patterns;
 pub mod stream;
+pub mod text;
 pub mod user_regex;
-pub mod validators;
 
 use std::fmt;
 
@@ -17,7 +22,7 @@ pub use actions::{ActionKind, ActionSpec, HashKey};
 pub use engine::{Engine, Hit};
 pub use stream::{redact_all, Redactor};
 
-use crate::config::{ConfigError, DEFAULT_REPLACEMENT};
+use actions::DEFAULT_REPLACEMENT;
 
 /// A built-in detector's setting.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +46,19 @@ pub struct UserPattern {
     pub validate: bool,
 }
 
+impl UserPattern {
+    /// Checks the regex and gives the form that goes into the DFA; an error names the pattern and column.
+    pub fn prepare(&self) -> Result<String, EngineError> {
+        user_regex::prepare(&self.regex).map_err(|e| EngineError::InvalidPattern {
+            index: self.index,
+            type_name: self.kind.clone(),
+            message: e.message,
+            column: e.column,
+            hint: e.hint,
+        })
+    }
+}
+
 /// Everything the engine is built from.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -57,8 +75,11 @@ pub struct EngineConfig {
     pub max_birth_year: u32,
 }
 
-impl Default for EngineConfig {
-    fn default() -> Self {
+impl EngineConfig {
+    /// The built-in defaults: every detector on with the `redact` action, no user patterns, no hash key.
+    /// `max_birth_year` is the current year, which the caller reads (redaction reads no clock; the config's
+    /// `impl Default for EngineConfig` reads it once, when the configuration is made).
+    pub fn with_defaults(max_birth_year: u32) -> Self {
         EngineConfig {
             detection_enabled: true,
             redaction_enabled: true,
@@ -73,8 +94,7 @@ impl Default for EngineConfig {
                 .collect(),
             patterns: Vec::new(),
             hash_key: None,
-            // Read once, here, when the configuration is made; redaction itself reads no clock.
-            max_birth_year: crate::config::current_year(),
+            max_birth_year,
         }
     }
 }
@@ -153,35 +173,3 @@ impl fmt::Display for EngineError {
 }
 
 impl std::error::Error for EngineError {}
-
-impl EngineError {
-    /// As a config error pointing at the pattern.
-    pub fn into_config_error(self) -> ConfigError {
-        match self {
-            EngineError::InvalidPattern {
-                index,
-                type_name,
-                message,
-                column,
-                hint,
-            } => {
-                let e = ConfigError::new(
-                    format!("privacy.pii_detection.patterns[{index}].regex"),
-                    format!("pattern {type_name:?}: {message} at column {column}"),
-                );
-                match hint {
-                    Some(h) => e.with_hint(h),
-                    None => e,
-                }
-            }
-            EngineError::TooBig(msg) => ConfigError::new("privacy.pii_detection.patterns", format!("the patterns make a DFA too large ({msg})"))
-                .with_hint("large counted repetitions such as {1000} multiply DFA states; use a smaller bound or +"),
-            EngineError::PatternTooBig { index, type_name, message } => ConfigError::new(
-                format!("privacy.pii_detection.patterns[{index}].regex"),
-                format!("pattern {type_name:?} is too large ({message})"),
-            )
-            .with_hint("large or nested counted repetitions such as {1000} or {100}{100} multiply states; use a smaller bound or +"),
-            EngineError::Build(msg) => ConfigError::new("privacy.pii_detection.patterns", msg),
-        }
-    }
-}

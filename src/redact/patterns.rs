@@ -11,6 +11,50 @@ pub struct BuiltinDetector {
     pub mask_keep: (usize, usize),
 }
 
+/// A built-in detector. Its index (`as usize`) is its type id and the index of its default action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Detector {
+    Phone,
+    IdCard,
+    BankCard,
+    Email,
+    Ipv4,
+    Ipv6,
+    Secret,
+    Password,
+}
+
+impl Detector {
+    /// Every built-in detector, in type-id order.
+    pub const ALL: [Detector; 8] = [
+        Detector::Phone,
+        Detector::IdCard,
+        Detector::BankCard,
+        Detector::Email,
+        Detector::Ipv4,
+        Detector::Ipv6,
+        Detector::Secret,
+        Detector::Password,
+    ];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The type name users see (`[REDACTED:phone]`, config keys, stats).
+    pub fn name(self) -> &'static str {
+        BUILTIN_DETECTORS[self as usize].name
+    }
+
+    pub fn from_name(name: &str) -> Option<Detector> {
+        Detector::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    pub fn from_index(i: usize) -> Option<Detector> {
+        Detector::ALL.get(i).copied()
+    }
+}
+
 pub const PHONE: &str = "phone";
 pub const ID_CARD: &str = "id_card";
 pub const BANK_CARD: &str = "bank_card";
@@ -20,7 +64,7 @@ pub const IPV6: &str = "ipv6";
 pub const SECRET: &str = "secret";
 pub const PASSWORD: &str = "password";
 
-/// All built-in detectors, in the order their type ids are assigned.
+/// All built-in detectors, in the order their type ids are assigned (that of [`Detector::ALL`]).
 pub const BUILTIN_DETECTORS: &[BuiltinDetector] = &[
     BuiltinDetector {
         name: PHONE,
@@ -89,7 +133,14 @@ pub enum Handler {
     PemBlock,
     /// A token with a self-identifying format (JWT, sk-, ghp_, AKIA...).
     TokenFormat,
+    /// A Telegram bot token (`123456789:AA...`), bare or inside an API URL path (`/bot123456789:AA.../`).
+    BotToken,
+    /// A webhook URL whose path holds its secret (Slack, Discord, Feishu/Lark bots).
+    WebhookPath,
+    /// `Cookie:` / `Set-Cookie:` (also as JSON keys): session cookies among the others.
+    Cookie,
     Ipv4,
+    /// Also IPv4-mapped (`::ffff:203.0.113.5`, as Node.js reports clients): the IPv4 part is an IPv4 address.
     Ipv6,
 }
 
@@ -97,8 +148,8 @@ pub enum Handler {
 #[derive(Debug, Clone, Copy)]
 pub struct BuiltinPattern {
     pub handler: Handler,
-    /// Detector names that can result; the pattern is compiled when any of them is enabled.
-    pub detectors: &'static [&'static str],
+    /// Detectors that can result.
+    pub detectors: &'static [Detector],
     pub regex: &'static str,
 }
 
@@ -111,9 +162,19 @@ macro_rules! digit {
 }
 macro_rules! sep {
     () => {
-        // blank, dash; no-break and thin spaces (U+00A0, U+2002-200A, U+202F); Unicode dashes; the
-        // ideographic space; the full-width dash; a URL-encoded space.
+        // Loose separators, between any groups: a blank, a dash; no-break and thin spaces (U+00A0,
+        // U+2002-200A, U+202F), Unicode dashes, the ideographic space, the full-width dash; a URL-encoded
+        // space.
         r"(?:[ \-]|%20|\xC2\xA0|\xE2\x80[\x82-\x8A\x90-\x94\xAF]|\xE3\x80\x80|\xEF\xBC\x8D)"
+    };
+}
+macro_rules! strict {
+    () => {
+        // Separators seen only in the canonical groupings (below): two blanks (also how columns are
+        // aligned), dot, slash, underscore, middle dots (U+00B7, U+30FB), full-width dot and slash, and
+        // JSON-escaped no-break and ideographic spaces (json.dumps writes them `\u00a0`, `\u3000`). Dotted
+        // quads, decimals and columns of numbers never start a candidate.
+        r"(?:  |[./_]|\xC2\xB7|\xE3\x83\xBB|\xEF\xBC[\x8E\x8F]|\\u00[aA]0|\\u3000)"
     };
 }
 
@@ -121,41 +182,48 @@ macro_rules! sep {
 pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
     BuiltinPattern {
         handler: Handler::PemBlock,
-        detectors: &[SECRET],
+        detectors: &[Detector::Secret],
         // The header's rest (`... PRIVATE KEY-----`) and the body are read by the validator.
         regex: r"(?-u:-----BEGIN )",
     },
     BuiltinPattern {
         handler: Handler::TokenFormat,
-        detectors: &[SECRET],
+        detectors: &[Detector::Secret],
         // Only the prefix: counted token bodies in an unanchored DFA multiply its states, so the validator
         // reads the body (JWT: three dot-separated base64url parts; others: a minimum length).
         // Alibaba Cloud (LTAI) and Tencent Cloud (AKID) access key ids too.
-        regex: r"(?-u:eyJ|sk-|gh[pousr]_|github_pat_|xox[abeoprs]-|A[KS]IA|AIza|LTAI|AKID)",
+        // age identities (AGE-SECRET-KEY-1...).
+        // Discord bot tokens start with the bot's id in base64: two digit triplets as base64 are
+        // `[MNO][DTjz][AEIMQUYcgk][w-z0-5]` then `[MNO][DTjz]`.
+        regex: concat!(
+            r"(?-u:eyJ|sk-|gh[pousr]_|github_pat_|xox[abeoprs]-|xapp-|A[KS]IA|AIza|LTAI|AKID|AGE-SECRET-KEY-1",
+            r"|hf_|gsk_|pplx-|xai-|[MNO][DTjz][AEIMQUYcgk][w-z0-5][MNO][DTjz])"
+        ),
     },
     BuiltinPattern {
         handler: Handler::Keyword,
-        detectors: &[SECRET, PASSWORD],
+        detectors: &[Detector::Secret, Detector::Password],
         // The END of a credential key name (`access_token`, `EncodingAESKey`, `db_password` end in one of
         // these; the validator reads the whole name back), its closing quote (plain, or escaped inside a JSON
         // string, once or twice), the separator and the value's opening quote. Blanks alone as separator serve
         // `--password VALUE` and `password is VALUE`, which the validator checks. `%3D` is `=` inside a
         // URL-encoded URL (a redirect_uri's query). `>` ends an XML element's start tag
         // (`<EncodingAESKey>...</EncodingAESKey>`; the validator wants the matching end tag).
+        // `&quot;` is a quote in HTML-escaped JSON, `\x22` in nginx's logged request bodies.
         regex: concat!(
             r"(?-u:(?i:pass(?:word|wd|phrase)?|pwd|token|secret|key|auth(?:orization)?|credentials?|ticket",
             r"|session[_\-]?id)",
-            r#"(?:(?:\\{0,3}["'])?[ \t]*(?::|=>|=|\xEF\xBC\x9A)|%3[DdAa]|[ \t]|>))"#
+            r#"(?:(?:\\{0,3}["']|&quot;|\\x2[27])?[ \t]*(?::|=>|=|\xEF\xBC\x9A)|%3[DdAa]|[ \t]|>))"#
         ),
     },
     BuiltinPattern {
         handler: Handler::Bearer,
-        detectors: &[SECRET],
+        detectors: &[Detector::Secret],
         regex: r"(?-u:(?i:bearer)(?:[ \t]+|%20))",
     },
     BuiltinPattern {
         handler: Handler::ChatPassword,
-        detectors: &[PASSWORD, SECRET],
+        detectors: &[Detector::Password, Detector::Secret],
         // 密码 口令 密碼 (password), 密钥 (secret key); the validator reads 是/为/為, colons, '=' or blanks.
         // Also as JSON `\uXXXX` escapes (Python's json.dumps writes 密码 as \u5bc6\u7801) and URL-encoded.
         regex: concat!(
@@ -167,32 +235,59 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
     },
     BuiltinPattern {
         handler: Handler::GoDsn,
-        detectors: &[PASSWORD],
+        detectors: &[Detector::Password],
         regex: r"(?-u:@(?:tcp|udp|unix)\()",
     },
     BuiltinPattern {
         handler: Handler::CliPassword,
-        detectors: &[PASSWORD],
+        detectors: &[Detector::Password],
         // The validator wants a blank before it and the command (mysql, mariadb, sshpass) earlier on the line.
         regex: r"(?-u:-p)",
     },
     BuiltinPattern {
         handler: Handler::UrlAuthority,
-        detectors: &[PASSWORD],
+        detectors: &[Detector::Password],
         // Also with escaped slashes, as PHP's json_encode writes URLs (`mysql:\/\/bot:pw@db`).
         regex: r"(?-u:://|:\\/\\/)",
     },
     BuiltinPattern {
+        handler: Handler::WebhookPath,
+        detectors: &[Detector::Secret],
+        // The secret is the path segment after these (Slack, Discord, Feishu and Lark bot webhooks).
+        regex: r"(?-u:hooks\.slack\.com/services/|/api/webhooks/|/open-apis/bot/v2/hook/)",
+    },
+    BuiltinPattern {
+        handler: Handler::Cookie,
+        detectors: &[Detector::Secret],
+        // `Cookie: `, `Set-Cookie: `, `cookie="`, `"cookie":"`, `\"set-cookie\":[\"`; the validator reads the
+        // `name=value` pairs.
+        regex: r#"(?-u:(?i:cookie)(?:\\{0,3}["'])?[ \t]*[:=][ \t]*(?:\[?\\{0,3}["'])?)"#,
+    },
+    BuiltinPattern {
         handler: Handler::EmailAnchor,
-        detectors: &[EMAIL],
+        detectors: &[Detector::Email],
         // An ASCII domain, or the first byte of a non-Latin one (`用户@例子.中国`; the validator reads it).
         regex: r"(?-u:(?:@|%40|\xEF\xBC\xA0)(?:[A-Za-z0-9][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)+|[\xC2-\xF4]))",
     },
     BuiltinPattern {
+        handler: Handler::BotToken,
+        detectors: &[Detector::Secret],
+        // The bot's id and `:AA`; the validator reads the 35-character secret.
+        regex: r"(?-u:[0-9]{6,12}:AA)",
+    },
+    BuiltinPattern {
+        handler: Handler::Ipv4,
+        // Before Numeric: a dotted quad of 1-3 digit parts is an address candidate first (a numeric candidate
+        // with dots can never be a phone, ID or card with such groups).
+        detectors: &[Detector::Ipv4],
+        regex: r"(?-u:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})",
+    },
+    BuiltinPattern {
         handler: Handler::Numeric,
-        detectors: &[PHONE, ID_CARD, BANK_CARD],
-        // Eleven digits (ASCII or full-width, single separators allowed) start a candidate; the validator
-        // reads the rest of the run.
+        detectors: &[Detector::Phone, Detector::IdCard, Detector::BankCard],
+        // Eleven digits (ASCII or full-width) with loose separators, or the start of a canonical grouping with
+        // strict ones (3-4-4 mobile, 4-4-4... card, 6-8-4 ID), start a candidate; the validator reads the rest
+        // of the run.
         regex: concat!(
             r"(?-u:(?:\+|%2[Bb]|\xEF\xBC\x8B)?",
             digit!(),
@@ -200,17 +295,25 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
             sep!(),
             "?",
             digit!(),
-            r"){10})"
+            "){10}",
+            // Strict separators: the first two groups of a canonical grouping (ASCII digits), `138.1234.`,
+            // `6222.0212.`, `110105.19491231`.
+            r"|[0-9]{3}",
+            strict!(),
+            r"[0-9]{4}",
+            strict!(),
+            r"|[0-9]{4}",
+            strict!(),
+            r"[0-9]{4}",
+            strict!(),
+            r"|[0-9]{6}",
+            strict!(),
+            r"[0-9]{8})"
         ),
     },
     BuiltinPattern {
-        handler: Handler::Ipv4,
-        detectors: &[IPV4],
-        regex: r"(?-u:[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})",
-    },
-    BuiltinPattern {
         handler: Handler::Ipv6,
-        detectors: &[IPV6],
+        detectors: &[Detector::Ipv6],
         // Groups then `::` (`2001:db8::`), four groups in a row (the full form), or `::` before a group;
         // the validator reads the rest. Times (`10:07:01`) and most MACs never start a candidate.
         regex: r"(?-u:(?:[0-9A-Fa-f]{1,4}:){1,7}:|(?:[0-9A-Fa-f]{1,4}:){4}|::[0-9A-Fa-f]{1,4})",
@@ -219,5 +322,5 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
 
 /// Index of a built-in detector by name.
 pub fn detector_index(name: &str) -> Option<usize> {
-    BUILTIN_DETECTORS.iter().position(|d| d.name == name)
+    Detector::from_name(name).map(Detector::index)
 }

@@ -1,31 +1,131 @@
 //! Streaming over the engine: arbitrary byte chunks in, redacted bytes out, in bounded memory.
 //!
-//! Complete lines are redacted as soon as they arrive (so `bot | logveil redact` shows each line at once); a
-//! partial last line waits for its newline or the end of input. A line longer than the buffer is redacted
-//! in pieces that overlap by [`HOLD`] bytes of look-ahead, so a value that straddles a piece boundary is still
-//! found. Bytes that are not redacted come out exactly as they came in.
+//! A [`Window`] holds the input not yet processed and decides where the next region ends: complete lines as
+//! soon as they arrive (so `bot | logveil redact` shows each line at once); a partial last line waits for its
+//! newline or the end of input. A line longer than the window is cut in pieces at a character start, with
+//! [`HOLD`] bytes of look-ahead kept back, so a value that straddles a cut is still found; [`CONTEXT`] bytes
+//! of processed input stay before each region for the detectors' look-behind. [`Redactor`] is a window plus
+//! the engine's region redaction; any other consumer of the engine's hits over a stream (a scan that only
+//! counts) uses the same window, so where a stream is cut is decided in one place.
+//!
+//! Bytes that are not redacted come out exactly as they came in.
 
 use super::engine::{ChunkState, Engine};
+use super::text::MAX_LOOKBEHIND;
 use super::Findings;
 
-/// Look-behind kept from already emitted input, for the validators' context checks.
-const CONTEXT: usize = 256;
-/// Look-ahead kept back when a line is cut (longer than any value a validator reads).
+/// Look-behind kept from already processed input, for the detectors' context reads.
+pub const CONTEXT: usize = MAX_LOOKBEHIND;
+// Every detector reads at most MAX_LOOKBEHIND bytes back from its candidate: the window keeps them.
+const _: () = assert!(MAX_LOOKBEHIND <= CONTEXT);
+/// Look-ahead kept back when a line is cut (longer than any value a detector reads).
 pub const HOLD: usize = 64 << 10;
-/// A line longer than this is redacted in pieces.
+/// A line longer than this is processed in pieces.
 pub const MAX_LINE: usize = 1 << 20;
+
+/// A bounded window over one input stream (see the module header).
+#[derive(Debug, Clone)]
+pub struct Window {
+    buf: Vec<u8>,
+    /// `buf[..ctx]` was processed already and is kept as context.
+    ctx: usize,
+    /// Offset in `buf` up to which no newline was found (so a long line is not rescanned).
+    scanned: usize,
+    max_line: usize,
+}
+
+impl Window {
+    /// A window that cuts lines longer than `max_line` (at least twice [`HOLD`]).
+    pub fn new(max_line: usize) -> Self {
+        Window {
+            buf: Vec::new(),
+            ctx: 0,
+            scanned: 0,
+            max_line: max_line.max(2 * HOLD),
+        }
+    }
+
+    /// How many more bytes may be added before a region must be taken out.
+    pub fn room(&self) -> usize {
+        (self.max_line + HOLD).saturating_sub(self.buf.len() - self.ctx)
+    }
+
+    /// Adds input (at most [`Window::room`] bytes at a time keeps memory bounded).
+    pub fn extend(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
+    /// The buffer the regions index: context, then unprocessed input.
+    pub fn buf(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// The next region to process, `buf()[from..to]` (`buf()[..from]` is context; bytes after `to` may be
+    /// read as look-ahead): complete lines, a piece of an overlong line, or at `eof` everything left. None when
+    /// more input is needed first.
+    pub fn next_region(&mut self, eof: bool) -> Option<(usize, usize)> {
+        let len = self.buf.len();
+        let from = self.ctx;
+        let cut = if eof {
+            len
+        } else {
+            let search = self.scanned.max(self.ctx);
+            match memchr::memrchr(b'\n', &self.buf[search..]) {
+                Some(i) => search + i + 1,
+                None if len - self.ctx >= self.max_line + HOLD => self.long_line_cut(),
+                None => {
+                    self.scanned = len;
+                    return None;
+                }
+            }
+        };
+        (cut > from).then_some((from, cut))
+    }
+
+    /// Where an overlong line is cut: [`HOLD`] bytes before the end, moved back to a UTF-8 character start.
+    fn long_line_cut(&self) -> usize {
+        let len = self.buf.len();
+        let mut cut = len - HOLD;
+        while cut > self.ctx + 1 && len - HOLD - cut < 3 && (0x80..0xC0).contains(&self.buf[cut]) {
+            cut -= 1;
+        }
+        cut
+    }
+
+    /// The region was processed up to `done` (at least its end; more when a hit ran past it): what is no
+    /// longer needed as context is dropped.
+    pub fn consumed(&mut self, done: usize) {
+        let done = done.min(self.buf.len());
+        let keep_from = done.saturating_sub(CONTEXT);
+        self.buf.drain(..keep_from);
+        self.ctx = done - keep_from;
+        self.scanned = self.ctx;
+    }
+
+    /// More regions may be ready without more input (an overlong line still exceeds the window).
+    pub fn is_full(&self) -> bool {
+        self.buf.len() - self.ctx >= self.max_line + HOLD
+    }
+
+    /// Input bytes received but not processed yet (a partial line).
+    pub fn pending(&self) -> usize {
+        self.buf.len() - self.ctx
+    }
+
+    /// Forgets everything (end of one input).
+    pub fn reset(&mut self) {
+        self.buf.clear();
+        self.ctx = 0;
+        self.scanned = 0;
+    }
+}
 
 /// A streaming redactor over one input.
 pub struct Redactor<'e> {
     engine: &'e Engine,
-    buf: Vec<u8>,
-    /// `buf[..ctx]` was already emitted and is kept as context.
-    ctx: usize,
-    /// Offset in `buf` up to which no newline was found (so a long line is not rescanned).
-    scanned: usize,
+    window: Window,
     st: ChunkState,
     findings: Findings,
-    max_line: usize,
 }
 
 impl<'e> Redactor<'e> {
@@ -37,12 +137,9 @@ impl<'e> Redactor<'e> {
     pub fn with_max_line(engine: &'e Engine, max_line: usize) -> Self {
         Redactor {
             engine,
-            buf: Vec::new(),
-            ctx: 0,
-            scanned: 0,
+            window: Window::new(max_line),
             st: ChunkState::default(),
             findings: engine.new_findings(),
-            max_line: max_line.max(2 * HOLD),
         }
     }
 
@@ -51,11 +148,9 @@ impl<'e> Redactor<'e> {
         let mut data = data;
         while !data.is_empty() {
             // Never hold more than one long line's worth: feed in slices so a cut can happen between them.
-            let room = (self.max_line + HOLD)
-                .saturating_sub(self.buf.len() - self.ctx)
-                .max(1);
+            let room = self.window.room().max(1);
             let (now, later) = data.split_at(room.min(data.len()));
-            self.buf.extend_from_slice(now);
+            self.window.extend(now);
             self.process(out, false);
             data = later;
         }
@@ -64,15 +159,13 @@ impl<'e> Redactor<'e> {
     /// End of input: redacts and appends whatever is left (a last line without newline included).
     pub fn finish(&mut self, out: &mut Vec<u8>) {
         self.process(out, true);
-        self.buf.clear();
-        self.ctx = 0;
-        self.scanned = 0;
+        self.window.reset();
         self.st = ChunkState::default();
     }
 
     /// Input bytes received but not yet emitted (a partial line).
     pub fn pending(&self) -> usize {
-        self.buf.len() - self.ctx
+        self.window.pending()
     }
 
     pub fn findings(&self) -> &Findings {
@@ -84,47 +177,17 @@ impl<'e> Redactor<'e> {
     }
 
     fn process(&mut self, out: &mut Vec<u8>, eof: bool) {
-        loop {
-            let len = self.buf.len();
-            let from = self.scanned.max(self.ctx);
-            let cut = if eof {
-                len
-            } else {
-                match memchr::memrchr(b'\n', &self.buf[from..]) {
-                    Some(i) => from + i + 1,
-                    None if len - self.ctx >= self.max_line + HOLD => {
-                        // Cut at the start of a UTF-8 character, never inside one.
-                        let mut cut = len - HOLD;
-                        while cut > self.ctx + 1
-                            && len - HOLD - cut < 3
-                            && (0x80..0xC0).contains(&self.buf[cut])
-                        {
-                            cut -= 1;
-                        }
-                        cut
-                    }
-                    None => {
-                        self.scanned = len;
-                        return;
-                    }
-                }
-            };
-            if cut <= self.ctx {
-                return;
-            }
+        while let Some((from, to)) = self.window.next_region(eof) {
             let done = self.engine.redact_region(
-                &self.buf,
-                self.ctx,
-                cut,
+                self.window.buf(),
+                from,
+                to,
                 &mut self.st,
                 out,
                 &mut self.findings,
             );
-            let keep_from = done.saturating_sub(CONTEXT);
-            self.buf.drain(..keep_from);
-            self.ctx = done - keep_from;
-            self.scanned = self.ctx;
-            if eof || self.buf.len() - self.ctx < self.max_line + HOLD {
+            self.window.consumed(done);
+            if eof || !self.window.is_full() {
                 return;
             }
         }
@@ -138,4 +201,76 @@ pub fn redact_all(engine: &Engine, input: &[u8]) -> (Vec<u8>, Findings) {
     r.push(input, &mut out);
     r.finish(&mut out);
     (out, r.take_findings())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regions as a consumer sees them: (context, region) texts.
+    fn regions(w: &mut Window, eof: bool) -> Vec<(usize, String)> {
+        let mut v = Vec::new();
+        while let Some((from, to)) = w.next_region(eof) {
+            v.push((
+                from,
+                String::from_utf8_lossy(&w.buf()[from..to]).into_owned(),
+            ));
+            w.consumed(to);
+            if eof || !w.is_full() {
+                break;
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn complete_lines_come_out_at_once_and_a_partial_line_waits() {
+        let mut w = Window::new(MAX_LINE);
+        w.extend(b"one\ntwo\nthr");
+        assert_eq!(regions(&mut w, false), vec![(0, "one\ntwo\n".to_string())]);
+        assert_eq!(w.pending(), 3);
+        w.extend(b"ee");
+        assert!(regions(&mut w, false).is_empty(), "no newline yet");
+        assert_eq!(regions(&mut w, true), vec![(8, "three".to_string())]);
+    }
+
+    #[test]
+    fn processed_input_stays_as_context_up_to_the_lookbehind() {
+        let mut w = Window::new(MAX_LINE);
+        let long = "x".repeat(CONTEXT * 2) + "\n";
+        w.extend(long.as_bytes());
+        regions(&mut w, false);
+        w.extend(b"next\n");
+        let (from, to) = w.next_region(false).unwrap();
+        assert_eq!(from, CONTEXT, "exactly CONTEXT bytes of context");
+        assert_eq!(&w.buf()[from..to], b"next\n");
+    }
+
+    #[test]
+    fn an_overlong_line_is_cut_at_a_character_start_with_look_ahead_kept() {
+        let mut w = Window::new(2 * HOLD);
+        // Three-byte characters, no newline: the cut must not split one.
+        let line = "密".repeat((3 * HOLD) / 3 + 10);
+        let mut fed = 0;
+        let mut cuts = Vec::new();
+        while fed < line.len() {
+            let n = w.room().max(1).min(line.len() - fed);
+            w.extend(&line.as_bytes()[fed..fed + n]);
+            fed += n;
+            while let Some((from, to)) = w.next_region(false) {
+                assert!(
+                    std::str::from_utf8(&w.buf()[from..to]).is_ok(),
+                    "cut inside a character"
+                );
+                assert!(w.buf().len() - to >= HOLD - 2, "look-ahead kept");
+                cuts.push(to - from);
+                w.consumed(to);
+                if !w.is_full() {
+                    break;
+                }
+            }
+        }
+        assert!(!cuts.is_empty(), "the line was cut");
+        assert!(w.pending() <= 2 * HOLD + HOLD, "memory stays bounded");
+    }
 }

@@ -568,6 +568,127 @@ pub fn hex_with_mobile(rng: &mut Rng, n: usize) -> String {
     )
 }
 
+// ---------------------------------------------------------------- platform credentials
+
+const B64STD: &[u8] = B64;
+
+/// A Telegram bot token: the bot's numeric id, `:`, 35 characters starting `AA` (BotFather's format).
+pub fn telegram_token(rng: &mut Rng) -> String {
+    let id_len = rng.range(8, 10) as usize;
+    format!(
+        "{}{}:AA{}",
+        rng.range(1, 9),
+        rng.digits(id_len - 1),
+        rng.chars_from(TOKCHARS, 33)
+    )
+}
+
+/// The secret part of a Slack incoming-webhook path (`/services/T.../B.../SECRET`).
+pub fn slack_webhook_secret(rng: &mut Rng) -> String {
+    rng.alnum(24)
+}
+
+/// A Discord webhook token (68 characters of base64url).
+pub fn discord_webhook_token(rng: &mut Rng) -> String {
+    rng.chars_from(TOKCHARS, 68)
+}
+
+/// A Discord bot token: the bot's snowflake id as base64url, a timestamp part, an HMAC part.
+pub fn discord_bot_token(rng: &mut Rng) -> String {
+    let n = rng.range(17, 19) as usize;
+    let id = format!("{}{}", rng.range(1, 9), rng.digits(n - 1));
+    format!(
+        "{}.{}.{}",
+        b64url(id.as_bytes()),
+        rng.chars_from(TOKCHARS, 6),
+        rng.chars_from(TOKCHARS, 38)
+    )
+}
+
+/// A Feishu/Lark tenant or app access token (`t-` / `a-` then base64url-ish).
+pub fn feishu_access_token(rng: &mut Rng) -> String {
+    let p = rng.pick(&["t-", "a-", "u-"]);
+    format!("{p}g{}", rng.chars_from(TOKCHARS, 40))
+}
+
+/// A WeChat mini-program session_key (base64 of 16 bytes).
+pub fn session_key(rng: &mut Rng) -> String {
+    format!("{}==", rng.chars_from(B64STD, 22))
+}
+
+/// A DingTalk robot signature as it appears URL-encoded in a query (`sign=...%2B...%3D`).
+pub fn dingtalk_sign(rng: &mut Rng) -> String {
+    let raw = format!(
+        "{}{}=",
+        rng.chars_from(B64STD, 20),
+        rng.chars_from(B64STD, 23)
+    );
+    url_encode(&raw)
+}
+
+/// An OpenAI project key or an Anthropic key.
+pub fn llm_key(rng: &mut Rng) -> String {
+    match rng.below(4) {
+        0 => format!("sk-proj-{}", rng.chars_from(TOKCHARS, 48)),
+        1 => format!(
+            "sk-ant-api03-{}-{}AA",
+            rng.chars_from(TOKCHARS, 80),
+            rng.alnum(6)
+        ),
+        2 => format!("sk-{}", rng.hex(32)),
+        _ => format!("sk-or-v1-{}", rng.hex(64)),
+    }
+}
+
+/// A session cookie value (express `s%3A...`, a hex or base64 session id).
+pub fn session_cookie(rng: &mut Rng) -> String {
+    match rng.below(3) {
+        0 => format!("s%3A{}.{}", rng.chars_from(TOKCHARS, 32), rng.alnum(43)),
+        1 => rng.hex(32),
+        _ => rng.chars_from(TOKCHARS, 40),
+    }
+}
+
+/// A password with URL-legal characters (sub-delimiters, `:`, `~`, percent escapes) for DSNs.
+pub fn password_url(rng: &mut Rng) -> String {
+    let specials: &[&str] = &[
+        "!", "$", "&", "'", "(", ")", "*", "+", ",", ";", "=", ":", "~", "%40", "%2F", "-", ".",
+    ];
+    let mut s = format!(
+        "{}{}",
+        rng.chars_from(b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz", 1),
+        rng.alnum(4)
+    );
+    for _ in 0..2 {
+        s.push_str(rng.pick(specials));
+        s.push_str(&rng.alnum(3));
+    }
+    s
+}
+
+/// An age identity (the secret half of a key pair; bech32, upper case).
+pub fn age_identity(rng: &mut Rng) -> String {
+    format!(
+        "AGE-SECRET-KEY-1{}",
+        rng.chars_from(b"QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L", 58)
+    )
+}
+
+/// An age recipient (public; must survive).
+pub fn age_recipient(rng: &mut Rng) -> String {
+    format!(
+        "age1{}",
+        rng.chars_from(b"qpzry9x8gf2tvdw0s3jn54khce6mua7l", 58)
+    )
+}
+
+/// A message id that is a valid card number by Luhn and issuer prefix: a trap for a `\d{16,19}` pattern.
+pub fn msgid_cardlike(rng: &mut Rng) -> String {
+    let len = *rng.pick(&[&16usize, &17, &19]);
+    let p = rng.pick(&["4", "5", "62", "6", "9"]);
+    luhn_pass(rng, p, len)
+}
+
 // ---------------------------------------------------------------- formatting
 
 /// Full-width digits (and X / x).
@@ -779,6 +900,39 @@ pub fn generate(name: &str, rng: &mut Rng) -> Option<String> {
             .to_string(),
         "extuid" => format!("wm{}", rng.chars_from(TOKCHARS, 30)),
         "chatid" => format!("wr{}", rng.chars_from(TOKCHARS, 30)),
+        // platform credentials (secrets)
+        "tgtok" => telegram_token(rng),
+        "slackwh" => slack_webhook_secret(rng),
+        "discordwh" => discord_webhook_token(rng),
+        "discordtok" => discord_bot_token(rng),
+        "fstok" => feishu_access_token(rng),
+        "sesskey" => session_key(rng),
+        "dtsign" => dingtalk_sign(rng),
+        "llmkey" => llm_key(rng),
+        "cookie" => session_cookie(rng),
+        "pwurl" => password_url(rng),
+        "hookid" => uuid(rng),
+        "hex64" => rng.hex(64),
+        "secret32" => rng.alnum(32),
+        "ageid" => age_identity(rng),
+        // look-alikes
+        "agerecip" => age_recipient(rng),
+        "msgidcard" => msgid_cardlike(rng),
+        "ouid" => format!("ou_{}", rng.hex(32)),
+        "ocid" => format!("oc_{}", rng.hex(32)),
+        "clid" => format!("cli_{}", rng.hex(16)),
+        "dingkey" => format!(
+            "ding{}",
+            rng.chars_from(b"abcdefghijklmnopqrstuvwxyz0123456789", 16)
+        ),
+        "wxappid" => format!("wx{}", rng.hex(16)),
+        "ver4" => format!(
+            "{}.{}.{}.{}",
+            rng.range(1, 12),
+            rng.range(0, 40),
+            rng.range(0, 99),
+            rng.range(1, 250)
+        ),
         _ => return None,
     })
 }
@@ -799,6 +953,31 @@ pub fn apply_filter(filter: &str, s: &str) -> Option<String> {
         "jsonu" => json_u_escape(s),
         "last4" => s[s.len().saturating_sub(4)..].to_string(),
         "first7" => s.chars().take(7).collect(),
+        // separators people type and programs emit, for 3-4-4 (mobiles), 4-4-4-4 (cards), 6-8-4 (IDs)
+        "dot" => group(s, &[3, 4, 4], "."),
+        "slash" => group(s, &[3, 4, 4], "/"),
+        "uscore" => group(s, &[3, 4, 4], "_"),
+        "mdot" => group(s, &[3, 4, 4], "\u{b7}"),
+        "sp2" => group(s, &[3, 4, 4], "  "),
+        "ideo" => group(s, &[3, 4, 4], "\u{3000}"),
+        "fwdash" => group(s, &[3, 4, 4], "\u{ff0d}"),
+        "endash" => group(s, &[3, 4, 4], "\u{2013}"),
+        "nbspu" => group(s, &[3, 4, 4], "\\u00a0"),
+        "g4dot" => group4(s, "."),
+        "g4sp2" => group4(s, "  "),
+        "g4nbsp" => group4(s, "\u{a0}"),
+        "g4ideo" => group4(s, "\u{3000}"),
+        "g4us" => group4(s, "_"),
+        "ssd" => group(s, &[6, 8, 4], "-"),
+        "ssdot" => group(s, &[6, 8, 4], "."),
+        "x2fw" => s.replace('X', "\u{FF38}"),
+        // other groupings people use
+        "g434" => group(s, &[4, 3, 4], " "),
+        "g335" => group(s, &[3, 3, 5], " "),
+        "g6444" => group(s, &[6, 4, 4, 4], " "),
+        "g465" => group(s, &[4, 6, 5], " "),
+        "g613" => group(s, &[6, 13], " "),
+        "g4en" => group4(s, "\u{2002}"),
         _ => return None,
     })
 }

@@ -1,0 +1,341 @@
+//! Compiling: an [`EngineConfig`] becomes the one DFA (built-in patterns first, then the user's), the
+//! resolved actions, and the start tables of the search loop.
+
+use regex_automata::dfa::{dense, Automaton};
+use regex_automata::util::primitives::StateID;
+use regex_automata::util::start;
+use regex_automata::{Anchored, PatternID};
+
+use super::actions::{render_template, Action, ActionKind, ActionSpec};
+use super::detect::{Detector, Settings};
+use super::dfa_build::{BuildFailure, Dfa};
+use super::engine::{Engine, PatternDescription, Source, UserInfo};
+use super::patterns::{BUILTIN_DETECTORS, BUILTIN_PATTERNS};
+use super::{EngineConfig, EngineError, UserPattern};
+
+/// What the patterns compile to, before the DFA is built.
+struct Plan {
+    regexes: Vec<String>,
+    /// Index and type of the user pattern behind each of the last `named.len()` regexes (to name one at
+    /// fault when the DFA cannot be built).
+    named: Vec<(usize, String)>,
+    sources: Vec<Source>,
+    users: Vec<UserInfo>,
+    types: Vec<String>,
+    actions: Vec<Action>,
+    descriptions: Vec<PatternDescription>,
+}
+
+impl Engine {
+    /// Compiles the enabled detectors and user patterns into one DFA.
+    pub fn new(cfg: &EngineConfig) -> Result<Engine, EngineError> {
+        let (on, mut plan) = Plan::with_detectors(cfg);
+        // All built-in patterns go into the DFA whenever one detector is on (hits of disabled detectors are
+        // dropped): the DFA of the built-ins is then the one compiled into the binary.
+        let any_builtin = on.iter().any(|&o| o);
+        if any_builtin {
+            plan.add_builtins(&on);
+        }
+        if cfg.detection_enabled {
+            for p in cfg.patterns.iter().filter(|p| p.enabled) {
+                if covered_by_builtin(p, &on, cfg) {
+                    plan.note_covered(p)?;
+                } else {
+                    plan.add_user(p, cfg)?;
+                }
+            }
+        }
+        if !cfg.redaction_enabled {
+            for a in &mut plan.actions {
+                a.kind = ActionKind::Allow;
+            }
+        }
+        let (fwd, rev) = if any_builtin && plan.users.is_empty() {
+            builtin_dfas()?
+        } else {
+            build_dfas(&plan.regexes, &plan.named)?
+        };
+        let first_user = plan
+            .sources
+            .iter()
+            .take_while(|s| matches!(s, Source::Builtin(_)))
+            .count();
+        let plan_numeric = plan
+            .sources
+            .iter()
+            .position(|s| matches!(s, Source::Builtin(super::patterns::Handler::Numeric)));
+        let mut engine = Engine {
+            fwd,
+            rev,
+            sources: plan.sources,
+            users: plan.users,
+            types: plan.types,
+            actions: plan.actions,
+            settings: Settings {
+                on,
+                max_birth_year: cfg.max_birth_year,
+            },
+            hash_key: cfg.hash_key.clone(),
+            first_user,
+            numeric: plan_numeric,
+            can_start: [false; 256],
+            start_after: Vec::new(),
+            start_none: StateID::ZERO,
+            first_bytes: Vec::new(),
+            descriptions: plan.descriptions,
+        };
+        engine.prepare_starts()?;
+        Ok(engine)
+    }
+
+    /// Start states per look-behind byte, the set of bytes that can start a match, and per-pattern first bytes.
+    fn prepare_starts(&mut self) -> Result<(), EngineError> {
+        let start_for = |lb: Option<u8>| {
+            self.fwd
+                .start_state(&start::Config::new().anchored(Anchored::No).look_behind(lb))
+                .map_err(|e| EngineError::Build(format!("start state: {e}")))
+        };
+        self.start_none = start_for(None)?;
+        let mut after = Vec::with_capacity(256);
+        for b in 0..=255u8 {
+            after.push(start_for(Some(b))?);
+        }
+        let mut contexts: Vec<StateID> = after.clone();
+        contexts.push(self.start_none);
+        contexts.sort();
+        contexts.dedup();
+        for b in 0..=255u8 {
+            self.can_start[usize::from(b)] = contexts
+                .iter()
+                .any(|&s| self.fwd.next_state(s, b) != after[usize::from(b)]);
+        }
+        self.start_after = after;
+        self.first_bytes = (0..self.sources.len())
+            .map(|pid| self.first_bytes_of(pid))
+            .collect();
+        Ok(())
+    }
+
+    /// The bytes pattern `pid` can start with (to try other patterns where a candidate failed).
+    fn first_bytes_of(&self, pid: usize) -> [u64; 4] {
+        let mut set = [0u64; 4];
+        let cfg = start::Config::new().anchored(Anchored::Pattern(PatternID::new_unchecked(pid)));
+        let mut starts = Vec::new();
+        for lb in std::iter::once(None).chain((0..=255u8).map(Some)) {
+            if let Ok(s) = self.fwd.start_state(&cfg.clone().look_behind(lb)) {
+                starts.push(s);
+            }
+        }
+        starts.sort();
+        starts.dedup();
+        for b in 0..=255u8 {
+            if starts
+                .iter()
+                .any(|&s| !self.fwd.is_dead_state(self.fwd.next_state(s, b)))
+            {
+                set[usize::from(b >> 6)] |= 1 << (b & 63);
+            }
+        }
+        set
+    }
+}
+
+impl Plan {
+    /// The built-in detectors' settings: which run, and their actions (type ids 0..8).
+    fn with_detectors(cfg: &EngineConfig) -> ([bool; 8], Plan) {
+        let mut on = [false; 8];
+        let mut plan = Plan {
+            regexes: Vec::new(),
+            named: Vec::new(),
+            sources: Vec::new(),
+            users: Vec::new(),
+            types: BUILTIN_DETECTORS
+                .iter()
+                .map(|d| d.name.to_string())
+                .collect(),
+            actions: Vec::new(),
+            descriptions: Vec::new(),
+        };
+        for det in Detector::ALL {
+            let setting = cfg.detectors.iter().find(|s| s.name == det.name());
+            on[det.index()] = cfg.detection_enabled && setting.is_none_or(|s| s.enabled);
+            let spec = setting.map_or_else(ActionSpec::redact, |s| s.action.clone());
+            let keep = BUILTIN_DETECTORS[det.index()].mask_keep;
+            let action = resolve_action(&spec, det.index(), det.name(), Some(det), keep, cfg);
+            plan.actions.push(action);
+        }
+        (on, plan)
+    }
+
+    fn add_builtins(&mut self, on: &[bool; 8]) {
+        for bp in BUILTIN_PATTERNS {
+            self.regexes.push(bp.regex.to_string());
+            self.sources.push(Source::Builtin(bp.handler));
+            let dets: Vec<Detector> = bp
+                .detectors
+                .iter()
+                .copied()
+                .filter(|d| on[d.index()])
+                .collect();
+            if dets.is_empty() {
+                continue;
+            }
+            let names: Vec<&str> = dets.iter().map(|d| d.name()).collect();
+            let acts: Vec<&str> = dets
+                .iter()
+                .map(|d| self.actions[d.index()].kind.name())
+                .collect();
+            self.descriptions.push(PatternDescription {
+                type_name: names.join(","),
+                origin: format!("built-in {:?}", bp.handler),
+                action: acts.join(","),
+            });
+        }
+    }
+
+    fn add_user(&mut self, p: &UserPattern, cfg: &EngineConfig) -> Result<(), EngineError> {
+        let rewritten = p.prepare()?;
+        let type_id = match self.types.iter().position(|t| *t == p.kind) {
+            Some(t) => t,
+            None => {
+                self.types.push(p.kind.clone());
+                self.types.len() - 1
+            }
+        };
+        let builtin = Detector::from_name(&p.kind);
+        let validator = builtin.filter(|_| p.validate);
+        let keep = validator.map_or((0, 0), |d| BUILTIN_DETECTORS[d.index()].mask_keep);
+        self.actions.push(resolve_action(
+            &p.action, type_id, &p.kind, builtin, keep, cfg,
+        ));
+        self.users.push(UserInfo {
+            type_id,
+            action: self.actions.len() - 1,
+            validator,
+        });
+        self.sources.push(Source::User {
+            index: self.users.len() - 1,
+        });
+        self.descriptions.push(PatternDescription {
+            type_name: p.kind.clone(),
+            origin: format!("patterns[{}] {}", p.index, p.regex),
+            action: p.action.kind.name().to_string(),
+        });
+        self.regexes.push(rewritten);
+        self.named.push((p.index, p.kind.clone()));
+        Ok(())
+    }
+}
+
+/// A user pattern of a built-in detector's type, validated by it, with the same action, while that detector
+/// runs: every value it could take is one the detector takes (the same decision on every number, address and
+/// key, and the detector's DFA candidates start wherever a number or an `@` is), so it is not compiled again.
+/// The seed's four patterns are such: with them the engine is the built-in one, compiled into the binary.
+fn covered_by_builtin(p: &UserPattern, on: &[bool; 8], cfg: &EngineConfig) -> bool {
+    let Some(det) = Detector::from_name(&p.kind).filter(|_| p.validate) else {
+        return false;
+    };
+    let decided = !matches!(det, Detector::Secret | Detector::Password);
+    let builtin_action = cfg
+        .detectors
+        .iter()
+        .find(|s| s.name == det.name())
+        .map_or_else(ActionSpec::redact, |s| s.action.clone());
+    decided && on[det.index()] && p.action == builtin_action
+}
+
+impl Plan {
+    /// A pattern covered by a built-in detector: checked (its errors are reported as any other's) and listed
+    /// for `config check`, not compiled.
+    fn note_covered(&mut self, p: &UserPattern) -> Result<(), EngineError> {
+        p.prepare()?;
+        self.descriptions.push(PatternDescription {
+            type_name: p.kind.clone(),
+            origin: format!(
+                "patterns[{}] {} (covered by the built-in detector: not compiled again)",
+                p.index, p.regex
+            ),
+            action: p.action.kind.name().to_string(),
+        });
+        Ok(())
+    }
+}
+
+fn resolve_action(
+    spec: &ActionSpec,
+    type_id: usize,
+    type_name: &str,
+    det: Option<Detector>,
+    default_keep: (usize, usize),
+    cfg: &EngineConfig,
+) -> Action {
+    let template = spec.replacement.as_deref().unwrap_or(&cfg.replacement);
+    Action {
+        kind: spec.kind,
+        type_id,
+        det,
+        replacement: render_template(template, type_name),
+        keep: (
+            spec.keep_prefix.unwrap_or(default_keep.0),
+            spec.keep_suffix.unwrap_or(default_keep.1),
+        ),
+    }
+}
+
+/// `users` are (index, type) of the user patterns behind the last `users.len()` regexes.
+fn build_dfas(regexes: &[String], users: &[(usize, String)]) -> Result<(Dfa, Dfa), EngineError> {
+    let refs: Vec<&str> = regexes.iter().map(String::as_str).collect();
+    let first_user = regexes.len() - users.len();
+    let user = |i: Option<usize>| {
+        i.and_then(|i| i.checked_sub(first_user))
+            .and_then(|i| users.get(i))
+    };
+    super::dfa_build::build(&refs, false).map_err(|f| match f {
+        // The built-in patterns build on their own: with one user pattern, it is the one that makes the
+        // DFA too large.
+        BuildFailure::TooBig { message, pattern } => {
+            match user(pattern).or_else(|| (users.len() == 1).then(|| &users[0])) {
+                Some((index, kind)) => EngineError::PatternTooBig {
+                    index: *index,
+                    type_name: kind.clone(),
+                    message,
+                },
+                None => EngineError::TooBig(message),
+            }
+        }
+        BuildFailure::Nfa { message, pattern } => match user(pattern) {
+            Some((index, kind)) => EngineError::InvalidPattern {
+                index: *index,
+                type_name: kind.clone(),
+                message,
+                column: 1,
+                hint: None,
+            },
+            None => EngineError::Build(format!("NFA: {message}")),
+        },
+    })
+}
+
+/// The built-in patterns' DFAs, built at compile time by build.rs (validated when loaded).
+fn builtin_dfas() -> Result<(Dfa, Dfa), EngineError> {
+    /// `include_bytes!` with the 4-byte alignment a DFA's transition table needs.
+    #[repr(C)]
+    struct Aligned<B: ?Sized> {
+        _align: [u32; 0],
+        bytes: B,
+    }
+    static FWD: &Aligned<[u8]> = &Aligned {
+        _align: [],
+        bytes: *include_bytes!(concat!(env!("OUT_DIR"), "/builtin_fwd.dfa")),
+    };
+    static REV: &Aligned<[u8]> = &Aligned {
+        _align: [],
+        bytes: *include_bytes!(concat!(env!("OUT_DIR"), "/builtin_rev.dfa")),
+    };
+    let load = |a: &'static Aligned<[u8]>| {
+        dense::DFA::from_bytes(&a.bytes)
+            .map(|(dfa, _)| dfa.to_owned())
+            .map_err(|e| EngineError::Build(format!("built-in DFA: {e}")))
+    };
+    Ok((load(FWD)?, load(REV)?))
+}
