@@ -55,10 +55,12 @@ pub struct Hit {
     pub core: usize,
     pub type_id: usize,
     action: usize,
+    /// The rest of a hit that began in an earlier region (a PEM block): its replacement is written already.
+    continues: bool,
 }
 
 /// State carried from one region of a stream to the next.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChunkState {
     /// Inside a PEM private-key block that began in an earlier region.
     in_pem: bool,
@@ -422,6 +424,7 @@ impl Engine {
             core,
             type_id: d,
             action: d,
+            continues: false,
         })
     }
 
@@ -454,6 +457,7 @@ impl Engine {
                         core: start,
                         type_id: u.type_id,
                         action: u.action,
+                        continues: false,
                     });
                 }
                 start + 1
@@ -670,7 +674,10 @@ impl Engine {
             }
             if e > from {
                 if let Some(h) = self.builtin_hit(SECRET, from, e, from) {
-                    pos = on_hit(&h);
+                    pos = on_hit(&Hit {
+                        continues: true,
+                        ..h
+                    });
                     reach = reach.max(pos);
                 }
             }
@@ -776,6 +783,14 @@ impl Engine {
                 if h.start < d {
                     return d;
                 }
+            }
+            if h.continues && action.kind != ActionKind::DropLine {
+                // Counted, and replaced, where it began: the output does not depend on where the input
+                // was cut into regions. (Allowed, its text is written as it is.)
+                if action.kind != ActionKind::Allow {
+                    floor = h.end;
+                }
+                return h.end;
             }
             findings.counts[h.type_id] += 1;
             if action.kind == ActionKind::Allow {
