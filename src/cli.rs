@@ -89,6 +89,11 @@ pub struct RedactArgs {
     #[arg(long)]
     pub stats: bool,
 
+    /// Redaction threads (default: the CPU cores this process may use). Output is in input order and the
+    /// same whatever the number.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<std::num::NonZeroUsize>,
+
     /// Files to redact, one after another; stdin when none (or `-`).
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod input;
 pub mod metrics;
+pub mod parallel;
 pub mod redact;
 pub mod retention;
 pub mod sink;

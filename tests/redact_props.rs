@@ -3,16 +3,21 @@
 //! - Text without personal data passes byte-identical (also fed in random pieces).
 //! - Every planted value is gone, and feeding `Redactor::push` in random pieces gives exactly the one-shot
 //!   `redact_all` output, whatever the split points; also for long lines cut by the wrapper.
+//! - `ParallelRedactor` (chunks of lines on worker threads) gives exactly the single-threaded output and
+//!   counts, whatever the threads, chunk size and split points; long lines and private keys across chunks
+//!   included.
 //!
 //! Failure messages show sizes, positions and placeholders, never a planted value.
 
 #[path = "common/pii_gen.rs"]
 mod pii_gen;
 
-use std::sync::LazyLock;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, LazyLock};
 
+use logveil::parallel::{Options, ParallelRedactor};
 use logveil::redact::stream::HOLD;
-use logveil::redact::{redact_all, Engine, EngineConfig, Redactor};
+use logveil::redact::{redact_all, Engine, EngineConfig, Findings, Redactor};
 use pii_gen::Rng;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -516,5 +521,117 @@ proptest! {
         idx in prop::collection::vec(any::<Index>(), 0..40),
     ) {
         check_long_line(&planted.text, &planted.secrets, &idx)?;
+    }
+}
+
+// ------------------------------------------------------------------------------------------ parallel
+
+static SHARED: LazyLock<Arc<Engine>> =
+    LazyLock::new(|| Arc::new(Engine::new(&EngineConfig::default()).expect("default engine")));
+
+/// Redacts `input`, pushed in the pieces given by `cuts`, on `threads` workers with chunks of
+/// `chunk_bytes`; the output, the pieces' input offsets, and the findings.
+fn redact_parallel(
+    input: &[u8],
+    threads: usize,
+    chunk_bytes: usize,
+    max_line: usize,
+    cuts: &[usize],
+) -> (Vec<u8>, Vec<u64>, Findings) {
+    let opts = Options {
+        threads: NonZeroUsize::new(threads).unwrap(),
+        chunk_bytes,
+        max_line,
+    };
+    let mut r = ParallelRedactor::new(SHARED.clone(), opts).unwrap();
+    let (mut out, mut ends, mut findings) = (Vec::new(), Vec::new(), SHARED.new_findings());
+    let mut take = |r: &mut ParallelRedactor| {
+        while let Some(p) = r.next_piece() {
+            out.extend_from_slice(&p.bytes);
+            ends.push(p.input_end);
+            findings.add(&p.findings);
+        }
+    };
+    let mut prev = 0;
+    for &c in cuts.iter().chain(std::iter::once(&input.len())) {
+        r.push(&input[prev..c]);
+        prev = c;
+        take(&mut r);
+        if c % 3 == 0 {
+            // As a caller does when its input is idle.
+            r.flush();
+            take(&mut r);
+        }
+    }
+    r.finish();
+    take(&mut r);
+    (out, ends, findings)
+}
+
+fn check_parallel(
+    text: &[u8],
+    reference: &[u8],
+    ref_findings: &Findings,
+    got: (Vec<u8>, Vec<u64>, Findings),
+) -> Result<(), TestCaseError> {
+    let (out, ends, findings) = got;
+    prop_assert!(
+        out == reference,
+        "differs from the single-threaded output at output byte {} of {}",
+        first_diff(&out, reference),
+        reference.len()
+    );
+    prop_assert_eq!(&findings, ref_findings);
+    prop_assert!(
+        ends.windows(2).all(|w| w[0] <= w[1]),
+        "input offsets go back"
+    );
+    prop_assert!(
+        ends.last().is_none_or(|&e| e == text.len() as u64),
+        "input not all accounted for"
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn parallel_redaction_gives_the_single_threaded_output(
+        planted in planted_text(KINDS_PEM, 150),
+        threads in 2usize..=4,
+        chunk_bytes in 1usize..2048,
+        idx in prop::collection::vec(any::<Index>(), 0..20),
+    ) {
+        let text = planted.text;
+        let (reference, findings) = redact_all(&ENGINE, &text);
+        let cuts = split_points(text.len(), &idx);
+        let got = redact_parallel(&text, threads, chunk_bytes, stream_max_line(), &cuts);
+        check_parallel(&text, &reference, &findings, got)?;
+    }
+}
+
+fn stream_max_line() -> usize {
+    logveil::redact::stream::MAX_LINE
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    /// Lines longer than a chunk and than the redactor's window (values straddling the cuts), e-mails too.
+    #[test]
+    fn parallel_redaction_of_long_lines_gives_the_single_threaded_output(
+        planted in long_lines(KINDS),
+        threads in 2usize..=3,
+        chunk_bytes in 1usize..(3 * HOLD),
+        idx in prop::collection::vec(any::<Index>(), 0..20),
+    ) {
+        let text = planted.text;
+        let mut whole = Redactor::with_max_line(&ENGINE, 2 * HOLD);
+        let reference = redact_in_pieces(&mut whole, &text, &[]);
+        let findings = whole.take_findings();
+        let cuts = split_points(text.len(), &idx);
+        let got = redact_parallel(&text, threads, chunk_bytes, 2 * HOLD, &cuts);
+        check_parallel(&text, &reference, &findings, got)?;
     }
 }

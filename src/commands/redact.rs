@@ -1,19 +1,33 @@
-//! `logveil redact [--config FILE] [--stats] [FILE...]`: a streaming filter to stdout.
+//! `logveil redact [--config FILE] [--stats] [--threads N] [FILE...]`: a streaming filter to stdout.
+//!
+//! Redaction runs on `--threads` workers (src/parallel.rs); the output is in input order and the same as
+//! with one thread. Live input keeps its latency: before waiting for more input, what the workers hold is
+//! written out.
 
 use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
 use super::{load_config, Exit};
 use crate::cli::RedactArgs;
-use crate::redact::{Engine, Findings, Redactor};
+use crate::input::stdin::ready_to_read;
+use crate::parallel::{self, ParallelRedactor};
+use crate::redact::{Engine, Findings};
 
 const READ_SIZE: usize = 256 << 10;
 
 pub fn run(args: &RedactArgs) -> Result<Exit> {
     let cfg = load_config(&args.config)?;
-    let engine = Engine::new(&cfg.redaction)?;
+    let engine = Arc::new(Engine::new(&cfg.redaction)?);
+    let opts = parallel::Options {
+        threads: args.threads.unwrap_or_else(parallel::available_threads),
+        ..parallel::Options::default()
+    };
+    let mut redactor = ParallelRedactor::new(engine.clone(), opts)
+        .context("cannot start the redaction threads")?;
     let mut total = engine.new_findings();
     let stdout = io::stdout();
     let mut out = stdout.lock();
@@ -26,10 +40,10 @@ pub fn run(args: &RedactArgs) -> Result<Exit> {
     };
     for path in inputs {
         let result = if path == Path::new("-") {
-            filter(&engine, io::stdin().lock(), &mut out, &mut total)
+            filter(&mut redactor, io::stdin().lock(), &mut out, &mut total)
         } else {
             match std::fs::File::open(path) {
-                Ok(f) => filter(&engine, f, &mut out, &mut total),
+                Ok(f) => filter(&mut redactor, f, &mut out, &mut total),
                 Err(e) => {
                     eprintln!("logveil: {}: {e}", path.display());
                     failed += 1;
@@ -58,36 +72,51 @@ enum FilterError {
     Output(io::Error),
 }
 
-/// Redacts one input to `out`, writing and flushing after every read so live input appears at once.
+/// Redacts one input to `out`. Before waiting for input that is not there yet, everything the workers
+/// hold is written and flushed, so live input appears at once.
 fn filter(
-    engine: &Engine,
-    mut input: impl Read,
+    r: &mut ParallelRedactor,
+    mut input: impl Read + AsFd,
     out: &mut impl Write,
     total: &mut Findings,
 ) -> Result<(), FilterError> {
-    let mut r = Redactor::new(engine);
     let mut buf = vec![0u8; READ_SIZE];
-    let mut redacted = Vec::with_capacity(READ_SIZE + READ_SIZE / 2);
     let result = loop {
+        if r.busy() && !ready_to_read(input.as_fd()) {
+            r.flush();
+        }
+        write_ready(r, out, total)?;
         let n = match input.read(&mut buf) {
             Ok(0) => break Ok(()),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => break Err(FilterError::Input(e)),
         };
-        r.push(&buf[..n], &mut redacted);
-        if !redacted.is_empty() {
-            out.write_all(&redacted).map_err(FilterError::Output)?;
-            out.flush().map_err(FilterError::Output)?;
-            redacted.clear();
-        }
+        r.push(&buf[..n]);
     };
     // What was read is redacted and written even when the input failed part-way.
-    r.finish(&mut redacted);
-    out.write_all(&redacted).map_err(FilterError::Output)?;
-    out.flush().map_err(FilterError::Output)?;
-    total.add(r.findings());
+    r.finish();
+    write_ready(r, out, total)?;
     result
+}
+
+/// Writes the pieces that are ready, in order, and flushes.
+fn write_ready(
+    r: &mut ParallelRedactor,
+    out: &mut impl Write,
+    total: &mut Findings,
+) -> Result<(), FilterError> {
+    let mut wrote = false;
+    while let Some(piece) = r.next_piece() {
+        total.add(&piece.findings);
+        out.write_all(&piece.bytes).map_err(FilterError::Output)?;
+        r.recycle(piece.bytes);
+        wrote = true;
+    }
+    if wrote {
+        out.flush().map_err(FilterError::Output)?;
+    }
+    Ok(())
 }
 
 fn print_stats(engine: &Engine, f: &Findings) {

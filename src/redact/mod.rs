@@ -15,7 +15,7 @@ use std::fmt;
 
 pub use actions::{ActionKind, ActionSpec, HashKey};
 pub use engine::{Engine, Hit};
-pub use stream::{redact_all, Redactor};
+pub use stream::{redact_all, Carry, Redactor};
 
 use crate::config::{ConfigError, DEFAULT_REPLACEMENT};
 

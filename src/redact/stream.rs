@@ -9,7 +9,7 @@ use super::engine::{ChunkState, Engine};
 use super::Findings;
 
 /// Look-behind kept from already emitted input, for the validators' context checks.
-const CONTEXT: usize = 256;
+pub const CONTEXT: usize = 256;
 /// Look-ahead kept back when a line is cut (longer than any value a validator reads).
 pub const HOLD: usize = 64 << 10;
 /// A line longer than this is redacted in pieces.
@@ -28,6 +28,41 @@ pub struct Redactor<'e> {
     max_line: usize,
 }
 
+/// What a redactor carries from one part of a stream into the next: the look-behind context, the part of a
+/// line held back, and the engine's state (inside a PEM block, dropping the rest of a long line). A
+/// redactor resumed from a carry ([`Redactor::resume`]) goes on exactly as the one it was taken from
+/// ([`Redactor::into_carry`]) would have, so parts of one stream can be redacted by different redactors
+/// (on different threads); equal carries go on the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Carry {
+    buf: Vec<u8>,
+    ctx: usize,
+    scanned: usize,
+    st: ChunkState,
+    max_line: usize,
+}
+
+impl Carry {
+    /// The carry at the start of a line after the input `before` (of which the last [`CONTEXT`] bytes are
+    /// kept), with nothing held back and no state: what a redactor with this `max_line` has after input that
+    /// ends with a newline, unless a PEM block or a dropped long line goes on past it.
+    pub fn at_line_start(before: &[u8], max_line: usize) -> Carry {
+        let context = &before[before.len().saturating_sub(CONTEXT)..];
+        Carry {
+            buf: context.to_vec(),
+            ctx: context.len(),
+            scanned: context.len(),
+            st: ChunkState::default(),
+            max_line: max_line.max(2 * HOLD),
+        }
+    }
+
+    /// Input bytes held back (a partial line).
+    pub fn pending(&self) -> usize {
+        self.buf.len() - self.ctx
+    }
+}
+
 impl<'e> Redactor<'e> {
     pub fn new(engine: &'e Engine) -> Self {
         Self::with_max_line(engine, MAX_LINE)
@@ -35,14 +70,30 @@ impl<'e> Redactor<'e> {
 
     /// As [`Redactor::new`], cutting lines longer than `max_line` (at least twice [`HOLD`]).
     pub fn with_max_line(engine: &'e Engine, max_line: usize) -> Self {
+        Self::resume(engine, Carry::at_line_start(&[], max_line))
+    }
+
+    /// A redactor that goes on from `carry` (see [`Carry`]).
+    pub fn resume(engine: &'e Engine, carry: Carry) -> Self {
         Redactor {
             engine,
-            buf: Vec::new(),
-            ctx: 0,
-            scanned: 0,
-            st: ChunkState::default(),
+            buf: carry.buf,
+            ctx: carry.ctx,
+            scanned: carry.scanned,
+            st: carry.st,
             findings: engine.new_findings(),
-            max_line: max_line.max(2 * HOLD),
+            max_line: carry.max_line,
+        }
+    }
+
+    /// Where this redactor stands, for another one to go on from. Its findings are dropped: take them first.
+    pub fn into_carry(self) -> Carry {
+        Carry {
+            buf: self.buf,
+            ctx: self.ctx,
+            scanned: self.scanned,
+            st: self.st,
+            max_line: self.max_line,
         }
     }
 
