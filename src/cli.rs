@@ -78,6 +78,15 @@ pub struct ConfigArg {
     /// when absent.
     #[arg(short, long, value_name = "FILE", env = "LOGVEIL_CONFIG")]
     pub config: Option<PathBuf>,
+
+    /// Directory (0700) where the DFA compiled from the config's patterns is kept for the next start
+    /// (default: logveil.cache.dir, $CACHE_DIRECTORY, $XDG_CACHE_HOME/logveil or ~/.cache/logveil).
+    #[arg(long, value_name = "DIR", env = "LOGVEIL_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Build the DFA of the config's patterns at start; read and write no cache.
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Args)]

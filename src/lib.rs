@@ -9,6 +9,7 @@ pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod dfa_cache;
 pub mod input;
 pub mod metrics;
 pub mod parallel;

@@ -208,7 +208,7 @@ impl Engine {
         let (fwd, rev) = if any_builtin && users.is_empty() {
             builtin_dfas()?
         } else {
-            build_dfas(&regexes)?
+            build_dfas(&regexes, cfg.dfa_store.as_deref())?
         };
         let first_user = sources
             .iter()
@@ -965,9 +965,12 @@ fn resolve_action(
     }
 }
 
-fn build_dfas(regexes: &[String]) -> Result<(Dfa, Dfa), EngineError> {
+fn build_dfas(
+    regexes: &[String],
+    store: Option<&dyn super::DfaStore>,
+) -> Result<(Dfa, Dfa), EngineError> {
     let refs: Vec<&str> = regexes.iter().map(String::as_str).collect();
-    super::dfa_build::build(&refs).map_err(|f| match f {
+    super::dfa_store::load_or_build(&refs, store).map_err(|f| match f {
         BuildFailure::Nfa(e) => EngineError::Build(format!("NFA: {e}")),
         BuildFailure::TooBig(e) => EngineError::TooBig(e),
     })

@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod dfa_build;
+pub mod dfa_store;
 pub mod engine;
 pub mod patterns;
 pub mod stream;
@@ -12,8 +13,10 @@ pub mod user_regex;
 pub mod validators;
 
 use std::fmt;
+use std::sync::Arc;
 
 pub use actions::{ActionKind, ActionSpec, HashKey};
+pub use dfa_store::DfaStore;
 pub use engine::{Engine, Hit};
 pub use stream::{redact_all, Carry, Redactor};
 
@@ -55,6 +58,9 @@ pub struct EngineConfig {
     pub hash_key: Option<HashKey>,
     /// Birth dates after this year are not real (ID validation). Set by the caller (the engine reads no clock).
     pub max_birth_year: u32,
+    /// Where the DFA of user patterns is kept between runs (the caller's; redact does no I/O). None: built
+    /// at every start.
+    pub dfa_store: Option<Arc<dyn DfaStore>>,
 }
 
 impl Default for EngineConfig {
@@ -75,6 +81,7 @@ impl Default for EngineConfig {
             hash_key: None,
             // Read once, here, when the configuration is made; redaction itself reads no clock.
             max_birth_year: crate::config::current_year(),
+            dfa_store: None,
         }
     }
 }
