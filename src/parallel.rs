@@ -337,16 +337,15 @@ impl ParallelRedactor {
         } else {
             self.carry.clone()
         };
-        let mut input = self.spare_buf();
-        input.extend_from_slice(&self.buf[..len]);
+        let start = self.buf_start;
+        let input = self.take_input(len);
         let job = Job {
             seq: self.next_seq,
-            start: self.buf_start,
+            start,
             input,
             carry,
             out: self.spare_buf(),
         };
-        self.consume(len);
         self.next_seq += 1;
         if let Some(jobs) = self.pool.as_ref().and_then(|p| p.jobs.as_ref()) {
             jobs.send(job)
@@ -362,9 +361,10 @@ impl ParallelRedactor {
         }
         let carry = self.take_carry();
         let out = self.spare_buf();
-        let r = redact_part(&self.engine, carry, &self.buf[..len], last, out);
         let start = self.buf_start;
-        self.consume(len);
+        let input = self.take_input(len);
+        let r = redact_part(&self.engine, carry, &input, last, out);
+        self.recycle(input);
         self.take(start, len, r);
     }
 
@@ -372,18 +372,23 @@ impl ParallelRedactor {
         std::mem::replace(&mut self.carry, Carry::at_line_start(&[], 0))
     }
 
-    /// Moves `buf[..len]` out of the input buffer (it was handed out).
-    fn consume(&mut self, len: usize) {
+    /// Takes `buf[..len]` out of the input buffer (it is handed out) without copying it: the rest moves to
+    /// a spare buffer. Notes the look-behind it leaves.
+    fn take_input(&mut self, len: usize) -> Vec<u8> {
+        let mut rest = self.spare_buf();
+        rest.extend_from_slice(&self.buf[len..]);
+        self.buf.truncate(len);
+        let input = std::mem::replace(&mut self.buf, rest);
         if len >= CONTEXT {
             self.before.clear();
-            self.before.extend_from_slice(&self.buf[len - CONTEXT..len]);
+            self.before.extend_from_slice(&input[len - CONTEXT..]);
         } else {
-            self.before.extend_from_slice(&self.buf[..len]);
+            self.before.extend_from_slice(&input);
             let extra = self.before.len().saturating_sub(CONTEXT);
             self.before.drain(..extra);
         }
-        self.buf.drain(..len);
         self.buf_start += len as u64;
+        input
     }
 
     /// Makes the redaction of the `len` input bytes at `start` the next piece.
