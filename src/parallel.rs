@@ -283,7 +283,7 @@ impl ParallelRedactor {
 
     /// Gives a piece's buffer back for reuse.
     pub fn recycle(&mut self, mut buf: Vec<u8>) {
-        if self.spare.len() < 4 * self.opts.threads.get() + 4 {
+        if buf.capacity() >= 1024 && self.spare.len() < 4 * self.opts.threads.get() + 4 {
             buf.clear();
             self.spare.push(buf);
         }
@@ -333,7 +333,7 @@ impl ParallelRedactor {
         // With nothing in flight the true carry is known; otherwise the usual one at a line start is
         // assumed, and checked when the piece is taken.
         let carry = if self.busy() {
-            Carry::at_line_start(&self.before, self.opts.max_line)
+            Carry::at_line_start_in(self.spare_buf(), &self.before, self.opts.max_line)
         } else {
             self.carry.clone()
         };
@@ -393,7 +393,8 @@ impl ParallelRedactor {
 
     /// Makes the redaction of the `len` input bytes at `start` the next piece.
     fn take(&mut self, start: u64, len: usize, r: Redacted) {
-        self.carry = r.carry;
+        let old = std::mem::replace(&mut self.carry, r.carry);
+        self.recycle(old.into_buffer());
         let input_end = start + len as u64 - self.carry.pending() as u64;
         let nothing = r.out.is_empty() && r.findings.total() == 0 && r.findings.lines_dropped == 0;
         if nothing && input_end == self.last_end {

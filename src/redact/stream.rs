@@ -47,14 +47,26 @@ impl Carry {
     /// kept), with nothing held back and no state: what a redactor with this `max_line` has after input that
     /// ends with a newline, unless a PEM block or a dropped long line goes on past it.
     pub fn at_line_start(before: &[u8], max_line: usize) -> Carry {
+        Self::at_line_start_in(Vec::new(), before, max_line)
+    }
+
+    /// As [`Carry::at_line_start`], in `buf`'s memory (so a redactor fed a chunk need not allocate).
+    pub fn at_line_start_in(mut buf: Vec<u8>, before: &[u8], max_line: usize) -> Carry {
         let context = &before[before.len().saturating_sub(CONTEXT)..];
+        buf.clear();
+        buf.extend_from_slice(context);
         Carry {
-            buf: context.to_vec(),
+            buf,
             ctx: context.len(),
             scanned: context.len(),
             st: ChunkState::default(),
             max_line: max_line.max(2 * HOLD),
         }
+    }
+
+    /// The carry's memory, for reuse.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.buf
     }
 
     /// Input bytes held back (a partial line).
