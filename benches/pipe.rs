@@ -10,10 +10,11 @@
 //! of the runs, the CPU seconds each contestant used (user + system, all its processes), the ratios
 //! logveil/shell and logveil/pigz, and the peak RSS of `logveil pipe` (VmHWM, polled from /proc). The
 //! runs are interleaved in a rotating order; on a shared machine the best run is the least disturbed.
-//! Targets (issue 3): logveil >= 2.5x the shell recipe, and faster than pigz alone.
+//! Targets: logveil >= 2.5x the shell recipe (issue 3) and >= 1.3x pigz alone (issue 17).
 //!
 //! Environment: LOGVEIL_BENCH_MB (input size, default 200), LOGVEIL_BENCH_RUNS (runs each, default 3),
-//! LOGVEIL_BENCH_PROFILES (default sparse,dense), LOGVEIL_BENCH_DIR (where the logs and outputs go;
+//! LOGVEIL_BENCH_PROFILES (default sparse,dense), LOGVEIL_BENCH_BASELINE (another build's `logveil pipe`
+//! as a fourth contestant: before and after in one run), LOGVEIL_BENCH_DIR (where the logs and outputs go;
 //! default target/bench-pipe).
 
 #[path = "common/botlog.rs"]
@@ -43,6 +44,7 @@ fn main() {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-pipe"));
     fs::create_dir_all(&dir).unwrap();
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_logveil"));
+    let baseline = std::env::var_os("LOGVEIL_BENCH_BASELINE").map(PathBuf::from);
     for tool in ["perl", "gzip", "age", "age-keygen", "pigz"] {
         if !have(tool) {
             eprintln!("bench pipe: `{tool}` is missing (Debian packages: perl gzip age pigz)");
@@ -66,14 +68,21 @@ fn main() {
         let log = dir.join(format!("bot-{}-{mb}MB.log", profile.name()));
         let gen = harness::write_log(&log, profile, 2024, mb * 1_000_000);
         println!("\n{}", gen.summary());
-        bench_log(&bin, &dir, &log, &recipient, runs);
+        bench_log(&bin, baseline.as_deref(), &dir, &log, &recipient, runs);
         let _ = fs::remove_file(&log);
     }
     let _ = fs::remove_file(&key);
 }
 
-/// Runs the three contestants on one log and prints the table.
-fn bench_log(bin: &Path, dir: &Path, log: &Path, recipient: &str, runs: usize) {
+/// Runs the contestants on one log and prints the table.
+fn bench_log(
+    bin: &Path,
+    baseline: Option<&Path>,
+    dir: &Path,
+    log: &Path,
+    recipient: &str,
+    runs: usize,
+) {
     let size = fs::metadata(log).unwrap().len();
     // Warm the page cache so every contestant reads from memory.
     let _ = fs::read(log);
@@ -86,31 +95,40 @@ fn bench_log(bin: &Path, dir: &Path, log: &Path, recipient: &str, runs: usize) {
             .map(|n| n.get())
             .unwrap_or(0)
     );
-    let names = [
+    let mut names = vec![
         "logveil pipe (level 6)",
         "shell: perl | gzip -6 | age",
         "pigz -6 -p 2 (alone)",
     ];
-    let mut wall: [Vec<f64>; 3] = Default::default();
-    let mut cpu: [Vec<f64>; 3] = Default::default();
-    let mut out_sizes = [0u64; 3];
+    if baseline.is_some() {
+        names.push("baseline pipe (level 6)");
+    }
+    let n = names.len();
+    let mut wall: Vec<Vec<f64>> = vec![Vec::new(); n];
+    let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); n];
+    let mut out_sizes = vec![0u64; n];
     let mut peak_rss_kib = 0u64;
     let seg_dir = dir.join("segments");
+    let base_seg_dir = dir.join("segments-baseline");
     let shell_out = dir.join("shell.gz.age");
     let pigz_out = dir.join("pigz.gz");
     for run in 0..runs {
         // A different order each run, so a burst of load elsewhere does not always hit the same one.
-        for k in 0..3 {
-            let which = (run + k) % 3;
+        for k in 0..n {
+            let which = (run + k) % n;
             let cpu0 = children_cpu_secs();
             let t = Instant::now();
             match which {
-                0 => {
-                    let _ = fs::remove_dir_all(&seg_dir);
+                0 | 3 => {
+                    let (bin, seg_dir) = match (which, baseline) {
+                        (3, Some(b)) => (b, &base_seg_dir),
+                        _ => (bin, &seg_dir),
+                    };
+                    let _ = fs::remove_dir_all(seg_dir);
                     let mut child = Command::new(bin)
                         .args(["-q", "pipe", "--gzip-level", "6", "--recipient", recipient])
                         .arg("--out")
-                        .arg(&seg_dir)
+                        .arg(seg_dir)
                         .stdin(fs::File::open(log).unwrap())
                         .spawn()
                         .unwrap();
@@ -118,7 +136,9 @@ fn bench_log(bin: &Path, dir: &Path, log: &Path, recipient: &str, runs: usize) {
                     let status = child.wait().unwrap();
                     stop.store(true, Ordering::Relaxed);
                     assert!(status.success(), "logveil pipe failed: {status}");
-                    peak_rss_kib = peak_rss_kib.max(peak.load(Ordering::Relaxed));
+                    if which == 0 {
+                        peak_rss_kib = peak_rss_kib.max(peak.load(Ordering::Relaxed));
+                    }
                 }
                 1 => {
                     let status = Command::new("sh")
@@ -132,7 +152,7 @@ fn bench_log(bin: &Path, dir: &Path, log: &Path, recipient: &str, runs: usize) {
                         .unwrap();
                     assert!(status.success(), "shell recipe failed: {status}");
                 }
-                _ => {
+                2 => {
                     let status = Command::new("pigz")
                         .args(["-6", "-p", "2", "-c"])
                         .stdin(fs::File::open(log).unwrap())
@@ -141,32 +161,31 @@ fn bench_log(bin: &Path, dir: &Path, log: &Path, recipient: &str, runs: usize) {
                         .unwrap();
                     assert!(status.success(), "pigz failed: {status}");
                 }
+                _ => unreachable!(),
             }
             let secs = t.elapsed().as_secs_f64();
             wall[which].push(size as f64 / 1e6 / secs);
             cpu[which].push(children_cpu_secs() - cpu0);
         }
-        out_sizes = [
-            dir_size(&seg_dir),
-            fs::metadata(&shell_out).unwrap().len(),
-            fs::metadata(&pigz_out).unwrap().len(),
-        ];
-        eprintln!(
-            "run {}: logveil {:.1} MB/s, shell {:.1} MB/s, pigz {:.1} MB/s",
-            run + 1,
-            wall[0][run],
-            wall[1][run],
-            wall[2][run]
-        );
+        out_sizes[0] = dir_size(&seg_dir);
+        out_sizes[1] = fs::metadata(&shell_out).unwrap().len();
+        out_sizes[2] = fs::metadata(&pigz_out).unwrap().len();
+        if n > 3 {
+            out_sizes[3] = dir_size(&base_seg_dir);
+        }
+        let line: Vec<String> = (0..n)
+            .map(|i| format!("{} {:.1} MB/s", names[i], wall[i][run]))
+            .collect();
+        eprintln!("run {}: {}", run + 1, line.join(", "));
     }
     println!(
         "{:<30} {:>12} {:>12} {:>12} {:>14} {:>10}",
         "", "median", "best", "worst", "CPU s (min)", "output MB"
     );
-    let mut medians = [0.0; 3];
-    let mut bests = [0.0; 3];
-    let mut min_cpus = [0.0; 3];
-    for i in 0..3 {
+    let mut medians = vec![0.0; n];
+    let mut bests = vec![0.0; n];
+    let mut min_cpus = vec![0.0; n];
+    for i in 0..n {
         let v = &mut wall[i];
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
         medians[i] = v[v.len() / 2];
@@ -189,10 +208,18 @@ fn bench_log(bin: &Path, dir: &Path, log: &Path, recipient: &str, runs: usize) {
         bests[0] / bests[1]
     );
     println!(
-        "logveil / pigz:  median {:.2}x, best {:.2}x (target > 1x)",
+        "logveil / pigz:  median {:.2}x, best {:.2}x (target >= 1.3x, issue 17)",
         medians[0] / medians[2],
         bests[0] / bests[2]
     );
+    if n > 3 {
+        println!(
+            "logveil / baseline: median {:.2}x, best {:.2}x; CPU seconds baseline/logveil {:.2}x",
+            medians[0] / medians[3],
+            bests[0] / bests[3],
+            min_cpus[3] / min_cpus[0]
+        );
+    }
     println!(
         "CPU seconds (less is better, steadier than wall time on a busy machine): shell/logveil {:.2}x, pigz/logveil {:.2}x",
         min_cpus[1] / min_cpus[0],
@@ -203,6 +230,7 @@ fn bench_log(bin: &Path, dir: &Path, log: &Path, recipient: &str, runs: usize) {
         peak_rss_kib as f64 / 1024.0
     );
     let _ = fs::remove_dir_all(&seg_dir);
+    let _ = fs::remove_dir_all(&base_seg_dir);
     let _ = fs::remove_file(&shell_out);
     let _ = fs::remove_file(&pigz_out);
 }
