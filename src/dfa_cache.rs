@@ -272,6 +272,14 @@ mod tests {
 
     const KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
+    /// A cache in `tmp/cache` holding `x` under KEY.
+    fn saved_once(tmp: &tempfile::TempDir) -> (DfaCache, PathBuf) {
+        let dir = tmp.path().join("cache");
+        let c = DfaCache::new(dir.clone(), true);
+        c.save(KEY, b"x");
+        (c, dir)
+    }
+
     #[test]
     fn saved_0600_in_a_new_0700_directory_and_loaded_back() {
         let tmp = tempfile::tempdir().unwrap();
@@ -311,9 +319,7 @@ mod tests {
     #[test]
     fn a_symlink_planted_as_the_cache_file_is_not_followed_and_is_replaced() {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("cache");
-        let c = DfaCache::new(dir.clone(), true);
-        c.save(KEY, b"x");
+        let (c, dir) = saved_once(&tmp);
         let target = tmp.path().join("target");
         std::fs::write(&target, b"not a dfa").unwrap();
         std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -337,9 +343,7 @@ mod tests {
     #[test]
     fn a_directory_or_file_open_to_others_is_not_used() {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("cache");
-        let c = DfaCache::new(dir.clone(), true);
-        c.save(KEY, b"x");
+        let (c, dir) = saved_once(&tmp);
         let file = dir.join(format!("{KEY}.dfa"));
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert_eq!(c.load(KEY), None, "a 0644 file was read");
@@ -362,9 +366,7 @@ mod tests {
             return;
         }
         let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("cache");
-        let c = DfaCache::new(dir.clone(), true);
-        c.save(KEY, b"x");
+        let (c, dir) = saved_once(&tmp);
         rustix::fs::chown(&dir, Some(rustix::fs::Uid::from_raw(65534)), None).unwrap();
         assert_eq!(c.load(KEY), None);
     }
