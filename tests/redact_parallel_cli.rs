@@ -1,6 +1,7 @@
 //! `logveil redact --threads N`, the real binary: the same bytes at every thread count and read size (dense
 //! lines, private keys across lines, a line longer than the window, CRLF, invalid UTF-8, a last line without
-//! newline), live lines out before EOF, and peak memory bounded at two threads whatever the input.
+//! newline), live lines out before EOF (stdin, and a named pipe given as a file), and peak memory bounded at
+//! two threads whatever the input.
 //! Figures (latency, MB/s, peak RSS of the release build) are in benches/redact_vs_rg.rs.
 
 #[path = "../benches/common/botlog.rs"]
@@ -160,6 +161,48 @@ fn live_lines_appear_before_eof_at_every_thread_count() {
         drop(stdin);
         assert!(child.wait().unwrap().success());
     }
+}
+
+#[test]
+fn lines_written_to_a_named_pipe_given_as_a_file_appear_before_eof() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("live.fifo");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    let mut child = logveil()
+        .args(["redact", "--threads", "2"])
+        .arg(&fifo)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    for i in 0..5 {
+        writeln!(writer, "fifo {i} 邮箱 zhang.wei@example.com").unwrap();
+        let line = rx.recv_timeout(Duration::from_secs(20));
+        assert_eq!(
+            line.as_deref().ok(),
+            Some(format!("fifo {i} 邮箱 [REDACTED:email]").as_str()),
+            "line {i} did not come out while the pipe stayed open"
+        );
+    }
+    drop(writer);
+    assert!(child.wait().unwrap().success());
 }
 
 /// VmHWM (peak resident set) of a running process, in KiB.

@@ -1,23 +1,26 @@
 //! `logveil redact [--config FILE] [--stats] [--threads N] [FILE...]`: a streaming filter to stdout.
 //!
 //! Redaction runs on `--threads` workers (src/parallel.rs); the output is in input order and the same as
-//! with one thread. Live input keeps its latency: before waiting for more input, what the workers hold is
-//! written out.
+//! with one thread. The input is read on its own thread; when no more of it comes for a moment, what the
+//! workers hold is written out, so live input appears at once.
 
 use std::io::{self, Read, Write};
-use std::os::fd::AsFd;
 use std::path::Path;
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 
 use super::{load_config, Exit};
 use crate::cli::RedactArgs;
-use crate::input::stdin::ready_to_read;
+use crate::input::stdin::{spawn_reader, Chunk};
 use crate::parallel::{self, ParallelRedactor};
 use crate::redact::{Engine, Findings};
 
 const READ_SIZE: usize = 256 << 10;
+/// How long input may pause before what the workers hold is written out.
+const IDLE: Duration = Duration::from_millis(2);
 
 pub fn run(args: &RedactArgs) -> Result<Exit> {
     let cfg = load_config(&args.config)?;
@@ -40,7 +43,7 @@ pub fn run(args: &RedactArgs) -> Result<Exit> {
     };
     for path in inputs {
         let result = if path == Path::new("-") {
-            filter(&mut redactor, io::stdin().lock(), &mut out, &mut total)
+            filter(&mut redactor, io::stdin(), &mut out, &mut total)
         } else {
             match std::fs::File::open(path) {
                 Ok(f) => filter(&mut redactor, f, &mut out, &mut total),
@@ -72,27 +75,42 @@ enum FilterError {
     Output(io::Error),
 }
 
-/// Redacts one input to `out`. Before waiting for input that is not there yet, everything the workers
-/// hold is written and flushed, so live input appears at once.
+/// Redacts one input to `out`. It is read on its own thread; whenever it pauses (live input), everything
+/// the workers hold is written and flushed.
 fn filter(
     r: &mut ParallelRedactor,
-    mut input: impl Read + AsFd,
+    input: impl Read + Send + 'static,
     out: &mut impl Write,
     total: &mut Findings,
 ) -> Result<(), FilterError> {
-    let mut buf = vec![0u8; READ_SIZE];
+    let (tx, rx) = mpsc::sync_channel(4);
+    let reader = spawn_reader(input, READ_SIZE, tx, |c| c).map_err(FilterError::Input)?;
     let result = loop {
-        if r.busy() && !ready_to_read(input.as_fd()) {
-            r.flush();
-        }
-        write_ready(r, out, total)?;
-        let n = match input.read(&mut buf) {
-            Ok(0) => break Ok(()),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => break Err(FilterError::Input(e)),
+        let chunk = if r.busy() {
+            match rx.recv_timeout(IDLE) {
+                Ok(c) => c,
+                Err(RecvTimeoutError::Timeout) => {
+                    r.flush();
+                    write_ready(r, out, total)?;
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break Ok(()),
+            }
+        } else {
+            match rx.recv() {
+                Ok(c) => c,
+                Err(_) => break Ok(()),
+            }
         };
-        r.push(&buf[..n]);
+        match chunk {
+            Chunk::Data(buf) => {
+                r.push(&buf);
+                reader.give(buf);
+                write_ready(r, out, total)?;
+            }
+            Chunk::End => break Ok(()),
+            Chunk::Failed(e) => break Err(FilterError::Input(e)),
+        }
     };
     // What was read is redacted and written even when the input failed part-way.
     r.finish();

@@ -73,14 +73,9 @@ where
 
 /// Whether stdin has bytes (or an end of file) ready to be read right now.
 pub fn stdin_ready() -> bool {
-    ready_to_read(io::stdin())
-}
-
-/// Whether `fd` has bytes (or an end of file) ready to be read right now: a regular file always has, a
-/// pipe or terminal when something was written to it.
-pub fn ready_to_read(fd: impl std::os::fd::AsFd) -> bool {
     use rustix::event::{poll, PollFd, PollFlags, Timespec};
-    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    let stdin = io::stdin();
+    let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
     let zero = Timespec {
         tv_sec: 0,
         tv_nsec: 0,
