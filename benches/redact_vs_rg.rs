@@ -1,41 +1,41 @@
-//! `logveil redact` (all built-in detectors) side by side with
-//! `rg --no-unicode --passthru -r '[REDACTED]' -e P1 -e P2 -e P3 -e P4` (the seed config's four patterns)
-//! on the same generated bot log (~200 MB), best of N runs; then the peak RSS of `logveil redact` on a
-//! 1 GiB input with no newline, streamed into its stdin.
+//! `logveil redact` side by side with `rg --no-unicode --passthru -r '[REDACTED]' -e P1 -e P2 -e P3 -e P4`
+//! (the seed config's four patterns) on the same generated bot log, for each density profile (sparse and
+//! dense, benches/common/botlog.rs), in one run. Then the start-up of `redact --config seed-config.yaml`
+//! without and with its DFA cached, the latency of a line through a pipe, and the peak RSS of
+//! `redact --threads 2` on 1 GiB with no newline and on 1 GiB of dense lines, streamed into its stdin.
 //!
-//! `cargo bench --bench redact_vs_rg` (env: LOGVEIL_BENCH_MB=200, LOGVEIL_BENCH_RUNS=5,
-//! LOGVEIL_BENCH_RSS_MB=1024; LOGVEIL_BENCH_RSS_MB=0 skips the RSS run; LOGVEIL_BENCH_KEEP=1 keeps the
-//! generated file). Target: logveil >= 3x rg.
-//! Both tools write into a pipe that this process drains (rg stops early when its output is /dev/null).
+//! Contestants, per profile, runs interleaved in a rotating order (so a burst of load elsewhere does not
+//! always hit the same one): `logveil redact` (default threads), `--threads 1`, `--config` the seed (its
+//! DFA cached), the same two for LOGVEIL_BENCH_BASELINE (another build of logveil, e.g. main's: before and
+//! after in the same run), and rg. Prints median and best MB/s (input, 10^6 bytes per second of wall
+//! time), the median CPU seconds, and each median's ratio to rg's. Target (issue 17): logveil >= 3x rg.
+//!
+//! `cargo bench --bench redact_vs_rg`. Env: LOGVEIL_BENCH_MB=200, LOGVEIL_BENCH_RUNS=5,
+//! LOGVEIL_BENCH_PROFILES=sparse,dense, LOGVEIL_BENCH_BASELINE=PATH, LOGVEIL_BENCH_RSS_MB=1024 (0 skips
+//! the RSS runs), LOGVEIL_BENCH_KEEP=1 (keep the generated logs).
 
 #[path = "common/botlog.rs"]
 mod botlog;
+#[path = "common/harness.rs"]
+mod harness;
 #[path = "../tests/common/pii_gen.rs"]
 mod pii_gen;
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use botlog::Profile;
+use harness::{env_num, have, loadavg, run_drained, vm_hwm_kib, Series};
 
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
-}
+const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/seed-config.yaml");
 
 /// The seed config's pattern regexes, in order.
 fn seed_patterns() -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/seed-config.yaml");
-    let text = std::fs::read_to_string(&path).expect("read seed config");
+    let text = std::fs::read_to_string(SEED).expect("read seed config");
     let v: serde_norway::Value = serde_norway::from_str(&text).expect("parse seed config");
     v["privacy"]["pii_detection"]["patterns"]
         .as_sequence()
@@ -45,138 +45,243 @@ fn seed_patterns() -> Vec<String> {
         .collect()
 }
 
-/// Runs `cmd`, draining its stdout; returns (wall time, output bytes).
-fn timed(cmd: &mut Command) -> (Duration, u64) {
-    let start = Instant::now();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn");
-    let mut out = child.stdout.take().unwrap();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut n = 0u64;
-    loop {
-        match out.read(&mut buf) {
-            Ok(0) => break,
-            Ok(k) => n += k as u64,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => panic!("reading output: {e}"),
-        }
-    }
-    let status = child.wait().unwrap();
-    assert!(status.success(), "{cmd:?} failed: {status:?}");
-    (start.elapsed(), n)
+/// A contestant: its name and how to make its command line for a file.
+struct Contestant {
+    name: String,
+    cmd: Box<dyn Fn(&Path) -> Command>,
 }
 
-fn mb_s(bytes: usize, d: Duration) -> f64 {
-    bytes as f64 / 1e6 / d.as_secs_f64()
-}
-
-fn have(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn side_by_side(logveil: &str, file: &Path, size: usize, runs: usize) {
-    let patterns = seed_patterns();
-    let lv_cmd = || {
-        let mut c = Command::new(logveil);
-        c.arg("redact").arg(file).env_remove("LOGVEIL_CONFIG");
+fn logveil_cmd(bin: &Path, args: &[&str], cache: &Path) -> impl Fn(&Path) -> Command + 'static {
+    let (bin, cache) = (bin.to_path_buf(), cache.to_path_buf());
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    move |file: &Path| {
+        let mut c = Command::new(&bin);
+        c.arg("redact")
+            .args(&args)
+            .arg(file)
+            .env_remove("LOGVEIL_CONFIG")
+            .env("LOGVEIL_CACHE_DIR", &cache)
+            .stdin(Stdio::null());
         c
-    };
-    let rg_cmd = || {
-        let mut c = Command::new("rg");
-        c.args(["--no-unicode", "--passthru", "-r", "[REDACTED]"]);
-        for p in &patterns {
-            c.arg("-e").arg(p);
-        }
-        c.arg(file);
-        c
-    };
-    let with_rg = have("rg");
-    if !with_rg {
-        println!("rg not found: no comparison");
     }
+}
+
+fn contestants(logveil: &Path, baseline: Option<&Path>, cache: &Path) -> Vec<Contestant> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut v = vec![
+        Contestant {
+            name: format!("logveil redact ({threads} threads)"),
+            cmd: Box::new(logveil_cmd(logveil, &[], cache)),
+        },
+        Contestant {
+            name: "logveil redact --threads 1".into(),
+            cmd: Box::new(logveil_cmd(logveil, &["--threads", "1"], cache)),
+        },
+        Contestant {
+            name: "logveil redact --config seed".into(),
+            cmd: Box::new(logveil_cmd(logveil, &["--config", SEED], cache)),
+        },
+    ];
+    if let Some(b) = baseline {
+        v.push(Contestant {
+            name: "baseline redact".into(),
+            cmd: Box::new(logveil_cmd(b, &[], cache)),
+        });
+        v.push(Contestant {
+            name: "baseline redact --config seed".into(),
+            cmd: Box::new(logveil_cmd(b, &["--config", SEED], cache)),
+        });
+    }
+    if have("rg") {
+        let patterns = seed_patterns();
+        v.push(Contestant {
+            name: "rg --passthru (seed's 4 patterns)".into(),
+            cmd: Box::new(move |file: &Path| {
+                let mut c = Command::new("rg");
+                c.args(["--no-unicode", "--passthru", "-r", "[REDACTED]"]);
+                for p in &patterns {
+                    c.arg("-e").arg(p);
+                }
+                c.arg(file).stdin(Stdio::null());
+                c
+            }),
+        });
+    } else {
+        println!("rg not found: no comparison (Debian package ripgrep)");
+    }
+    v
+}
+
+fn side_by_side(cs: &[Contestant], file: &Path, size: u64, runs: usize) {
     println!("load before: {}", loadavg());
-    // One warm-up each (page cache, binaries); then the runs alternate, so both see the same load.
-    timed(&mut lv_cmd());
-    if with_rg {
-        timed(&mut rg_cmd());
+    // One warm-up each (page cache, binaries, the DFA cache); then the runs rotate.
+    for c in cs {
+        run_drained(&mut (c.cmd)(file));
     }
-    let mut lv_best: Option<(Duration, u64)> = None;
-    let mut rg_best: Option<(Duration, u64)> = None;
-    for _ in 0..runs {
-        let r = timed(&mut lv_cmd());
-        if lv_best.is_none_or(|b| r.0 < b.0) {
-            lv_best = Some(r);
-        }
-        if with_rg {
-            let r = timed(&mut rg_cmd());
-            if rg_best.is_none_or(|b| r.0 < b.0) {
-                rg_best = Some(r);
-            }
+    let mut series: Vec<Series> = cs.iter().map(|c| Series::new(&c.name)).collect();
+    for run in 0..runs {
+        for k in 0..cs.len() {
+            let i = (run + k) % cs.len();
+            series[i].samples.push(run_drained(&mut (cs[i].cmd)(file)));
         }
     }
-    let (lv_t, lv_out) = lv_best.unwrap();
-    let lv = mb_s(size, lv_t);
+    let rg = series
+        .iter()
+        .find(|s| s.name.starts_with("rg"))
+        .map(|s| s.median_mb_s(size));
     println!(
-        "logveil redact (all built-ins):    best of {runs} {:>7.3} s  {lv:>7.1} MB/s  ({lv_out} bytes out)",
-        lv_t.as_secs_f64()
+        "  {:<36} {:>10} {:>10} {:>9} {:>7}  bytes out",
+        "", "median", "best", "CPU s", "vs rg"
     );
-    if let Some((rg_t, rg_out)) = rg_best {
-        let rg = mb_s(size, rg_t);
+    for s in &series {
+        let median = s.median_mb_s(size);
         println!(
-            "rg --passthru (seed's 4 patterns): best of {runs} {:>7.3} s  {rg:>7.1} MB/s  ({rg_out} bytes out)",
-            rg_t.as_secs_f64()
-        );
-        let ratio = lv / rg;
-        println!(
-            "ratio logveil/rg: {ratio:.2}x (target >= 3x: {})",
-            if ratio >= 3.0 { "met" } else { "NOT met" }
+            "  {:<36} {:>5.0} MB/s {:>5.0} MB/s {:>9.2} {:>7}  {}",
+            s.name,
+            median,
+            s.best_mb_s(size),
+            s.median_cpu(),
+            rg.map_or("-".into(), |r| format!("{:.2}x", median / r)),
+            s.samples[0].out_bytes
         );
     }
     println!("load after: {}", loadavg());
 }
 
-/// Peak RSS (KiB) of `logveil redact` reading `mb` MiB with no newline from a pipe.
-fn peak_rss(logveil: &str, mb: usize) {
-    let use_time = Path::new("/usr/bin/time").exists();
-    let mut cmd = if use_time {
-        let mut c = Command::new("/usr/bin/time");
-        c.args(["-f", "%M"]).arg(logveil);
-        c
-    } else {
-        Command::new(logveil)
+/// Wall time and peak RSS of `redact --config seed` with empty input: the DFA built (`--no-cache`), and
+/// with `cache`, loaded from it. A baseline build without the cache gets no flag.
+fn start_up(logveil: &Path, cache: Option<&Path>, runs: usize) {
+    let time = Path::new("/usr/bin/time");
+    let once = |cache_args: &[&str]| -> (f64, Option<u64>) {
+        let mut c = if time.exists() {
+            let mut c = Command::new(time);
+            c.args(["-f", "%M"]).arg(logveil);
+            c
+        } else {
+            Command::new(logveil)
+        };
+        c.args(["redact", "--config", SEED])
+            .args(cache_args)
+            .env_remove("LOGVEIL_CONFIG")
+            .env_remove("LOGVEIL_CACHE_DIR")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let t = Instant::now();
+        let out = c.output().unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let kib = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse().ok());
+        (secs, kib)
     };
-    let start = Instant::now();
-    let mut child = cmd
+    let show = |name: &str, mut v: Vec<(f64, Option<u64>)>| {
+        v.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
+        let (secs, _) = v[v.len() / 2];
+        let rss = v.iter().filter_map(|r| r.1).max();
+        println!(
+            "  {name:<36} median {:>7.1} ms, peak RSS {}",
+            secs * 1e3,
+            rss.map_or("n/a (no /usr/bin/time)".into(), |k| format!(
+                "{:.1} MiB",
+                k as f64 / 1024.0
+            ))
+        );
+    };
+    println!(
+        "start-up of {} redact --config seed-config.yaml < /dev/null, {runs} runs each:",
+        logveil.display()
+    );
+    let Some(cache) = cache else {
+        show("DFA built", (0..runs).map(|_| once(&[])).collect());
+        return;
+    };
+    let cache_arg = cache.to_str().unwrap();
+    once(&["--cache-dir", cache_arg]);
+    let (mut cold, mut warm) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        cold.push(once(&["--no-cache"]));
+        warm.push(once(&["--cache-dir", cache_arg]));
+    }
+    show("DFA built (--no-cache)", cold);
+    show("DFA loaded from the cache", warm);
+    println!("  target: cached start < 100 ms and < 32 MiB");
+}
+
+/// How long a line written to `redact`'s stdin takes to come out (default threads).
+fn latency(logveil: &Path) {
+    let mut child = Command::new(logveil)
         .arg("redact")
         .env_remove("LOGVEIL_CONFIG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for _ in BufReader::new(stdout).lines() {
+            if tx.send(Instant::now()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut waits = Vec::new();
+    for i in 0..50 {
+        thread::sleep(Duration::from_millis(20));
+        let t = Instant::now();
+        writeln!(
+            stdin,
+            "live line {i} 手机13812345678 邮箱 zhang.wei@example.com"
+        )
+        .unwrap();
+        stdin.flush().unwrap();
+        let at = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the line came out");
+        waits.push(at.duration_since(t));
+    }
+    drop(stdin);
+    child.wait().unwrap();
+    waits.sort();
+    println!(
+        "latency of a line through `redact` (stdin to stdout, 50 lines 20 ms apart): median {:?}, p90 {:?}, max {:?} (target: < 100 ms)",
+        waits[25], waits[45], waits[49]
+    );
+}
+
+/// Peak RSS (KiB) of `redact --threads 2` reading `mb` MiB from a pipe: one line with no newline, or
+/// dense lines.
+fn peak_rss(logveil: &Path, mb: usize, newlines: bool) {
+    let start = Instant::now();
+    let mut child = Command::new(logveil)
+        .args(["redact", "--threads", "2"])
+        .env_remove("LOGVEIL_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
         .spawn()
         .expect("spawn logveil");
-    let pid = child.id();
+    let status_path = format!("/proc/{}/status", child.id());
     let mut stdin = child.stdin.take().unwrap();
     let total = mb << 20;
     let writer = thread::spawn(move || {
-        let mut gen = botlog::BotLog::new(7);
+        let mut gen = botlog::BotLog::with_profile(7, Profile::DENSE);
         let mut buf = Vec::with_capacity(1 << 20);
         let mut written = 0;
         while written < total {
             buf.clear();
             gen.fill(&mut buf, 1 << 20);
-            for b in buf.iter_mut() {
-                if *b == b'\n' {
-                    *b = b' ';
-                }
+            if !newlines {
+                buf.iter_mut()
+                    .filter(|b| **b == b'\n')
+                    .for_each(|b| *b = b' ');
             }
             let n = buf.len().min(total - written);
             stdin.write_all(&buf[..n]).expect("write to logveil");
@@ -185,51 +290,23 @@ fn peak_rss(logveil: &str, mb: usize) {
     });
     let mut out = child.stdout.take().unwrap();
     let mut buf = vec![0u8; 1 << 20];
-    let mut n_out = 0u64;
-    let mut hwm_kib = 0u64;
+    let (mut n_out, mut hwm) = (0u64, 0u64);
     loop {
         match out.read(&mut buf) {
             Ok(0) => break,
             Ok(k) => n_out += k as u64,
             Err(e) => panic!("reading output: {e}"),
         }
-        if !use_time {
-            if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
-                if let Some(v) = s.lines().find(|l| l.starts_with("VmHWM:")) {
-                    hwm_kib = v
-                        .split_whitespace()
-                        .nth(1)
-                        .and_then(|x| x.parse().ok())
-                        .unwrap_or(hwm_kib);
-                }
-            }
-        }
+        hwm = hwm.max(vm_hwm_kib(&status_path).unwrap_or(0));
     }
     writer.join().unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "logveil failed: {status:?} {err}");
-    let elapsed = start.elapsed();
-    let kib = if use_time {
-        err.lines()
-            .last()
-            .and_then(|l| l.trim().parse().ok())
-            .expect("time -f %M output")
-    } else {
-        hwm_kib
-    };
+    assert!(child.wait().unwrap().success());
     println!(
-        "peak RSS of logveil redact, {mb} MiB with no newline through a pipe: {:.1} MiB ({}; target <= 32 MiB: {}); {:.1} MB/s (input generated by this process meanwhile), {n_out} bytes out",
-        kib as f64 / 1024.0,
-        if use_time { "/usr/bin/time %M" } else { "VmHWM polled" },
-        if kib <= 32 * 1024 { "met" } else { "NOT met" },
-        mb_s(total, elapsed)
+        "peak RSS of redact --threads 2, {mb} MiB {} through a pipe: {:.1} MiB (VmHWM polled; target <= 32 MiB: {}); {:.0} MB/s with the input generated meanwhile, {n_out} bytes out",
+        if newlines { "of dense lines" } else { "with no newline" },
+        hwm as f64 / 1024.0,
+        if hwm <= 32 << 10 { "met" } else { "NOT met" },
+        total as f64 / 1e6 / start.elapsed().as_secs_f64()
     );
 }
 
@@ -242,36 +319,49 @@ fn main() {
     if !args.is_empty() && !args.iter().any(|a| "redact_vs_rg".contains(a.as_str())) {
         return;
     }
-    let logveil = env!("CARGO_BIN_EXE_logveil");
-    let mb = env_usize("LOGVEIL_BENCH_MB", 200);
-    let runs = env_usize("LOGVEIL_BENCH_RUNS", 5).max(1);
-    let rss_mb = env_usize("LOGVEIL_BENCH_RSS_MB", 1024);
-
-    let dir: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join("redact_vs_rg");
+    let logveil = PathBuf::from(env!("CARGO_BIN_EXE_logveil"));
+    let baseline = std::env::var_os("LOGVEIL_BENCH_BASELINE").map(PathBuf::from);
+    let mb = env_num("LOGVEIL_BENCH_MB", 200);
+    let runs = env_num("LOGVEIL_BENCH_RUNS", 5).max(1) as usize;
+    let rss_mb = env_num("LOGVEIL_BENCH_RSS_MB", 1024) as usize;
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("redact_vs_rg");
+    let cache = dir.join("dfa-cache");
     std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("botlog.log");
-    let t = Instant::now();
-    let mut gen = botlog::BotLog::new(2024);
-    let mut data = Vec::with_capacity((mb << 20) + 4096);
-    gen.fill(&mut data, mb * 1_000_000);
-    std::fs::write(&file, &data).unwrap();
-    let size = data.len();
-    drop(data);
     println!(
-        "generated {size} bytes, {} lines, {} personal-data items (1 per {:.1} lines) in {:.1} s",
-        gen.lines,
-        gen.pii_items,
-        gen.lines as f64 / gen.pii_items as f64,
-        t.elapsed().as_secs_f64()
+        "bench redact_vs_rg: {} cores, {runs} runs each{}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        baseline
+            .as_ref()
+            .map_or(String::new(), |b| format!(", baseline {}", b.display()))
     );
-    side_by_side(logveil, &file, size, runs);
-    // The generated log is synthetic, but leave nothing behind (unless asked to, for other tools).
-    if std::env::var_os("LOGVEIL_BENCH_KEEP").is_none() {
-        let _ = std::fs::remove_file(&file);
-    } else {
-        println!("kept {}", file.display());
+    let cs = contestants(&logveil, baseline.as_deref(), &cache);
+    for profile in harness::profiles() {
+        let file = dir.join(format!("botlog-{}.log", profile.name()));
+        let t = Instant::now();
+        let gen = harness::write_log(&file, profile, 2024, mb * 1_000_000);
+        let size = std::fs::metadata(&file).unwrap().len();
+        println!(
+            "\n{}: {:.1} MB ({:.1} s to generate)",
+            gen.summary(),
+            size as f64 / 1e6,
+            t.elapsed().as_secs_f64()
+        );
+        side_by_side(&cs, &file, size, runs);
+        // The generated logs are synthetic, but leave nothing behind (unless asked to, for other tools).
+        if std::env::var_os("LOGVEIL_BENCH_KEEP").is_none() {
+            let _ = std::fs::remove_file(&file);
+        } else {
+            println!("kept {}", file.display());
+        }
     }
+    println!();
+    start_up(&logveil, Some(&cache), runs);
+    if let Some(b) = &baseline {
+        start_up(b, None, runs.min(3));
+    }
+    latency(&logveil);
     if rss_mb > 0 {
-        peak_rss(logveil, rss_mb);
+        peak_rss(&logveil, rss_mb, false);
+        peak_rss(&logveil, rss_mb, true);
     }
 }

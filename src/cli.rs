@@ -82,6 +82,15 @@ pub struct ConfigArg {
     /// when absent.
     #[arg(short, long, value_name = "FILE", env = "LOGVEIL_CONFIG")]
     pub config: Option<PathBuf>,
+
+    /// Directory (0700) where the DFA compiled from the config's patterns is kept for the next start
+    /// (default: logveil.cache.dir, $CACHE_DIRECTORY, $XDG_CACHE_HOME/logveil or ~/.cache/logveil).
+    #[arg(long, value_name = "DIR", env = "LOGVEIL_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Build the DFA of the config's patterns at start; read and write no cache.
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Args)]
@@ -92,6 +101,11 @@ pub struct RedactArgs {
     /// Print a per-type count of redactions to stderr at the end (counts only, never values).
     #[arg(long)]
     pub stats: bool,
+
+    /// Redaction threads (default: the CPU cores this process may use). Output is in input order and the
+    /// same whatever the number.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<std::num::NonZeroUsize>,
 
     /// Files to redact, one after another (gzip files are decompressed); stdin when none (or `-`).
     #[arg(value_name = "FILE")]

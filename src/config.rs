@@ -143,8 +143,18 @@ pub struct Config {
     pub hash_key_file: Option<PathBuf>,
     /// `logveil ship`: where finished segments go off the host (`logveil.ship`).
     pub ship: crate::ship::ShipConfig,
+    pub cache: CacheConfig,
     /// Keys that were accepted but are not used by logveil, and other remarks for the user.
     pub notes: Vec<String>,
+}
+
+/// The compiled-pattern cache (`logveil.cache`; see src/dfa_cache.rs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheConfig {
+    /// False: the DFA of user patterns is built at every start.
+    pub enabled: bool,
+    /// Where (default: `$CACHE_DIRECTORY`, `$XDG_CACHE_HOME/logveil` or `~/.cache/logveil`).
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -282,6 +292,10 @@ impl Default for Config {
             },
             hash_key_file: None,
             ship: crate::ship::ShipConfig::default(),
+            cache: CacheConfig {
+                enabled: true,
+                dir: None,
+            },
             notes: Vec::new(),
         }
     }
@@ -411,6 +425,7 @@ struct RawLogveil {
     audit: Option<RawAudit>,
     #[serde(default)]
     ship: Option<crate::ship::RawShip>,
+    cache: Option<RawCache>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -424,6 +439,15 @@ struct RawAudit {
     tls_ca_file: Option<PathBuf>,
     #[serde(default)]
     tls_expiry_warning: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCache {
+    #[serde(default)]
+    enabled: Option<bool>,
+    #[serde(default)]
+    dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -874,6 +898,10 @@ fn build(raw: RawRoot, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, C
     if let Some(s) = ours.ship {
         cfg.ship = crate::ship::ShipConfig::resolve(s)?;
     }
+    if let Some(c) = ours.cache {
+        cfg.cache.enabled = c.enabled.unwrap_or(true);
+        cfg.cache.dir = c.dir;
+    }
 
     // Every user regex is checked now (syntax, look-around, empty matches), naming the pattern and column.
     // The DFA itself is built once, by the command that runs it.
@@ -1107,6 +1135,33 @@ privacy:
             Duration::from_secs(90 * 86_400)
         );
         assert!(cfg.notes.is_empty(), "{:?}", cfg.notes);
+    }
+
+    #[test]
+    fn the_dfa_cache_is_on_by_default_and_can_be_moved_or_turned_off() {
+        let on = Config::from_yaml_str_with_env("", &no_env).unwrap();
+        assert_eq!(
+            on.cache,
+            CacheConfig {
+                enabled: true,
+                dir: None
+            }
+        );
+        let cfg = Config::from_yaml_str_with_env(
+            "logveil:\n  cache:\n    enabled: false\n    dir: /var/cache/x\n",
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.cache,
+            CacheConfig {
+                enabled: false,
+                dir: Some(PathBuf::from("/var/cache/x"))
+            }
+        );
+        let e = Config::from_yaml_str_with_env("logveil:\n  cache:\n    dirr: /x\n", &no_env)
+            .unwrap_err();
+        assert!(e.to_string().contains("logveil.cache"), "{e}");
     }
 
     #[test]

@@ -3,16 +3,21 @@
 //! - Text without personal data passes byte-identical (also fed in random pieces).
 //! - Every planted value is gone, and feeding `Redactor::push` in random pieces gives exactly the one-shot
 //!   `redact_all` output, whatever the split points; also for long lines cut by the wrapper.
+//! - `ParallelRedactor` (chunks of lines on worker threads) gives exactly the single-threaded output and
+//!   counts, whatever the threads, chunk size and split points; long lines and private keys across chunks
+//!   included.
 //!
 //! Failure messages show sizes, positions and placeholders, never a planted value.
 
 #[path = "common/pii_gen.rs"]
 mod pii_gen;
 
-use std::sync::LazyLock;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, LazyLock};
 
+use logveil::parallel::{Options, ParallelRedactor};
 use logveil::redact::stream::HOLD;
-use logveil::redact::{redact_all, Engine, EngineConfig, Redactor};
+use logveil::redact::{redact_all, Engine, EngineConfig, Findings, Redactor};
 use pii_gen::Rng;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -179,6 +184,18 @@ fn plant(kind: &str, rng: &mut Rng) -> (String, String) {
             let m = pii_gen::mobile(rng);
             (format!("\\u624b\\u673a\\u53f7{m}"), m)
         }
+        // A private key over several lines: a value a redactor carries from one line to the next.
+        "pem_block" => {
+            let label = rng.pick(&["RSA PRIVATE KEY", "PRIVATE KEY", "EC PRIVATE KEY"]);
+            let body: Vec<String> = (0..rng.range(2, 12))
+                .map(|_| pii_gen::pem_line(rng))
+                .collect();
+            let block = format!(
+                "\n-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+                body.join("\n")
+            );
+            (block, body[body.len() / 2].clone())
+        }
         _ => unreachable!("{kind}"),
     }
 }
@@ -304,6 +321,36 @@ proptest! {
     }
 }
 
+/// All kinds, and private keys over several lines.
+static KINDS_PEM: LazyLock<Vec<&'static str>> = LazyLock::new(|| [KINDS, &["pem_block"]].concat());
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Regression: the rest of a PEM block in a later region was replaced (and counted) again, so input read
+    /// in other pieces (line by line from a pipe) gave other output.
+    #[test]
+    fn pem_blocks_give_the_one_shot_output_and_counts_whatever_the_split_points(
+        planted in planted_text(&KINDS_PEM, 120),
+        idx in prop::collection::vec(any::<Index>(), 0..30),
+    ) {
+        let Planted { text, secrets } = planted;
+        let (one_shot, findings) = redact_all(&ENGINE, &text);
+        let l = leaked(&one_shot, &secrets);
+        prop_assert!(l.is_empty(), "one-shot: planted values {:?} of {} not gone", l, secrets.len());
+        let cuts = split_points(text.len(), &idx);
+        let mut r = Redactor::new(&ENGINE);
+        let pieces = redact_in_pieces(&mut r, &text, &cuts);
+        prop_assert!(
+            pieces == one_shot,
+            "pieces at {:?} differ from one-shot at output byte {}",
+            cuts,
+            first_diff(&pieces, &one_shot)
+        );
+        prop_assert_eq!(r.take_findings(), findings);
+    }
+}
+
 /// A long line (no newline for > 2 x the smallest cut size) made of `text` repeated with fresh values.
 fn long_lines(kinds: &'static [&'static str]) -> impl Strategy<Value = Planted> {
     prop::collection::vec(planted_text(kinds, 60), 40..80).prop_map(|parts| {
@@ -415,4 +462,115 @@ fn straddle_all_offsets(kinds: &[&str]) -> Vec<String> {
 fn values_straddling_a_long_line_cut_at_every_offset() {
     let failures = straddle_all_offsets(KINDS);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+// ------------------------------------------------------------------------------------------ parallel
+
+static SHARED: LazyLock<Arc<Engine>> =
+    LazyLock::new(|| Arc::new(Engine::new(&EngineConfig::default()).expect("default engine")));
+
+/// Redacts `input`, pushed in the pieces given by `cuts`, on `threads` workers with chunks of
+/// `chunk_bytes`; the output, the pieces' input offsets, and the findings.
+fn redact_parallel(
+    input: &[u8],
+    threads: usize,
+    chunk_bytes: usize,
+    max_line: usize,
+    cuts: &[usize],
+) -> (Vec<u8>, Vec<u64>, Findings) {
+    let opts = Options {
+        threads: NonZeroUsize::new(threads).unwrap(),
+        chunk_bytes,
+        max_line,
+    };
+    let mut r = ParallelRedactor::new(SHARED.clone(), opts).unwrap();
+    let (mut out, mut ends, mut findings) = (Vec::new(), Vec::new(), SHARED.new_findings());
+    let mut take = |r: &mut ParallelRedactor| {
+        while let Some(p) = r.next_piece() {
+            out.extend_from_slice(&p.bytes);
+            ends.push(p.input_end);
+            findings.add(&p.findings);
+        }
+    };
+    let mut prev = 0;
+    for &c in cuts.iter().chain(std::iter::once(&input.len())) {
+        r.push(&input[prev..c]);
+        prev = c;
+        take(&mut r);
+        if c % 3 == 0 {
+            // As a caller does when its input is idle.
+            r.flush();
+            take(&mut r);
+        }
+    }
+    r.finish();
+    take(&mut r);
+    (out, ends, findings)
+}
+
+fn check_parallel(
+    text: &[u8],
+    reference: &[u8],
+    ref_findings: &Findings,
+    got: (Vec<u8>, Vec<u64>, Findings),
+) -> Result<(), TestCaseError> {
+    let (out, ends, findings) = got;
+    prop_assert!(
+        out == reference,
+        "differs from the single-threaded output at output byte {} of {}",
+        first_diff(&out, reference),
+        reference.len()
+    );
+    prop_assert_eq!(&findings, ref_findings);
+    prop_assert!(
+        ends.windows(2).all(|w| w[0] <= w[1]),
+        "input offsets go back"
+    );
+    prop_assert!(
+        ends.last().is_none_or(|&e| e == text.len() as u64),
+        "input not all accounted for"
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn parallel_redaction_gives_the_single_threaded_output(
+        planted in planted_text(&KINDS_PEM, 150),
+        threads in 2usize..=4,
+        chunk_bytes in 1usize..2048,
+        idx in prop::collection::vec(any::<Index>(), 0..20),
+    ) {
+        let text = planted.text;
+        let (reference, findings) = redact_all(&ENGINE, &text);
+        let cuts = split_points(text.len(), &idx);
+        let got = redact_parallel(&text, threads, chunk_bytes, stream_max_line(), &cuts);
+        check_parallel(&text, &reference, &findings, got)?;
+    }
+}
+
+fn stream_max_line() -> usize {
+    logveil::redact::stream::MAX_LINE
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    /// Lines longer than a chunk and than the redactor's window (values straddling the cuts), e-mails too.
+    #[test]
+    fn parallel_redaction_of_long_lines_gives_the_single_threaded_output(
+        planted in long_lines(KINDS),
+        threads in 2usize..=3,
+        chunk_bytes in 1usize..(3 * HOLD),
+        idx in prop::collection::vec(any::<Index>(), 0..20),
+    ) {
+        let text = planted.text;
+        let mut whole = Redactor::with_max_line(&ENGINE, 2 * HOLD);
+        let reference = redact_in_pieces(&mut whole, &text, &[]);
+        let findings = whole.take_findings();
+        let cuts = split_points(text.len(), &idx);
+        let got = redact_parallel(&text, threads, chunk_bytes, 2 * HOLD, &cuts);
+        check_parallel(&text, &reference, &findings, got)?;
+    }
 }

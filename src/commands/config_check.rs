@@ -78,6 +78,13 @@ pub fn run(args: &ConfigCheckArgs, quiet: bool) -> Result<Exit> {
             d.type_name, d.action, d.origin
         )?;
     }
+    match super::dfa_cache(&args.config, &cfg) {
+        Some(c) if !cfg.redaction.patterns.is_empty() => {
+            writeln!(out, "dfa cache: {}", c.dir().display())
+        }
+        Some(_) => writeln!(out, "dfa cache: not needed (built-in patterns only)"),
+        None => writeln!(out, "dfa cache: off (the DFA is built at every start)"),
+    }?;
     writeln!(out, "replacement: {}", cfg.redaction.replacement)?;
     for line in cfg.summary_lines().iter().chain(&checked.lines) {
         writeln!(out, "{line}")?;

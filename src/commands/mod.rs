@@ -15,11 +15,14 @@ pub mod ship;
 pub mod tail;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Result;
 
 use crate::cli::{Cli, Command, ConfigArg, GlobalArgs, LogFormat};
 use crate::config::Config;
+use crate::dfa_cache::DfaCache;
+use crate::redact::DfaStore;
 
 /// Exit codes (documented in `--help` and the README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,11 +128,23 @@ pub fn init_logging(g: &GlobalArgs) {
     };
 }
 
-/// Loads the config named by `--config` (or built-in defaults) and logs its notes.
+/// Loads the config named by `--config` (or built-in defaults), logs its notes, and gives the engine the
+/// compiled-pattern cache.
 pub fn load_config(arg: &ConfigArg) -> Result<Config> {
-    let cfg = Config::load(arg.config.as_deref())?;
+    let mut cfg = Config::load(arg.config.as_deref())?;
     for note in &cfg.notes {
         tracing::warn!("config: {note}");
     }
+    cfg.redaction.dfa_store = dfa_cache(arg, &cfg).map(|c| Arc::new(c) as Arc<dyn DfaStore>);
     Ok(cfg)
+}
+
+/// The compiled-pattern cache the flags, the config and the environment name (None: off, or no place).
+pub fn dfa_cache(arg: &ConfigArg, cfg: &Config) -> Option<DfaCache> {
+    DfaCache::from_settings(
+        arg.cache_dir.as_deref(),
+        arg.no_cache,
+        &cfg.cache,
+        &|name| std::env::var_os(name),
+    )
 }

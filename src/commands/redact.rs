@@ -1,21 +1,38 @@
-//! `logveil redact [--config FILE] [--stats] [FILE...]`: a streaming filter to stdout. Files compressed
-//! with gzip are read decompressed (as `zcat` or `rg -z` would), as `seal` reads them.
+//! `logveil redact [--config FILE] [--stats] [--threads N] [FILE...]`: a streaming filter to stdout. Files
+//! compressed with gzip are read decompressed (as `zcat` or `rg -z` would), as `seal` reads them.
+//!
+//! Redaction runs on `--threads` workers (src/parallel.rs); the output is in input order and the same as
+//! with one thread. The input is read on its own thread; when no more of it comes for a moment, what the
+//! workers hold is written out, so live input appears at once.
 
 use std::io::{self, Read, Write};
 use std::path::Path;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 
 use super::{load_config, say, Exit};
 use crate::cli::RedactArgs;
 use crate::input::file::open_rotated;
-use crate::redact::{Engine, Findings, Redactor};
+use crate::input::stdin::{spawn_reader, Chunk};
+use crate::parallel::{self, ParallelRedactor};
+use crate::redact::{Engine, Findings};
 
 const READ_SIZE: usize = 256 << 10;
+/// How long input may pause before what the workers hold is written out.
+const IDLE: Duration = Duration::from_millis(2);
 
 pub fn run(args: &RedactArgs) -> Result<Exit> {
     let cfg = load_config(&args.config)?;
-    let engine = Engine::new(&cfg.redaction)?;
+    let engine = Arc::new(Engine::new(&cfg.redaction)?);
+    let opts = parallel::Options {
+        threads: args.threads.unwrap_or_else(parallel::available_threads),
+        ..parallel::Options::default()
+    };
+    let mut redactor = ParallelRedactor::new(engine.clone(), opts)
+        .context("cannot start the redaction threads")?;
     let mut total = engine.new_findings();
     let stdout = io::stdout();
     let mut out = stdout.lock();
@@ -32,15 +49,15 @@ pub fn run(args: &RedactArgs) -> Result<Exit> {
     for path in inputs {
         let result = if path == Path::new("-") {
             filter(
-                &engine,
-                io::stdin().lock(),
+                &mut redactor,
+                io::stdin(),
                 &mut out,
                 &mut open_line,
                 &mut total,
             )
         } else {
             match open_rotated(path, true) {
-                Ok(f) => filter(&engine, f, &mut out, &mut open_line, &mut total),
+                Ok(f) => filter(&mut redactor, f, &mut out, &mut open_line, &mut total),
                 Err(e) => {
                     say(format_args!("{}: {e}", path.display()));
                     failed += 1;
@@ -69,52 +86,76 @@ enum FilterError {
     Output(io::Error),
 }
 
-/// Redacts one input to `out`, writing and flushing after every read so live input appears at once.
-/// `open_line`: the output so far ends without a newline; it is ended before this input's first byte, and
-/// set again when this input's output ends without one.
+/// Redacts one input to `out`. It is read on its own thread; whenever it pauses (live input), everything
+/// the workers hold is written and flushed. `open_line`: the output so far ends without a newline; it is
+/// ended before this input's first byte, and set again when this input's output ends without one.
 fn filter(
-    engine: &Engine,
-    mut input: impl Read,
+    r: &mut ParallelRedactor,
+    input: impl Read + Send + 'static,
     out: &mut impl Write,
     open_line: &mut bool,
     total: &mut Findings,
 ) -> Result<(), FilterError> {
-    let mut write = |bytes: &[u8]| -> Result<(), FilterError> {
-        if bytes.is_empty() {
-            return Ok(());
-        }
-        if std::mem::take(open_line) {
-            out.write_all(b"\n").map_err(FilterError::Output)?;
-        }
-        out.write_all(bytes).map_err(FilterError::Output)?;
-        out.flush().map_err(FilterError::Output)?;
-        Ok(())
-    };
-    let mut r = Redactor::new(engine);
-    let mut buf = vec![0u8; READ_SIZE];
-    let mut redacted = Vec::with_capacity(READ_SIZE + READ_SIZE / 2);
-    let mut last: Option<u8> = None;
+    let (tx, rx) = mpsc::sync_channel(4);
+    let reader = spawn_reader(input, READ_SIZE, tx, |c| c).map_err(FilterError::Input)?;
     let result = loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break Ok(()),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => break Err(FilterError::Input(e)),
+        let chunk = if r.busy() {
+            match rx.recv_timeout(IDLE) {
+                Ok(c) => c,
+                Err(RecvTimeoutError::Timeout) => {
+                    r.flush();
+                    write_ready(r, out, open_line, total)?;
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break Ok(()),
+            }
+        } else {
+            match rx.recv() {
+                Ok(c) => c,
+                Err(_) => break Ok(()),
+            }
         };
-        r.push(&buf[..n], &mut redacted);
-        write(&redacted)?;
-        last = redacted.last().copied().or(last);
-        redacted.clear();
+        match chunk {
+            Chunk::Data(buf) => {
+                r.push(&buf);
+                reader.give(buf);
+                write_ready(r, out, open_line, total)?;
+            }
+            Chunk::End => break Ok(()),
+            Chunk::Failed(e) => break Err(FilterError::Input(e)),
+        }
     };
     // What was read is redacted and written even when the input failed part-way.
-    r.finish(&mut redacted);
-    write(&redacted)?;
-    last = redacted.last().copied().or(last);
-    if let Some(b) = last {
-        *open_line = b != b'\n';
-    }
-    total.add(r.findings());
+    r.finish();
+    write_ready(r, out, open_line, total)?;
     result
+}
+
+/// Writes the pieces that are ready, in order, and flushes. `open_line` as in [`filter`]: set when the
+/// output written ends inside a line.
+fn write_ready(
+    r: &mut ParallelRedactor,
+    out: &mut impl Write,
+    open_line: &mut bool,
+    total: &mut Findings,
+) -> Result<(), FilterError> {
+    let mut wrote = false;
+    while let Some(piece) = r.next_piece() {
+        total.add(&piece.findings);
+        if let Some(&last) = piece.bytes.last() {
+            if std::mem::take(open_line) {
+                out.write_all(b"\n").map_err(FilterError::Output)?;
+            }
+            out.write_all(&piece.bytes).map_err(FilterError::Output)?;
+            *open_line = last != b'\n';
+        }
+        r.recycle(piece.bytes);
+        wrote = true;
+    }
+    if wrote {
+        out.flush().map_err(FilterError::Output)?;
+    }
+    Ok(())
 }
 
 fn print_stats(engine: &Engine, f: &Findings) {

@@ -53,7 +53,7 @@ impl Engine {
         let (fwd, rev) = if any_builtin && plan.users.is_empty() {
             builtin_dfas()?
         } else {
-            build_dfas(&plan.regexes, &plan.named)?
+            build_dfas(&plan.regexes, &plan.named, cfg.dfa_store.as_deref())?
         };
         let first_user = plan
             .sources
@@ -283,14 +283,19 @@ fn resolve_action(
 }
 
 /// `users` are (index, type) of the user patterns behind the last `users.len()` regexes.
-fn build_dfas(regexes: &[String], users: &[(usize, String)]) -> Result<(Dfa, Dfa), EngineError> {
+/// `store` keeps the DFAs between runs (see [`super::dfa_store`]).
+fn build_dfas(
+    regexes: &[String],
+    users: &[(usize, String)],
+    store: Option<&dyn super::DfaStore>,
+) -> Result<(Dfa, Dfa), EngineError> {
     let refs: Vec<&str> = regexes.iter().map(String::as_str).collect();
     let first_user = regexes.len() - users.len();
     let user = |i: Option<usize>| {
         i.and_then(|i| i.checked_sub(first_user))
             .and_then(|i| users.get(i))
     };
-    super::dfa_build::build(&refs, false).map_err(|f| match f {
+    super::dfa_store::load_or_build(&refs, store).map_err(|f| match f {
         // The built-in patterns build on their own: with one user pattern, it is the one that makes the
         // DFA too large.
         BuildFailure::TooBig { message, pattern } => {

@@ -56,7 +56,7 @@ impl Hit {
 }
 
 /// State carried from one region of a stream to the next.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChunkState {
     /// Inside a PEM private-key block that began in an earlier region.
     pem: PemCarry,

@@ -10,6 +10,7 @@ pub mod actions;
 pub mod compile;
 pub mod detect;
 pub mod dfa_build;
+pub mod dfa_store;
 pub mod engine;
 pub mod patterns;
 pub mod stream;
@@ -17,10 +18,12 @@ pub mod text;
 pub mod user_regex;
 
 use std::fmt;
+use std::sync::Arc;
 
 pub use actions::{ActionKind, ActionSpec, HashKey};
+pub use dfa_store::DfaStore;
 pub use engine::{Engine, Hit};
-pub use stream::{redact_all, Redactor};
+pub use stream::{redact_all, Carry, Redactor};
 
 use actions::DEFAULT_REPLACEMENT;
 
@@ -73,6 +76,9 @@ pub struct EngineConfig {
     pub hash_key: Option<HashKey>,
     /// Birth dates after this year are not real (ID validation). Set by the caller (the engine reads no clock).
     pub max_birth_year: u32,
+    /// Where the DFA of user patterns is kept between runs (the caller's; redact does no I/O). None: built
+    /// at every start.
+    pub dfa_store: Option<Arc<dyn DfaStore>>,
 }
 
 impl EngineConfig {
@@ -95,6 +101,7 @@ impl EngineConfig {
             patterns: Vec::new(),
             hash_key: None,
             max_birth_year,
+            dfa_store: None,
         }
     }
 }

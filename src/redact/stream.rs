@@ -24,7 +24,7 @@ pub const HOLD: usize = 64 << 10;
 pub const MAX_LINE: usize = 1 << 20;
 
 /// A bounded window over one input stream (see the module header).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Window {
     buf: Vec<u8>,
     /// `buf[..ctx]` was processed already and is kept as context.
@@ -43,6 +43,25 @@ impl Window {
             scanned: 0,
             max_line: max_line.max(2 * HOLD),
         }
+    }
+
+    /// A window at the start of a line after the input `before` (of which the last [`CONTEXT`] bytes are
+    /// kept as context), with nothing pending, in `buf`'s memory.
+    pub fn at_line_start_in(mut buf: Vec<u8>, before: &[u8], max_line: usize) -> Self {
+        let context = &before[before.len().saturating_sub(CONTEXT)..];
+        buf.clear();
+        buf.extend_from_slice(context);
+        Window {
+            buf,
+            ctx: context.len(),
+            scanned: context.len(),
+            max_line: max_line.max(2 * HOLD),
+        }
+    }
+
+    /// The window's memory, for reuse.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.buf
     }
 
     /// How many more bytes may be added before a region must be taken out.
@@ -120,6 +139,44 @@ impl Window {
     }
 }
 
+/// What a redactor carries from one part of a stream into the next: its window (look-behind context and the
+/// part of a line held back) and the engine's state (inside a PEM block, dropping the rest of a long line).
+/// A redactor resumed from a carry ([`Redactor::resume`]) goes on exactly as the one it was taken from
+/// ([`Redactor::into_carry`]) would have, so parts of one stream can be redacted by different redactors (on
+/// different threads); equal carries go on the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Carry {
+    window: Window,
+    st: ChunkState,
+}
+
+impl Carry {
+    /// The carry at the start of a line after the input `before` (of which the last [`CONTEXT`] bytes are
+    /// kept), with nothing held back and no state: what a redactor with this `max_line` has after input that
+    /// ends with a newline, unless a PEM block or a dropped long line goes on past it.
+    pub fn at_line_start(before: &[u8], max_line: usize) -> Carry {
+        Self::at_line_start_in(Vec::new(), before, max_line)
+    }
+
+    /// As [`Carry::at_line_start`], in `buf`'s memory (so a redactor fed a chunk need not allocate).
+    pub fn at_line_start_in(buf: Vec<u8>, before: &[u8], max_line: usize) -> Carry {
+        Carry {
+            window: Window::at_line_start_in(buf, before, max_line),
+            st: ChunkState::default(),
+        }
+    }
+
+    /// The carry's memory, for reuse.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.window.into_buffer()
+    }
+
+    /// Input bytes held back (a partial line).
+    pub fn pending(&self) -> usize {
+        self.window.pending()
+    }
+}
+
 /// A streaming redactor over one input.
 pub struct Redactor<'e> {
     engine: &'e Engine,
@@ -135,11 +192,24 @@ impl<'e> Redactor<'e> {
 
     /// As [`Redactor::new`], cutting lines longer than `max_line` (at least twice [`HOLD`]).
     pub fn with_max_line(engine: &'e Engine, max_line: usize) -> Self {
+        Self::resume(engine, Carry::at_line_start(&[], max_line))
+    }
+
+    /// A redactor that goes on from `carry` (see [`Carry`]).
+    pub fn resume(engine: &'e Engine, carry: Carry) -> Self {
         Redactor {
             engine,
-            window: Window::new(max_line),
-            st: ChunkState::default(),
+            window: carry.window,
+            st: carry.st,
             findings: engine.new_findings(),
+        }
+    }
+
+    /// Where this redactor stands, for another one to go on from. Its findings are dropped: take them first.
+    pub fn into_carry(self) -> Carry {
+        Carry {
+            window: self.window,
+            st: self.st,
         }
     }
 

@@ -86,7 +86,7 @@ impl Found {
 }
 
 /// A PEM block that runs past the end of the data seen so far.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PemCarry {
     pub open: bool,
     /// Bytes of the block seen so far.
