@@ -98,13 +98,19 @@ fn filter(
 ) -> Result<(), FilterError> {
     let (tx, rx) = mpsc::sync_channel(4);
     let reader = spawn_reader(input, READ_SIZE, tx, |c| c).map_err(FilterError::Input)?;
+    // A piece may end inside a line (the redactor's pieces are cut anywhere); only between inputs is a
+    // line ended.
+    let mut w = Written {
+        separate: std::mem::take(open_line),
+        last: None,
+    };
     let result = loop {
         let chunk = if r.busy() {
             match rx.recv_timeout(IDLE) {
                 Ok(c) => c,
                 Err(RecvTimeoutError::Timeout) => {
                     r.flush();
-                    write_ready(r, out, open_line, total)?;
+                    write_ready(r, out, &mut w, total)?;
                     continue;
                 }
                 Err(RecvTimeoutError::Disconnected) => break Ok(()),
@@ -119,7 +125,7 @@ fn filter(
             Chunk::Data(buf) => {
                 r.push(&buf);
                 reader.give(buf);
-                write_ready(r, out, open_line, total)?;
+                write_ready(r, out, &mut w, total)?;
             }
             Chunk::End => break Ok(()),
             Chunk::Failed(e) => break Err(FilterError::Input(e)),
@@ -127,27 +133,38 @@ fn filter(
     };
     // What was read is redacted and written even when the input failed part-way.
     r.finish();
-    write_ready(r, out, open_line, total)?;
+    write_ready(r, out, &mut w, total)?;
+    *open_line = match w.last {
+        Some(b) => b != b'\n',
+        None => w.separate,
+    };
     result
 }
 
-/// Writes the pieces that are ready, in order, and flushes. `open_line` as in [`filter`]: set when the
-/// output written ends inside a line.
+/// What one input's output has been so far.
+struct Written {
+    /// The previous input's output ended inside a line: a newline goes before this input's first byte.
+    separate: bool,
+    /// The last byte written for this input.
+    last: Option<u8>,
+}
+
+/// Writes the pieces that are ready, in order, and flushes.
 fn write_ready(
     r: &mut ParallelRedactor,
     out: &mut impl Write,
-    open_line: &mut bool,
+    w: &mut Written,
     total: &mut Findings,
 ) -> Result<(), FilterError> {
     let mut wrote = false;
     while let Some(piece) = r.next_piece() {
         total.add(&piece.findings);
         if let Some(&last) = piece.bytes.last() {
-            if std::mem::take(open_line) {
+            if std::mem::take(&mut w.separate) {
                 out.write_all(b"\n").map_err(FilterError::Output)?;
             }
             out.write_all(&piece.bytes).map_err(FilterError::Output)?;
-            *open_line = last != b'\n';
+            w.last = Some(last);
         }
         r.recycle(piece.bytes);
         wrote = true;

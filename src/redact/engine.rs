@@ -41,6 +41,8 @@ pub struct Hit {
     pub core: usize,
     pub type_id: usize,
     action: usize,
+    /// The rest of a hit that began in an earlier region (a PEM block): its replacement is written already.
+    continues: bool,
 }
 
 impl Hit {
@@ -51,6 +53,7 @@ impl Hit {
             core: f.core,
             type_id: f.det.index(),
             action: f.det.index(),
+            continues: false,
         }
     }
 }
@@ -267,6 +270,7 @@ impl Engine {
                         core,
                         type_id: u.type_id,
                         action: u.action,
+                        continues: false,
                     });
                 }
                 start + 1
@@ -301,7 +305,10 @@ impl Engine {
                 st.pem.bytes += e - from;
             }
             if e > from && self.settings.on(Detector::Secret) {
-                pos = on_hit(&Hit::builtin(&Found::new(Detector::Secret, from, e)));
+                pos = on_hit(&Hit {
+                    continues: true,
+                    ..Hit::builtin(&Found::new(Detector::Secret, from, e))
+                });
                 reach = reach.max(pos);
             }
         }
@@ -413,6 +420,14 @@ impl Engine {
                 if h.start < d {
                     return d;
                 }
+            }
+            if h.continues && action.kind != ActionKind::DropLine {
+                // Counted, and replaced, where it began: the output does not depend on where the input
+                // was cut into regions. (Allowed, its text is written as it is.)
+                if action.kind != ActionKind::Allow {
+                    floor = h.end;
+                }
+                return h.end;
             }
             findings.counts[h.type_id] += 1;
             if action.kind == ActionKind::Allow {

@@ -194,13 +194,21 @@ fn pem_private_header_end(hay: &[u8], from: usize) -> Option<usize> {
 /// `-----END ...-----` line. Returns `(end, complete)`; `complete` is false when the data ran out first.
 pub fn pem_body_end(hay: &[u8], from: usize, limit: usize) -> (usize, bool) {
     let limit = limit.min(hay.len());
+    // The data ran out first: stop at the last line start, so the next region reads the rest from a line
+    // start (an END line cut short is then seen whole) and the output does not depend on where data ended.
+    let ran_out = || {
+        let last_line = (limit == hay.len())
+            .then(|| memchr::memrchr(b'\n', &hay[from..limit]))
+            .flatten();
+        (last_line.map_or(limit, |nl| from + nl + 1), false)
+    };
     let mut i = from;
     while i < limit {
         if hay[i] == b'-' && hay[i..limit].starts_with(b"-----END") {
             let after = i + 8;
             return match memchr::memmem::find(&hay[after..limit], b"-----") {
                 Some(p) => (after + p + 5, true),
-                None => (limit, false),
+                None => ran_out(),
             };
         }
         let b = hay[i];
@@ -215,5 +223,5 @@ pub fn pem_body_end(hay: &[u8], from: usize, limit: usize) -> (usize, bool) {
         }
         i += if b == b'\\' { 2 } else { 1 };
     }
-    (limit, false)
+    ran_out()
 }
