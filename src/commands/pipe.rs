@@ -3,7 +3,8 @@
 //! Threads: stdin is read on one thread, signals arrive on another, both as events on one bounded channel;
 //! the main thread redacts and feeds the segment writer, whose gzip members are compressed on the shared
 //! pool (so redaction and compression run in parallel). The main thread waits with a timeout set to the
-//! open segment's deadline, so a quiet stream's segment is still finished on time.
+//! open segment's deadline, so a quiet stream's segment is still finished on time, and to the metrics
+//! file's next rewrite, so an idle pipe's file stays fresh.
 //!
 //! SIGHUP finishes the open segment and goes on. SIGTERM, SIGINT and end of input take what was already
 //! read, finish everything (a last line without newline included) and exit 0 (1 when lines were dropped).
@@ -24,12 +25,15 @@ use super::sealing::sink_setup;
 use super::{load_config, Exit};
 use crate::cli::{OnSinkError, PipeArgs};
 use crate::input::stdin::{spawn_reader, stdin_ready, Chunk, READ_SIZE};
+use crate::metrics::Metrics;
 use crate::pipeline::SealingStream;
 use crate::redact::Engine;
 use crate::sink::{PartialPolicy, SinkError};
 
 /// How long a stop (SIGTERM, SIGINT) keeps taking input that is still arriving.
 const STOP_GRACE: Duration = Duration::from_secs(2);
+/// The longest the loop sleeps when nothing is due (no open segment, no metrics file).
+const IDLE_WAKE: Duration = Duration::from_secs(3600);
 
 enum Event {
     Input(Chunk),
@@ -83,24 +87,17 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
         p = p.with_tee(Box::new(io::stdout()));
     }
     let mut exit = Exit::Ok;
+    // The file exists from the start (every series at 0), then is rewritten while idle too.
+    setup.metrics.maybe_write();
     loop {
-        let event = match p.deadline() {
-            Some(deadline) => {
-                let wait = Duration::try_from(deadline.duration_since(Timestamp::now()))
-                    .unwrap_or(Duration::ZERO);
-                match rx.recv_timeout(wait) {
-                    Ok(e) => e,
-                    Err(RecvTimeoutError::Timeout) => {
-                        p.tick(Timestamp::now())?;
-                        continue;
-                    }
-                    Err(RecvTimeoutError::Disconnected) => break,
-                }
+        let event = match rx.recv_timeout(idle_wait(&p, &setup.metrics)) {
+            Ok(e) => e,
+            Err(RecvTimeoutError::Timeout) => {
+                p.tick(Timestamp::now())?;
+                setup.metrics.maybe_write();
+                continue;
             }
-            None => match rx.recv() {
-                Ok(e) => e,
-                Err(_) => break,
-            },
+            Err(RecvTimeoutError::Disconnected) => break,
         };
         match event {
             Event::Input(Chunk::Data(buf)) => {
@@ -175,6 +172,19 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
         exit = Exit::Found;
     }
     Ok(exit)
+}
+
+/// How long the loop waits for input before it has something to do: finish the open segment on time (or
+/// retry a failed sink), and rewrite the metrics file.
+fn idle_wait(p: &SealingStream<'_>, metrics: &Metrics) -> Duration {
+    let segment = p.deadline().map(|deadline| {
+        Duration::try_from(deadline.duration_since(Timestamp::now())).unwrap_or(Duration::ZERO)
+    });
+    [segment, metrics.next_write_in()]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(IDLE_WAKE)
 }
 
 /// Errors that no retry can mend (another writer holds the stream, no usable recipient): reported at
