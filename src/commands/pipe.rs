@@ -6,6 +6,10 @@
 //! open segment's deadline, so a quiet stream's segment is still finished on time, and to the metrics
 //! file's next rewrite, so an idle pipe's file stays fresh.
 //!
+//! Under a supervisor (`NOTIFY_SOCKET` set, see [`crate::service_notify`]) it says READY=1 once it takes
+//! input, a STATUS= line (stream, last seal, lines dropped), STOPPING=1 when it stops, and WATCHDOG=1
+//! keep-alives from the main loop when a watchdog is set (the loop wakes for them).
+//!
 //! SIGHUP finishes the open segment and goes on. SIGTERM, SIGINT and end of input take what was already
 //! read, finish everything (a last line without newline included) and exit 0 (1 when lines were dropped).
 //!
@@ -28,6 +32,7 @@ use crate::input::stdin::{spawn_reader, stdin_ready, Chunk, READ_SIZE};
 use crate::metrics::Metrics;
 use crate::pipeline::SealingStream;
 use crate::redact::Engine;
+use crate::service_notify::{last_seal_text, Notifier};
 use crate::sink::{PartialPolicy, SinkError};
 
 /// How long a stop (SIGTERM, SIGINT) keeps taking input that is still arriving.
@@ -87,10 +92,26 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
         p = p.with_tee(Box::new(io::stdout()));
     }
     let mut exit = Exit::Ok;
+    let mut stopping = false;
     // The file exists from the start (every series at 0), then is rewritten while idle too.
     setup.metrics.maybe_write();
+    let mut notify = Notifier::from_env();
+    let mut last_seal = None;
+    notify.ready(status(&p, last_seal.as_ref()));
     loop {
-        let event = match rx.recv_timeout(idle_wait(&p, &setup.metrics)) {
+        // From this loop, not from a thread of its own: when this loop hangs, the keep-alives stop.
+        notify.keep_alive();
+        if notify.enabled() {
+            if let Some(s) = p.take_sealed().last() {
+                last_seal = Some((Timestamp::now(), p.stream().to_owned()));
+                tracing::trace!(segment = %s.path.display(), "pipe: sealed");
+            }
+            notify.status(status(&p, last_seal.as_ref()));
+        } else {
+            // Nobody asks: do not keep them.
+            p.take_sealed();
+        }
+        let event = match rx.recv_timeout(idle_wait(&p, &setup.metrics, &notify)) {
             Ok(e) => e,
             Err(RecvTimeoutError::Timeout) => {
                 p.tick(Timestamp::now())?;
@@ -116,6 +137,8 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
             }
             Event::Signal(sig) => {
                 tracing::info!(signal = sig, "pipe: stopping: finishing what was read");
+                notify.stopping();
+                stopping = true;
                 // Take everything written to stdin before the signal: until the input thread waits for
                 // input that is not there yet (or for at most STOP_GRACE while input keeps coming).
                 let until = Instant::now() + STOP_GRACE;
@@ -149,6 +172,9 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
             }
         }
     }
+    if !stopping {
+        notify.stopping();
+    }
     p.end_of_input(Timestamp::now(), false)?;
     p.finish_segment(Timestamp::now())?;
     if exit != Exit::Ok {
@@ -174,13 +200,29 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
     Ok(exit)
 }
 
+/// `sealing stdin as stream NAME; last seal: ...` (and the lines dropped, if any).
+fn status(p: &SealingStream<'_>, last_seal: Option<&(Timestamp, String)>) -> String {
+    let mut s = format!(
+        "sealing stdin as stream {}; {}",
+        p.stream(),
+        last_seal_text(last_seal)
+    );
+    if p.dropped_lines() > 0 {
+        s.push_str(&format!(
+            "; {} lines dropped (segments could not be written)",
+            p.dropped_lines()
+        ));
+    }
+    s
+}
+
 /// How long the loop waits for input before it has something to do: finish the open segment on time (or
-/// retry a failed sink), and rewrite the metrics file.
-fn idle_wait(p: &SealingStream<'_>, metrics: &Metrics) -> Duration {
+/// retry a failed sink), rewrite the metrics file, send a watchdog keep-alive.
+fn idle_wait(p: &SealingStream<'_>, metrics: &Metrics, notify: &Notifier) -> Duration {
     let segment = p.deadline().map(|deadline| {
         Duration::try_from(deadline.duration_since(Timestamp::now())).unwrap_or(Duration::ZERO)
     });
-    [segment, metrics.next_write_in()]
+    [segment, metrics.next_write_in(), notify.keep_alive_within()]
         .into_iter()
         .flatten()
         .min()
