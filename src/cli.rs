@@ -196,6 +196,20 @@ pub struct SealArgs {
     #[arg(long, value_name = "NAME")]
     pub stream: Option<String>,
 
+    /// Seal a FILE even while another process holds it open for writing; what that process writes
+    /// afterwards is lost with the file. Without it such a FILE is waited for (--writer-wait), then
+    /// refused and kept (exit 2).
+    #[arg(long)]
+    pub force: bool,
+
+    /// How long to wait for other processes to close a FILE they hold open for writing, before refusing
+    /// it (0s: refuse at once). Writers are looked for in /proc: as root (with CAP_SYS_PTRACE, as
+    /// logrotate's hook runs) in every process; as another user only in that user's own processes, so a
+    /// FILE that other users' processes may write is sealed with a warning that says it could not check
+    /// them.
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub writer_wait: String,
+
     /// Rotated files to seal.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,

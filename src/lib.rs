@@ -22,6 +22,7 @@ pub mod pipeline;
 pub mod redact;
 pub mod retention;
 pub mod secrets;
+pub mod service_notify;
 pub mod ship;
 pub mod sink;
 pub mod stream_name;

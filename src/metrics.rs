@@ -198,6 +198,17 @@ impl Metrics {
         self.write_to(path);
     }
 
+    /// How long until [`Metrics::maybe_write`] rewrites the file (None: no file). A long-running command
+    /// waiting for input wakes by then, so that its file stays fresh while it is idle (an alert on the
+    /// file's age then means that logveil is gone, not that the bot is quiet).
+    pub fn next_write_in(&self) -> Option<Duration> {
+        self.file.as_ref()?;
+        let last = *self.last_write.lock().unwrap_or_else(|e| e.into_inner());
+        Some(last.map_or(Duration::ZERO, |t| {
+            WRITE_INTERVAL.saturating_sub(t.elapsed())
+        }))
+    }
+
     /// Rewrites the metrics file now (at the end of a run).
     pub fn write_now(&self) {
         if let Some(path) = &self.file {
@@ -570,7 +581,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.prom");
         let m = Metrics::with_file(Some(path.clone()));
+        assert_eq!(m.next_write_in(), Some(Duration::ZERO), "due at once");
         m.maybe_write();
+        assert!(m
+            .next_write_in()
+            .is_some_and(|d| d > Duration::ZERO && d <= WRITE_INTERVAL));
         assert!(std::fs::read_to_string(&path)
             .unwrap()
             .contains("logveil_lines_total 0\n"));
@@ -587,5 +602,6 @@ mod tests {
             .unwrap()
             .contains("logveil_lines_total 5\n"));
         Metrics::with_file(None).maybe_write();
+        assert_eq!(Metrics::with_file(None).next_write_in(), None);
     }
 }

@@ -542,3 +542,65 @@ fn audit_writes_findings_per_check() {
     series(&text, "logveil_audit_last_success_timestamp_seconds");
     assert!(!text.contains("13812345678"));
 }
+
+/// An idle `pipe` (its writer quiet, stdin open) keeps rewriting its metrics file, so that an alert on the
+/// file's age (`node_textfile_mtime_seconds`) means logveil is gone, not that the bot is quiet. The file
+/// is there from the start (every series at 0), and rewritten without any input.
+#[test]
+fn an_idle_pipe_keeps_its_metrics_file_fresh() {
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let r = logveil_recipient(tmp.path());
+    let prom = tmp.path().join("m.prom");
+    let mut child = Command::new(bin())
+        .args(["pipe", "--recipient", &r, "--metrics-file"])
+        .arg(&prom)
+        .arg("--out")
+        .arg(tmp.path().join("segs"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stdin = child.stdin.take().unwrap();
+    let mut child = Kill(child);
+    let mtime = || fs::metadata(&prom).and_then(|m| m.modified()).ok();
+    let wait = |secs: u64, cond: &dyn Fn() -> bool| {
+        let end = Instant::now() + Duration::from_secs(secs);
+        while !cond() && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        cond()
+    };
+    assert!(
+        wait(30, &|| mtime().is_some()),
+        "no metrics file while pipe waits for its first line"
+    );
+    let text = fs::read_to_string(&prom).unwrap();
+    exposition(&text);
+    assert_eq!(counter(&text, "logveil_lines_total"), 0, "{text}");
+    let first = mtime().unwrap();
+    // Rewritten every 10 s; a minute of slack for a loaded machine.
+    assert!(
+        wait(70, &|| mtime().is_some_and(|t| t > first)),
+        "the metrics file was not rewritten while pipe was idle"
+    );
+    assert!(
+        child.0.try_wait().unwrap().is_none(),
+        "pipe exited with its stdin open"
+    );
+    drop(stdin);
+    let o = std::mem::replace(&mut child.0, Command::new("true").spawn().unwrap())
+        .wait_with_output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = fs::read_to_string(&prom).unwrap();
+    assert_eq!(counter(&text, "logveil_lines_total"), 0, "{text}");
+}

@@ -314,3 +314,198 @@ fn logrotate_hook_seals_rotated_logs_that_decrypt_to_the_redacted_content() {
         }
     }
 }
+
+/// A [`Setup`] whose config names the recipient of a fresh logveil key.
+struct Keyed {
+    setup: Setup,
+    identity: PathBuf,
+    _keys: tempfile::TempDir,
+}
+
+impl Keyed {
+    fn new() -> Keyed {
+        let keys = tempfile::tempdir().unwrap();
+        let identity = keys.path().join("identity.txt");
+        let k = run_ok(
+            Command::new(bin()).args(["keygen", "-o"]).arg(&identity),
+            "logveil keygen",
+        );
+        Keyed {
+            setup: Setup::new(Some(text(&k.stdout).trim())),
+            identity,
+            _keys: keys,
+        }
+    }
+
+    /// `bot.log` with 20 lines (returned), and a [`Bot`] holding it open.
+    fn bot_writing(&self) -> (String, Bot) {
+        let input = bot_lines("bot", 0, 20);
+        self.setup.append("bot.log", &input);
+        (input, Bot::start(&self.setup.logs().join("bot.log")))
+    }
+
+    /// `logveil cat` of the one segment of `stream`.
+    fn unsealed(&self, stream: &str) -> String {
+        let segs = self.setup.segments_of(stream);
+        assert_eq!(segs.len(), 1, "{segs:?}");
+        let cat = run_ok(
+            Command::new(bin())
+                .args(["cat", "-i"])
+                .arg(&self.identity)
+                .args(&segs),
+            "logveil cat",
+        );
+        text(&cat.stdout)
+    }
+}
+
+/// A bot holding its log open on descriptor 3 (as a logging library does), started in `dir` on `log`; on
+/// SIGHUP it reopens the log by its name (what a bot's reload command makes it do after logrotate's
+/// `create`) and says so in it. Its `sleep`s do not inherit the descriptor.
+struct Bot(std::process::Child);
+
+impl Bot {
+    fn start(log: &Path) -> Bot {
+        use std::io::BufRead;
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(
+                "trap 'exec 3>>\"$1\"; echo reopened >&3' HUP; exec 3>>\"$1\" || exit 9; echo open; \
+                 while :; do sleep 0.1 3>&-; done",
+            )
+            .arg("sh")
+            .arg(log)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line, "open\n");
+        Bot(child)
+    }
+
+    fn reopen(&self) {
+        let ok = Command::new("kill")
+            .args(["-HUP", &self.0.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+}
+
+/// Waits (up to a minute) until `path` holds `content`.
+fn wait_for_content(path: &Path, content: &str) {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while fs::read_to_string(path).unwrap() != content {
+        assert!(
+            std::time::Instant::now() < end,
+            "{}: {:?}",
+            path.display(),
+            fs::read_to_string(path).unwrap()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The bot still holds the rotated file open for writing (it was not told to reopen its log): the hook's
+/// `seal` waits for it (10 s), then refuses it. The file stays, nothing is sealed, logrotate reports it.
+#[test]
+fn a_rotated_log_the_bot_still_writes_is_kept_and_logrotate_reports_it() {
+    if !have_logrotate() {
+        return;
+    }
+    let k = Keyed::new();
+    let s = &k.setup;
+    let (input, bot) = k.bot_writing();
+    let o = s.logrotate(&["-f"]);
+    let err = text(&o.stderr);
+    assert!(!o.status.success(), "logrotate succeeded: {err}");
+    assert!(
+        err.contains("still open for writing by") && err.contains(&format!("PID {}", bot.0.id())),
+        "{err}"
+    );
+    assert_eq!(s.log_files(), ["bot.log", "bot.log.1"]);
+    assert_eq!(
+        fs::read_to_string(s.logs().join("bot.log.1")).unwrap(),
+        input
+    );
+    assert!(
+        !s.segments().exists() || s.segments_of("bot.log").is_empty(),
+        "sealed while written"
+    );
+}
+
+/// The bot reopens its log while the hook's `seal` waits (its reload came just before, as the snippet's
+/// comments ask): the rotated file is sealed and removed, and what the bot writes goes to the new log.
+#[test]
+fn the_hook_seals_the_rotated_log_once_the_bot_reopens_its_log() {
+    if !have_logrotate() {
+        return;
+    }
+    let k = Keyed::new();
+    let s = &k.setup;
+    let (input, bot) = k.bot_writing();
+    let rotated = s.logs().join("bot.log.1");
+    let o = std::thread::scope(|scope| {
+        let rotate = scope.spawn(|| s.logrotate(&["-f"]));
+        // Once logrotate has renamed the log, the bot is told to reopen it.
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !rotated.exists() && !rotate.is_finished() {
+            assert!(std::time::Instant::now() < end, "logrotate did not rotate");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        bot.reopen();
+        rotate.join().unwrap()
+    });
+    let err = text(&o.stderr);
+    assert!(o.status.success(), "logrotate: {}\n{err}", o.status);
+    assert_eq!(s.log_files(), ["bot.log"]);
+    assert!(k.unsealed("bot.log") == redacted(&s.config(), &input));
+    // The bot now writes to the new log.
+    wait_for_content(&s.logs().join("bot.log"), "reopened\n");
+}
+
+/// The snippet with `copytruncate` instead of `create` (for a bot that cannot reopen its log), the bot
+/// holding its log open for writing all along: the rotated file is logrotate's copy, which nobody holds
+/// open, so the hook seals it at once; the bot keeps writing to its (truncated) log.
+#[test]
+fn with_copytruncate_the_hook_seals_the_copy_while_the_bot_keeps_its_log_open() {
+    if !have_logrotate() {
+        return;
+    }
+    let k = Keyed::new();
+    let s = &k.setup;
+    let conf = fs::read_to_string(s.conf()).unwrap();
+    assert!(conf.contains("\n    create\n"), "{conf}");
+    fs::write(
+        s.conf(),
+        conf.replace("\n    create\n", "\n    copytruncate\n"),
+    )
+    .unwrap();
+    let (input, bot) = k.bot_writing();
+    let start = std::time::Instant::now();
+    let o = s.logrotate(&["-f"]);
+    let err = text(&o.stderr);
+    assert!(o.status.success(), "logrotate: {}\n{err}", o.status);
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(10),
+        "seal waited for a writer of the copy: {err}"
+    );
+    assert!(!err.contains("open for writing by"), "{err}");
+    assert_eq!(s.log_files(), ["bot.log"]);
+    assert!(k.unsealed("bot.log") == redacted(&s.config(), &input));
+    // The bot still writes to its log, truncated in place.
+    bot.reopen();
+    wait_for_content(&s.logs().join("bot.log"), "reopened\n");
+}

@@ -1,6 +1,7 @@
 //! A source tail cannot open (permissions) is said in its log, once, instead of being "followed" in silence
-//! (faults.md F13). As root the tailer runs as nobody (setpriv) on a root-only file; otherwise on a file
-//! of mode 000.
+//! (faults.md F13), and counted in the metrics (`logveil_errors_total{stage="tail"}`), so that an alert on
+//! errors sees it. As root the tailer runs as nobody (setpriv) on a root-only file; otherwise on a file of
+//! mode 000.
 
 mod common;
 
@@ -36,7 +37,16 @@ fn an_unreadable_source_is_reported_once() {
     };
     let stderr = tmp.path().join("stderr");
     let mut child = cmd
-        .args(["tail", "--poll-interval", "100ms", "-r", &r, "-o"])
+        .args([
+            "tail",
+            "--poll-interval",
+            "100ms",
+            "-r",
+            &r,
+            "--metrics-file",
+        ])
+        .arg(work.join("m.prom"))
+        .arg("-o")
         .arg(work.join("segs"))
         .arg("--state")
         .arg(work.join("state"))
@@ -56,11 +66,30 @@ fn an_unreadable_source_is_reported_once() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    // Several checks later it is still said only once.
+    // Several checks later it is still said only once, and counted once.
     std::thread::sleep(Duration::from_millis(500));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("tail did not stop on SIGTERM:\n{}", log());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     let l = log();
+    assert!(status.success(), "{status}\n{l}");
+    let prom = fs::read_to_string(work.join("m.prom")).unwrap_or_default();
+    assert!(
+        prom.lines()
+            .any(|x| x == "logveil_errors_total{stage=\"tail\"} 1"),
+        "the unreadable source is not counted once:\n{prom}"
+    );
     assert_eq!(l.matches("tail: cannot read").count(), 1, "{l}");
     assert!(
         l.contains("noperm.log") && l.contains("Permission denied"),

@@ -3,7 +3,12 @@
 //! Threads: stdin is read on one thread, signals arrive on another, both as events on one bounded channel;
 //! the main thread redacts and feeds the segment writer, whose gzip members are compressed on the shared
 //! pool (so redaction and compression run in parallel). The main thread waits with a timeout set to the
-//! open segment's deadline, so a quiet stream's segment is still finished on time.
+//! open segment's deadline, so a quiet stream's segment is still finished on time, and to the metrics
+//! file's next rewrite, so an idle pipe's file stays fresh.
+//!
+//! Under a supervisor (`NOTIFY_SOCKET` set, see [`crate::service_notify`]) it says READY=1 once it takes
+//! input, a STATUS= line (stream, last seal, lines dropped), STOPPING=1 when it stops, and WATCHDOG=1
+//! keep-alives from the main loop when a watchdog is set (the loop wakes for them).
 //!
 //! SIGHUP finishes the open segment and goes on. SIGTERM, SIGINT and end of input take what was already
 //! read, finish everything (a last line without newline included) and exit 0 (1 when lines were dropped).
@@ -24,12 +29,16 @@ use super::sealing::sink_setup;
 use super::{load_config, Exit};
 use crate::cli::{OnSinkError, PipeArgs};
 use crate::input::stdin::{spawn_reader, stdin_ready, Chunk, READ_SIZE};
+use crate::metrics::Metrics;
 use crate::pipeline::SealingStream;
 use crate::redact::Engine;
+use crate::service_notify::{last_seal_text, Notifier};
 use crate::sink::{PartialPolicy, SinkError};
 
 /// How long a stop (SIGTERM, SIGINT) keeps taking input that is still arriving.
 const STOP_GRACE: Duration = Duration::from_secs(2);
+/// The longest the loop sleeps when nothing is due (no open segment, no metrics file).
+const IDLE_WAKE: Duration = Duration::from_secs(3600);
 
 enum Event {
     Input(Chunk),
@@ -83,24 +92,33 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
         p = p.with_tee(Box::new(io::stdout()));
     }
     let mut exit = Exit::Ok;
+    let mut stopping = false;
+    // The file exists from the start (every series at 0), then is rewritten while idle too.
+    setup.metrics.maybe_write();
+    let mut notify = Notifier::from_env();
+    let mut last_seal = None;
+    notify.ready(status(&p, last_seal.as_ref()));
     loop {
-        let event = match p.deadline() {
-            Some(deadline) => {
-                let wait = Duration::try_from(deadline.duration_since(Timestamp::now()))
-                    .unwrap_or(Duration::ZERO);
-                match rx.recv_timeout(wait) {
-                    Ok(e) => e,
-                    Err(RecvTimeoutError::Timeout) => {
-                        p.tick(Timestamp::now())?;
-                        continue;
-                    }
-                    Err(RecvTimeoutError::Disconnected) => break,
-                }
+        // From this loop, not from a thread of its own: when this loop hangs, the keep-alives stop.
+        notify.keep_alive();
+        if notify.enabled() {
+            if let Some(s) = p.take_sealed().last() {
+                last_seal = Some((Timestamp::now(), p.stream().to_owned()));
+                tracing::trace!(segment = %s.path.display(), "pipe: sealed");
             }
-            None => match rx.recv() {
-                Ok(e) => e,
-                Err(_) => break,
-            },
+            notify.status(status(&p, last_seal.as_ref()));
+        } else {
+            // Nobody asks: do not keep them.
+            p.take_sealed();
+        }
+        let event = match rx.recv_timeout(idle_wait(&p, &setup.metrics, &notify)) {
+            Ok(e) => e,
+            Err(RecvTimeoutError::Timeout) => {
+                p.tick(Timestamp::now())?;
+                setup.metrics.maybe_write();
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
         };
         match event {
             Event::Input(Chunk::Data(buf)) => {
@@ -119,6 +137,8 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
             }
             Event::Signal(sig) => {
                 tracing::info!(signal = sig, "pipe: stopping: finishing what was read");
+                notify.stopping();
+                stopping = true;
                 // Take everything written to stdin before the signal: until the input thread waits for
                 // input that is not there yet (or for at most STOP_GRACE while input keeps coming).
                 let until = Instant::now() + STOP_GRACE;
@@ -152,6 +172,9 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
             }
         }
     }
+    if !stopping {
+        notify.stopping();
+    }
     p.end_of_input(Timestamp::now(), false)?;
     p.finish_segment(Timestamp::now())?;
     if exit != Exit::Ok {
@@ -175,6 +198,35 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
         exit = Exit::Found;
     }
     Ok(exit)
+}
+
+/// `sealing stdin as stream NAME; last seal: ...` (and the lines dropped, if any).
+fn status(p: &SealingStream<'_>, last_seal: Option<&(Timestamp, String)>) -> String {
+    let mut s = format!(
+        "sealing stdin as stream {}; {}",
+        p.stream(),
+        last_seal_text(last_seal)
+    );
+    if p.dropped_lines() > 0 {
+        s.push_str(&format!(
+            "; {} lines dropped (segments could not be written)",
+            p.dropped_lines()
+        ));
+    }
+    s
+}
+
+/// How long the loop waits for input before it has something to do: finish the open segment on time (or
+/// retry a failed sink), rewrite the metrics file, send a watchdog keep-alive.
+fn idle_wait(p: &SealingStream<'_>, metrics: &Metrics, notify: &Notifier) -> Duration {
+    let segment = p.deadline().map(|deadline| {
+        Duration::try_from(deadline.duration_since(Timestamp::now())).unwrap_or(Duration::ZERO)
+    });
+    [segment, metrics.next_write_in(), notify.keep_alive_within()]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(IDLE_WAKE)
 }
 
 /// Errors that no retry can mend (another writer holds the stream, no usable recipient): reported at

@@ -14,6 +14,8 @@
 //!   plaintext; `--follow-symlinks` seals its target and removes the target and the link.
 //! - Segments are named by the file's modification time (the time of its last record).
 //! - `.gz` files (logrotate `compress`) are decompressed first; other compressions are refused.
+//! - A file another process still holds open for writing: waited for (`--writer-wait`), then refused and
+//!   kept (exit 2) unless `--force`; see `pipeline::seal`.
 
 use std::fs;
 use std::io;
@@ -26,10 +28,20 @@ use super::{load_config, say, Exit};
 use crate::cli::SealArgs;
 use crate::input::file::stream_name_for;
 use crate::metrics::Job;
-use crate::pipeline::seal::{seal_file, SealReport};
+use crate::pipeline::seal::{seal_file, OpenWriterPolicy, SealFileOptions, SealReport};
 use crate::redact::Engine;
 
 pub fn run(args: &SealArgs) -> Result<Exit> {
+    let writer_wait = crate::units::parse_duration(&args.writer_wait)
+        .map_err(|e| anyhow::anyhow!("seal: --writer-wait: {e}"))?;
+    let opts = SealFileOptions {
+        keep: args.keep,
+        open_writers: if args.force {
+            OpenWriterPolicy::Ignore
+        } else {
+            OpenWriterPolicy::WaitThenRefuse(writer_wait)
+        },
+    };
     let cfg = load_config(&args.config)?;
     let mut setup = sink_setup(&args.seal, &cfg)?;
     // A rotated file is one batch: only its size splits it, never the age of its records.
@@ -105,7 +117,7 @@ pub fn run(args: &SealArgs) -> Result<Exit> {
             .stream
             .clone()
             .unwrap_or_else(|| stream_name_for(named));
-        match seal_file(path, &stream, &setup, &engine, args.keep) {
+        match seal_file(path, &stream, &setup, &engine, opts) {
             Ok(report) => {
                 if let (Some(link), false) = (link, args.keep) {
                     // The target is gone; a link to nothing is of no use.

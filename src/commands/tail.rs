@@ -7,6 +7,11 @@
 //! async runtime would add nothing. SIGTERM/SIGINT: finish the open segments, commit, exit 0. SIGHUP: the
 //! same, then read the config again and go on.
 //!
+//! The service manager is told the state (`Type=notify`, see [`crate::service_notify`]): READY=1 after the
+//! first pass over the sources, RELOADING=1 / READY=1 around a SIGHUP (READY=1 also when the new config was
+//! refused: the old one goes on, and the status says so), STOPPING=1, a STATUS= line (sources followed,
+//! last seal), and WATCHDOG=1 keep-alives from the loop itself, which wakes often enough for them.
+//!
 //! Exactly once: the checkpoint protocol (commit after seal, reconciliation at start) is
 //! [`crate::pipeline::tail`].
 
@@ -24,6 +29,7 @@ use crate::input::tail::{Chunk, TailOptions, Tailer};
 use crate::pipeline::tail::TailPipeline;
 use crate::pipeline::{PipelineError, SinkSetup};
 use crate::redact::Engine;
+use crate::service_notify::{last_seal_text, Notifier};
 use crate::units::parse_duration;
 
 struct Signals {
@@ -34,6 +40,36 @@ struct Signals {
 enum Outcome {
     Stop,
     Reload,
+}
+
+/// What the service manager is told, and what goes into the status line.
+struct Service {
+    notify: Notifier,
+    /// When a segment was last sealed, and its stream (across reloads).
+    last_seal: Option<(Timestamp, String)>,
+    /// When a reload was refused (said in the status until a reload works).
+    reload_refused: Option<Timestamp>,
+}
+
+impl Service {
+    /// `following 3 sources (1 unreadable); last seal: 2026-03-01T10:00:05Z (app.log)`.
+    fn status(&self, tailer: &Tailer) -> String {
+        let n = tailer.sources().len();
+        let mut s = format!("following {n} source{}", if n == 1 { "" } else { "s" });
+        let unreadable = tailer.sources().iter().filter(|s| s.unreadable()).count();
+        if unreadable > 0 {
+            s.push_str(&format!(" ({unreadable} unreadable)"));
+        }
+        s.push_str("; ");
+        s.push_str(&last_seal_text(self.last_seal.as_ref()));
+        if let Some(t) = self.reload_refused {
+            s.push_str(&format!(
+                "; config not reloaded at {} (see the journal): running on the previous one",
+                t.strftime("%Y-%m-%dT%H:%M:%SZ")
+            ));
+        }
+        s
+    }
 }
 
 pub fn run(args: &TailArgs) -> Result<Exit> {
@@ -59,10 +95,22 @@ pub fn run(args: &TailArgs) -> Result<Exit> {
     let signals = install_signals(&tailer)?;
     let mut reconciled = 0;
     let mut retention = sink.start_retention(&cfg)?;
+    let mut service = Service {
+        notify: Notifier::from_env(),
+        last_seal: None,
+        reload_refused: None,
+    };
     loop {
         let engine = Engine::new(&cfg.redaction).context("tail: redaction config")?;
         sink.metrics.declare_redaction_types(engine.type_names());
-        let outcome = follow(&mut tailer, &engine, &sink, &signals, &mut reconciled)?;
+        let outcome = follow(
+            &mut tailer,
+            &engine,
+            &sink,
+            &signals,
+            &mut reconciled,
+            &mut service,
+        )?;
         match outcome {
             Outcome::Stop => {
                 tracing::info!("tail: stopped; segments finished and checkpoints written");
@@ -79,8 +127,12 @@ pub fn run(args: &TailArgs) -> Result<Exit> {
                     retention = s.start_retention(&c)?;
                     cfg = c;
                     sink = s;
+                    service.reload_refused = None;
                 }
-                Err(e) => tracing::error!("tail: config not reloaded, keeping the old one: {e:#}"),
+                Err(e) => {
+                    tracing::error!("tail: config not reloaded, keeping the old one: {e:#}");
+                    service.reload_refused = Some(Timestamp::now());
+                }
             },
         }
     }
@@ -123,23 +175,28 @@ fn install_signals(tailer: &Tailer) -> Result<Signals> {
     Ok(Signals { stop, reload })
 }
 
-/// Runs until a signal; finishes every segment and commits before returning.
+/// Runs until a signal; finishes every segment and commits before returning. Tells the service manager
+/// READY=1 after its first pass (at start and after a reload), and keeps its watchdog fed.
 fn follow(
     tailer: &mut Tailer,
     engine: &Engine,
     sink: &SinkSetup,
     signals: &Signals,
     reconciled: &mut usize,
+    service: &mut Service,
 ) -> Result<Outcome> {
     let mut p = TailPipeline::new(engine, sink, *reconciled);
+    let mut ready = false;
     let outcome = loop {
         let set_up = p.set_up_new_sources(tailer);
         *reconciled = p.reconciled();
         set_up?;
         if signals.stop.load(Ordering::SeqCst) {
+            service.notify.stopping();
             break Outcome::Stop;
         }
         if signals.reload.swap(false, Ordering::SeqCst) {
+            service.notify.reloading();
             break Outcome::Reload;
         }
         let more = tailer
@@ -150,10 +207,38 @@ fn follow(
         }
         p.tick(Timestamp::now())?;
         p.commit(tailer)?;
+        if service.notify.enabled() {
+            if p.last_seal().is_some() && p.last_seal() != service.last_seal.as_ref() {
+                service.last_seal = p.last_seal().cloned();
+            }
+            let status = service.status(tailer);
+            if ready {
+                service.notify.status(status);
+            } else {
+                service.notify.ready(status);
+                ready = true;
+            }
+        }
+        // From this loop, not from a thread of its own: when this loop hangs, the keep-alives stop.
+        service.notify.keep_alive();
         if !more {
-            tailer.wait(tailer.options().poll_interval);
+            let poll = tailer.options().poll_interval;
+            let wait = service
+                .notify
+                .keep_alive_within()
+                .map_or(poll, |k| k.min(poll));
+            tailer.wait(wait);
         }
     };
-    p.finish(tailer, matches!(outcome, Outcome::Reload), Timestamp::now())?;
+    let notify = &mut service.notify;
+    p.finish(
+        tailer,
+        matches!(outcome, Outcome::Reload),
+        Timestamp::now(),
+        &mut || notify.keep_alive(),
+    )?;
+    if let Some(l) = p.last_seal() {
+        service.last_seal = Some(l.clone());
+    }
     Ok(outcome)
 }

@@ -2,5 +2,6 @@
 //! `tail` follows files through rotation, with checkpoints.
 
 pub mod file;
+pub mod open_writers;
 pub mod stdin;
 pub mod tail;

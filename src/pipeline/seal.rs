@@ -15,19 +15,27 @@
 //! killed leaves the journal: the next run of the same file removes the segments and `.partial` from SEQ
 //! on (with a warning naming each) and seals the file again; if the journal says "sealed", only the
 //! plaintext is left to remove and nothing is sealed twice.
+//!
+//! A file that another process still holds open for writing (found in /proc, see
+//! [`crate::input::open_writers`]) is not sealed: what that process writes after the file was read would be
+//! lost with it. `seal` waits a while for it to be closed (a bot reopening its log after logrotate's
+//! `create`), then refuses it, unless told to seal it anyway ([`OpenWriterPolicy::Ignore`], `--force`).
+//! Where it cannot tell (no /proc; without CAP_SYS_PTRACE, another user's process that may write the file)
+//! it says so and seals.
 
 use std::ffi::OsStr;
 use std::fs::{self, Metadata};
 use std::io::{self, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use jiff::Timestamp;
 
 use super::{SealingStream, SinkSetup};
 use crate::fsutil::{parent_dir, sync_dir, Dir, FILE_MODE};
 use crate::input::file::open_rotated;
+use crate::input::open_writers::{self, Target};
 use crate::input::stdin::READ_SIZE;
 use crate::redact::Engine;
 use crate::sink::dir::list_stream_in;
@@ -42,6 +50,11 @@ pub enum SealError {
     Stat(#[source] io::Error),
     #[error("cannot open")]
     Open(#[source] io::Error),
+    #[error(
+        "still open for writing by {writers}{waited}: not sealed (give --force to seal it anyway; what the \
+         writer writes afterwards is then lost with the file)"
+    )]
+    StillWritten { writers: String, waited: String },
     #[error("reading failed at input byte {offset}")]
     Read {
         offset: u64,
@@ -72,17 +85,42 @@ pub struct SealReport {
     pub already_sealed: bool,
 }
 
+/// What [`seal_file`] does with a file another process still holds open for writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenWriterPolicy {
+    /// Wait up to this long for it to be closed, then refuse it (kept, nothing sealed).
+    WaitThenRefuse(Duration),
+    /// Seal it anyway; what the writer writes afterwards is lost with the file.
+    Ignore,
+}
+
+/// How a file is sealed.
+#[derive(Debug, Clone, Copy)]
+pub struct SealFileOptions {
+    /// Keep the plaintext after sealing it.
+    pub keep: bool,
+    pub open_writers: OpenWriterPolicy,
+}
+
+/// How often a file still open for writing is looked at again.
+const WRITER_RECHECK: Duration = Duration::from_millis(200);
+
 /// Seals `path` into segments of `stream`, named by the file's modification time (the time of its last
-/// record); then removes it unless `keep`. A file that cannot be read to its end, or whose segments cannot
-/// be written, leaves nothing sealed.
+/// record); then removes it unless `opts.keep`. A file that cannot be read to its end, or whose segments
+/// cannot be written, or that another process still writes (see [`OpenWriterPolicy`]), leaves nothing
+/// sealed.
 pub fn seal_file(
     path: &Path,
     stream: &str,
     setup: &SinkSetup,
     engine: &Engine,
-    keep: bool,
+    opts: SealFileOptions,
 ) -> Result<SealReport, SealError> {
+    let keep = opts.keep;
     let meta = fs::symlink_metadata(path).map_err(SealError::Stat)?;
+    if let OpenWriterPolicy::WaitThenRefuse(wait) = opts.open_writers {
+        wait_for_writers(path, &Target::of(&meta), wait)?;
+    }
     let time = meta
         .modified()
         .ok()
@@ -186,6 +224,69 @@ pub fn seal_file(
         redactions,
         already_sealed: false,
     })
+}
+
+/// Returns once no other process holds the file open for writing (or when that cannot be told: said as a
+/// warning); waits up to `wait` for it, then refuses.
+fn wait_for_writers(path: &Path, target: &Target, wait: Duration) -> Result<(), SealError> {
+    let start = Instant::now();
+    let mut said = false;
+    loop {
+        let scan = open_writers::scan(target);
+        if scan.writers.is_empty() {
+            if let Some(why) = &scan.blind {
+                tracing::warn!(file = %path.display(), "seal: cannot tell whether the file is still open for writing: {why}; sealing it");
+            } else if scan.unseen > 0 {
+                tracing::warn!(
+                    file = %path.display(),
+                    "seal: cannot tell whether the file is still open for writing: the open files of {} \
+                     process{} that may write it cannot be looked at ({}); sealing it",
+                    scan.unseen,
+                    if scan.unseen == 1 { "" } else { "es" },
+                    scan.unseen_why
+                );
+            }
+            if said {
+                tracing::info!(file = %path.display(), "seal: closed by its writer; sealing it");
+            }
+            return Ok(());
+        }
+        let writers = scan
+            .writers
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let waited = start.elapsed();
+        if waited >= wait {
+            return Err(SealError::StillWritten {
+                writers,
+                waited: if wait.is_zero() {
+                    String::new()
+                } else {
+                    format!(" after waiting {}", shown(wait))
+                },
+            });
+        }
+        if !said {
+            tracing::warn!(
+                file = %path.display(),
+                "seal: the file is open for writing by {writers}; waiting up to {} for it to be closed",
+                shown(wait)
+            );
+            said = true;
+        }
+        std::thread::sleep(WRITER_RECHECK.min(wait - waited));
+    }
+}
+
+/// `500ms`, `10s`, `2m`.
+fn shown(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        crate::units::format_duration(d)
+    }
 }
 
 /// Removes the sealed plaintext (unless `keep`), then the journal.

@@ -39,6 +39,8 @@ pub struct TailPipeline<'e, 's> {
     reconciled: usize,
     /// The redacted-bytes buffer all streams share (see [`SealingStream::buffer`]).
     scratch: Vec<u8>,
+    /// When a segment was last sealed, and its stream.
+    last_seal: Option<(Timestamp, String)>,
 }
 
 impl<'e, 's> TailPipeline<'e, 's> {
@@ -50,12 +52,18 @@ impl<'e, 's> TailPipeline<'e, 's> {
             commits: Vec::new(),
             reconciled,
             scratch: Vec::with_capacity(128 << 10),
+            last_seal: None,
         }
     }
 
     /// How many sources were reconciled so far (hand it to the next pipeline after a reload).
     pub fn reconciled(&self) -> usize {
         self.reconciled
+    }
+
+    /// When a segment was last sealed by this pipeline, and its stream (for the service's status).
+    pub fn last_seal(&self) -> Option<&(Timestamp, String)> {
+        self.last_seal.as_ref()
     }
 
     /// Opens a writer for each source not set up yet (after a reload: all). A source seen for the first
@@ -146,12 +154,14 @@ impl<'e, 's> TailPipeline<'e, 's> {
     }
 
     /// Stop or reload: flushes what the redactors hold back (on a reload they are replaced), finishes every
-    /// segment and commits.
+    /// segment and commits. `progress` is called after each source (the caller's watchdog keep-alive: with
+    /// thousands of sources this takes a while, and the loop is not stuck meanwhile).
     pub fn finish(
         &mut self,
         tailer: &mut Tailer,
         reload: bool,
         now: Timestamp,
+        progress: &mut dyn FnMut(),
     ) -> Result<(), PipelineError> {
         for i in 0..self.streams.len() {
             if reload {
@@ -159,12 +169,17 @@ impl<'e, 's> TailPipeline<'e, 's> {
             }
             self.streams[i].finish_segment(now)?;
             self.collect(i);
+            progress();
         }
         self.commit(tailer)
     }
 
     fn collect(&mut self, i: usize) {
-        for s in self.streams[i].take_sealed() {
+        let sealed = self.streams[i].take_sealed();
+        if !sealed.is_empty() {
+            self.last_seal = Some((Timestamp::now(), self.streams[i].stream().to_owned()));
+        }
+        for s in sealed {
             self.commits.push((i, s));
         }
     }

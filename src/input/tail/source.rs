@@ -163,6 +163,11 @@ impl Source {
         self.gens.len()
     }
 
+    /// Whether the path cannot be read now (the problem was reported; it is looked at again at every poll).
+    pub fn unreadable(&self) -> bool {
+        self.problem.is_some()
+    }
+
     /// Problems reported (logged) since the last call.
     pub(super) fn take_errors(&mut self) -> u64 {
         std::mem::take(&mut self.errors)
