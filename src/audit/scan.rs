@@ -3,7 +3,7 @@
 use std::io::{self, Read};
 
 use crate::redact::engine::ChunkState;
-use crate::redact::stream::{HOLD, MAX_LINE};
+use crate::redact::stream::{Window, MAX_LINE};
 use crate::redact::{Engine, Hit};
 
 use super::FIRST_LINES;
@@ -27,12 +27,12 @@ pub struct ScanResult {
     pub error: Option<String>,
 }
 
-/// Look-behind kept for the validators' context checks (as the streaming redactor keeps).
-const CONTEXT: usize = 256;
 const READ: usize = 256 << 10;
 
 /// Scans `head` then the rest of `rest` with `engine`, in bounded memory, reading at most `max_bytes`.
-/// Reports types, counts and line numbers; never the matched bytes.
+/// Reports types, counts and line numbers; never the matched bytes. Where the input is cut into regions
+/// (lines, pieces of overlong lines, the context kept) is decided by the redactor's own [`Window`], so the
+/// audit finds what redaction would.
 pub fn scan<R: Read>(
     engine: &Engine,
     head: Vec<u8>,
@@ -45,66 +45,40 @@ pub fn scan<R: Read>(
     };
     let cap = max_bytes.unwrap_or(u64::MAX);
     let mut reader = io::Cursor::new(head).chain(rest);
-    let mut buf: Vec<u8> = Vec::with_capacity(READ + CONTEXT);
-    let mut ctx = 0usize; // buf[..ctx] was scanned and is context
-    let mut counted = 0usize; // newlines in buf[..counted] are in `line`
+    let mut window = Window::new(MAX_LINE);
+    let mut chunk = vec![0u8; READ];
     let mut line: u64 = 1;
     let mut st = ChunkState::default();
     let mut eof = false;
     loop {
-        if !eof {
-            let room = cap - res.bytes;
-            if room == 0 {
-                let mut probe = [0u8; 1];
-                loop {
-                    match reader.read(&mut probe) {
-                        Ok(n) => {
-                            res.truncated = n > 0;
-                            break;
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(_) => {
-                            res.truncated = true;
-                            break;
-                        }
-                    }
+        let room = cap - res.bytes;
+        if room == 0 {
+            res.truncated = more_input(&mut reader);
+            eof = true;
+        } else {
+            let want = (READ as u64).min(room).min(window.room().max(1) as u64) as usize;
+            match read_some(&mut reader, &mut chunk[..want]) {
+                Ok(0) => eof = true,
+                Ok(n) => {
+                    window.extend(&chunk[..n]);
+                    res.bytes += n as u64;
                 }
-                eof = true;
-            } else {
-                let start = buf.len();
-                let want = (READ as u64).min(room) as usize;
-                buf.resize(start + want, 0);
-                match read_some(&mut reader, &mut buf[start..]) {
-                    Ok(0) => {
-                        buf.truncate(start);
-                        eof = true;
-                    }
-                    Ok(n) => {
-                        buf.truncate(start + n);
-                        res.bytes += n as u64;
-                    }
-                    Err(e) => {
-                        buf.truncate(start);
-                        res.error = Some(e.to_string());
-                        eof = true;
-                    }
+                Err(e) => {
+                    res.error = Some(e.to_string());
+                    eof = true;
                 }
             }
         }
-        let cut = if eof {
-            buf.len()
-        } else if let Some(i) = memchr::memrchr(b'\n', &buf[ctx..]) {
-            ctx + i + 1
-        } else if buf.len() - ctx >= MAX_LINE + HOLD {
-            buf.len() - HOLD
-        } else {
-            continue;
-        };
-        if cut > ctx {
+        while let Some((from, to)) = window.next_region(eof) {
+            let buf = window.buf();
             let types = &mut res.types;
-            let done = engine.scan(&buf, ctx, cut, &mut st, |h: &Hit| {
-                line += memchr::memchr_iter(b'\n', &buf[counted..h.start]).count() as u64;
-                counted = h.start;
+            // Newlines before `counted` are in `line`.
+            let mut counted = from;
+            let done = engine.scan(buf, from, to, &mut st, |h: &Hit| {
+                if h.start > counted {
+                    line += memchr::memchr_iter(b'\n', &buf[counted..h.start]).count() as u64;
+                    counted = h.start;
+                }
                 let t = &mut types[h.type_id];
                 t.count += 1;
                 if t.first_lines.len() < FIRST_LINES && t.first_lines.last() != Some(&line) {
@@ -113,14 +87,28 @@ pub fn scan<R: Read>(
                 h.end
             });
             let done = done.min(buf.len());
-            line += memchr::memchr_iter(b'\n', &buf[counted..done]).count() as u64;
-            let keep_from = done.saturating_sub(CONTEXT);
-            buf.drain(..keep_from);
-            ctx = done - keep_from;
-            counted = ctx;
+            if done > counted {
+                line += memchr::memchr_iter(b'\n', &buf[counted..done]).count() as u64;
+            }
+            window.consumed(done);
+            if eof || !window.is_full() {
+                break;
+            }
         }
         if eof {
             return res;
+        }
+    }
+}
+
+/// Whether any input is left after the byte limit (an unreadable rest counts as more).
+fn more_input<R: Read>(reader: &mut R) -> bool {
+    let mut probe = [0u8; 1];
+    loop {
+        match reader.read(&mut probe) {
+            Ok(n) => return n > 0,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return true,
         }
     }
 }
@@ -193,5 +181,30 @@ mod tests {
         assert_eq!(r.types[phone_id(&e)].count, 1);
         let r = scan(&e, Vec::new(), &text[..], Some(text.len() as u64));
         assert!(!r.truncated, "exactly the limit is complete");
+    }
+
+    /// The audit cuts a stream where redaction does (one window type): on overlong lines of multi-byte
+    /// text with values all along them, cut at every offset inside a character, both find exactly the same
+    /// values.
+    #[test]
+    fn scan_finds_what_redaction_finds_on_overlong_multibyte_lines() {
+        let e = engine();
+        let mut text = Vec::new();
+        let mut i = 0u64;
+        while text.len() < 3 * (MAX_LINE + crate::redact::stream::HOLD) {
+            // Odd lengths of 3-byte characters, so cuts fall at every offset inside one.
+            text.extend(std::iter::repeat_n("用户".as_bytes(), (i % 7) as usize).flatten());
+            text.extend_from_slice(
+                format!("电话{}，邮件u{i}@example.com ", 13800000000 + i * 7919).as_bytes(),
+            );
+            i += 1;
+        }
+        text.extend_from_slice(b"\nlast 13912345678\n");
+        let (_, findings) = crate::redact::redact_all(&e, &text);
+        let r = scan(&e, Vec::new(), &text[..], None);
+        let counts: Vec<u64> = r.types.iter().map(|t| t.count).collect();
+        assert_eq!(counts, findings.counts);
+        assert!(counts[phone_id(&e)] > 1000, "{counts:?}");
+        assert_eq!(r.types[phone_id(&e)].first_lines, vec![1, 2]);
     }
 }
