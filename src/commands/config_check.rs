@@ -96,10 +96,14 @@ pub fn run(args: &ConfigCheckArgs, quiet: bool) -> Result<Exit> {
             .iter()
             .find(|d| d.name == p.kind && d.enabled)
         {
+            let what = if p.validate {
+                "decides its matches; the pattern is not compiled (`validate: false` matches it as written)"
+            } else {
+                "also runs; the pattern adds to it (and to the DFA's size)"
+            };
             writeln!(
                 out,
-                "note: patterns[{}] has the type of the built-in detector {:?}, which already runs; \
-                 it adds to it (and to the DFA's size)",
+                "note: patterns[{}] has the type of the built-in detector {:?}, which {what}",
                 p.index, d.name
             )?;
         }

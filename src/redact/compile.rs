@@ -33,16 +33,39 @@ impl Engine {
         // All built-in patterns go into the DFA whenever one detector is on (hits of disabled detectors are
         // dropped): the DFA of the built-ins is then the one compiled into the binary.
         let any_builtin = on.iter().any(|&o| o);
+        let patterns: Vec<&UserPattern> = cfg
+            .patterns
+            .iter()
+            .filter(|p| cfg.detection_enabled && p.enabled)
+            .collect();
+        // Covered patterns first: the first one of a detector's type gives the detector its action (before
+        // the built-ins' descriptions read the actions).
+        let mut covered = Vec::new();
+        let mut adopted = [false; 8];
+        for p in &patterns {
+            if let Some(det) = covered_by_builtin(p, &on) {
+                let set = cfg
+                    .detectors
+                    .iter()
+                    .find(|s| s.name == det.name())
+                    .is_some_and(|s| s.action != ActionSpec::redact());
+                let takes = !set && !adopted[det.index()];
+                if takes {
+                    adopted[det.index()] = true;
+                    let keep = BUILTIN_DETECTORS[det.index()].mask_keep;
+                    plan.actions[det.index()] =
+                        resolve_action(&p.action, det.index(), det.name(), Some(det), keep, cfg);
+                }
+                covered.push((*p, det, takes));
+            }
+        }
         if any_builtin {
             plan.add_builtins(&on);
         }
-        if cfg.detection_enabled {
-            for p in cfg.patterns.iter().filter(|p| p.enabled) {
-                if covered_by_builtin(p, &on, cfg) {
-                    plan.note_covered(p)?;
-                } else {
-                    plan.add_user(p, cfg)?;
-                }
+        for p in patterns {
+            match covered.iter().find(|(c, _, _)| std::ptr::eq(*c, p)) {
+                Some(&(_, det, takes)) => plan.note_covered(p, det, takes)?,
+                None => plan.add_user(p, cfg)?,
             }
         }
         if !cfg.redaction_enabled {
@@ -227,32 +250,41 @@ impl Plan {
     }
 }
 
-/// A user pattern of a built-in detector's type, validated by it, with the same action, while that detector
-/// runs: every value it could take is one the detector takes (the same decision on every number, address and
-/// key, and the detector's DFA candidates start wherever a number or an `@` is), so it is not compiled again.
-/// The seed's four patterns are such: with them the engine is the built-in one, compiled into the binary.
-fn covered_by_builtin(p: &UserPattern, on: &[bool; 8], cfg: &EngineConfig) -> bool {
-    let Some(det) = Detector::from_name(&p.kind).filter(|_| p.validate) else {
-        return false;
-    };
+/// A user pattern of a built-in detector's type, validated by it, while that detector runs: every value it
+/// could take is one the detector takes (the same decision on every number, address and key, and the
+/// detector's DFA candidates start wherever a number or an `@` is), so it is not compiled: the detector
+/// decides, with the pattern's action (the first such pattern's, unless `logveil.detectors.<type>` sets
+/// one). The seed's four patterns are such: with them the engine is the built-in one, compiled into the
+/// binary, whatever their action. (Compiled, such a pattern made the DFA several times larger, and the
+/// detector's own hit, tried first, kept its action on values the pattern also matched.)
+fn covered_by_builtin(p: &UserPattern, on: &[bool; 8]) -> Option<Detector> {
+    let det = Detector::from_name(&p.kind).filter(|_| p.validate)?;
     let decided = !matches!(det, Detector::Secret | Detector::Password);
-    let builtin_action = cfg
-        .detectors
-        .iter()
-        .find(|s| s.name == det.name())
-        .map_or_else(ActionSpec::redact, |s| s.action.clone());
-    decided && on[det.index()] && p.action == builtin_action
+    (decided && on[det.index()]).then_some(det)
 }
 
 impl Plan {
     /// A pattern covered by a built-in detector: checked (its errors are reported as any other's) and listed
-    /// for `config check`, not compiled.
-    fn note_covered(&mut self, p: &UserPattern) -> Result<(), EngineError> {
+    /// for `config check`, not compiled. `takes`: the detector took its action.
+    fn note_covered(
+        &mut self,
+        p: &UserPattern,
+        det: Detector,
+        takes: bool,
+    ) -> Result<(), EngineError> {
         p.prepare()?;
+        let used = self.actions[det.index()].kind.name();
+        let how = if takes {
+            "the detector decides, with this action".to_string()
+        } else if p.action.kind.name() == used {
+            "the detector decides".to_string()
+        } else {
+            format!("the detector decides, with its action {used}: this one is not used")
+        };
         self.descriptions.push(PatternDescription {
             type_name: p.kind.clone(),
             origin: format!(
-                "patterns[{}] {} (covered by the built-in detector: not compiled again)",
+                "patterns[{}] {} (covered by the built-in detector, not compiled: {how})",
                 p.index, p.regex
             ),
             action: p.action.kind.name().to_string(),

@@ -160,12 +160,26 @@ macro_rules! digit {
         r"(?:[0-9]|\xEF\xBC[\x90-\x99]|\\[uU][fF][fF]1[0-9])"
     };
 }
+macro_rules! enc_digit {
+    // An ASCII digit written as an escape a program emits: `%31` (also doubly encoded `%2531`), `&#49;`,
+    // `&#x31;` (with leading zeros too), `\u0031` (also `\\u0031`).
+    () => {
+        r"(?:%(?:25)?3[0-9]|&#0{0,3}(?:4[89]|5[0-7]);|&#[xX]0{0,2}3[0-9];|\\{1,2}u003[0-9])"
+    };
+}
 macro_rules! sep {
     () => {
         // Loose separators, between any groups: a blank, a dash; no-break and thin spaces (U+00A0,
         // U+2002-200A, U+202F), Unicode dashes, the ideographic space, the full-width dash; a URL-encoded
         // space.
         r"(?:[ \-]|%20|\xC2\xA0|\xE2\x80[\x82-\x8A\x90-\x94\xAF]|\xE3\x80\x80|\xEF\xBC\x8D)"
+    };
+}
+macro_rules! enc_sep {
+    // A separator written as an escape: an HTML entity (`&nbsp;`, `&#32;`, `&#160;`, `&#45;`, `&#x2d;`)
+    // or a URL-encoded dash (`%2D`).
+    () => {
+        r"(?:&nbsp;|&#0{0,3}(?:32|45|160|183|12288);|&#[xX]0{0,2}(?:20|2[dD]|[aA]0|[bB]7|3000);|%2[dD])"
     };
 }
 macro_rules! strict {
@@ -266,8 +280,9 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
     BuiltinPattern {
         handler: Handler::EmailAnchor,
         detectors: &[Detector::Email],
-        // An ASCII domain, or the first byte of a non-Latin one (`用户@例子.中国`; the validator reads it).
-        regex: r"(?-u:(?:@|%40|\xEF\xBC\xA0)(?:[A-Za-z0-9][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)+|[\xC2-\xF4]))",
+        // `@` as itself, URL-encoded, full-width or an HTML entity (`&#64;`, `&#x40;`, `&commat;`), then an
+        // ASCII domain, or the first byte of a non-Latin one (`用户@例子.中国`; the validator reads it).
+        regex: r"(?-u:(?:@|%40|\xEF\xBC\xA0|&#0{0,3}64;|&#[xX]0{0,2}40;|&commat;)(?:[A-Za-z0-9][A-Za-z0-9\-]*(?:\.[A-Za-z0-9\-]+)+|[\xC2-\xF4]))",
     },
     BuiltinPattern {
         handler: Handler::BotToken,
@@ -285,9 +300,8 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
     BuiltinPattern {
         handler: Handler::Numeric,
         detectors: &[Detector::Phone, Detector::IdCard, Detector::BankCard],
-        // Eleven digits (ASCII or full-width) with loose separators, or the start of a canonical grouping with
-        // strict ones (3-4-4 mobile, 4-4-4... card, 6-8-4 ID), start a candidate; the validator reads the rest
-        // of the run.
+        // Eleven digits (ASCII or full-width) with loose separators, the start of a grouping with strict or
+        // mixed ones, or escaped digits start a candidate; the validator reads the rest of the run.
         regex: concat!(
             r"(?-u:(?:\+|%2[Bb]|\xEF\xBC\x8B)?",
             digit!(),
@@ -296,19 +310,33 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
             "?",
             digit!(),
             "){10}",
-            // Strict separators: the first two groups of a canonical grouping (ASCII digits), `138.1234.`,
-            // `6222.0212.`, `110105.19491231`.
-            r"|[0-9]{3}",
+            // Strict separators (or a loose one, then a strict one): the first two groups of a grouping of
+            // three or more (ASCII digits) and the digit after them, `138.1234.5`, `1381.234.5`,
+            // `6222.0212 3`, `110105.1949.1`; or a canonical 6-8 ID start, `110105.19491231`. A decimal
+            // (`1234.567 ms`) or a date (`2024.05.07`) starts none.
+            r"|[0-9]{3,6}(?:",
             strict!(),
-            r"[0-9]{4}",
+            r"[0-9]{3,8}(?:",
             strict!(),
-            r"|[0-9]{4}",
+            "|",
+            sep!(),
+            ")|",
+            sep!(),
+            r"[0-9]{3,8}",
             strict!(),
-            r"[0-9]{4}",
-            strict!(),
+            r")[0-9]",
+            // Groups joined by escaped separators (`138&#32;1234&#32;5678`, `6222&nbsp;0202...`).
+            r"|[0-9]{3,6}",
+            enc_sep!(),
+            r"[0-9]",
             r"|[0-9]{6}",
             strict!(),
-            r"[0-9]{8})"
+            r"[0-9]{8}",
+            // Digits written as escapes (`&#49;&#51;&#56;...`, `%31%33%38...`, `\u0031...`): three in a row
+            // start a candidate (the text layer decodes the rest of the run for the validator).
+            "|",
+            enc_digit!(),
+            "{3})"
         ),
     },
     BuiltinPattern {

@@ -50,7 +50,10 @@ impl Ch {
     }
     /// An ASCII digit (`0`-`9`, also full-width or escaped), not from a URL or entity encoding of a digit.
     pub fn digit(&self) -> Option<u8> {
-        let ok = matches!(self.form, Form::Raw | Form::FullWidth | Form::Escape);
+        let ok = matches!(
+            self.form,
+            Form::Raw | Form::FullWidth | Form::Escape | Form::Percent | Form::Entity
+        );
         (ok && self.c.is_ascii_digit()).then_some(self.c as u8)
     }
     pub fn is_ascii_alnum(&self) -> bool {

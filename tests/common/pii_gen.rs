@@ -721,6 +721,39 @@ pub fn group(s: &str, sizes: &[usize], sep: &str) -> String {
     parts.join(sep)
 }
 
+/// Groups of a mobile (3-4-4), an 18-character ID (6-4-4-4) or a card (4-4-...) joined by a dash, a blank
+/// and a dot in turn, as text pasted from several sources reads.
+pub fn mixed(s: &str) -> String {
+    let sizes: Vec<usize> = match s.len() {
+        11 => vec![3, 4, 4],
+        18 => vec![6, 4, 4, 4],
+        _ => vec![4; s.len() / 4],
+    };
+    let g = group(s, &sizes, "\0");
+    let seps = ["-", " ", "-", " "];
+    let mut out = String::new();
+    for (i, part) in g.split('\0').enumerate() {
+        if i > 0 {
+            out.push_str(seps[(i - 1) % seps.len()]);
+        }
+        out.push_str(part);
+    }
+    out
+}
+
+/// Every ASCII digit (and `X`) of `s` written by `enc`.
+pub fn encode_digits(s: &str, enc: impl Fn(u8) -> String) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_digit() || b == b'X' {
+                enc(b)
+            } else {
+                (b as char).to_string()
+            }
+        })
+        .collect()
+}
+
 /// Groups of 4 (the last may be shorter).
 pub fn group4(s: &str, sep: &str) -> String {
     let sizes = vec![4; s.len() / 4];
@@ -978,6 +1011,27 @@ pub fn apply_filter(filter: &str, s: &str) -> Option<String> {
         "g465" => group(s, &[4, 6, 5], " "),
         "g613" => group(s, &[6, 13], " "),
         "g4en" => group4(s, "\u{2002}"),
+        // strict separators in the other groupings, and mixed separators
+        "g434dot" => group(s, &[4, 3, 4], "."),
+        "g443mdot" => group(s, &[4, 4, 3], "\u{b7}"),
+        "g335us" => group(s, &[3, 3, 5], "_"),
+        "g6444dot" => group(s, &[6, 4, 4, 4], "."),
+        "g6444slash" => group(s, &[6, 4, 4, 4], "/"),
+        "g465sp2" => group(s, &[4, 6, 5], "  "),
+        "mix" => mixed(s),
+        // digits and separators as escapes a program emits
+        "entd" => encode_digits(s, |d| format!("&#{};", u32::from(d))),
+        "entx" => encode_digits(s, |d| format!("&#x{:02x};", d)),
+        "ent0" => encode_digits(s, |d| format!("&#{:04};", u32::from(d))),
+        "pctd" => encode_digits(s, |d| format!("%{:02X}", d)),
+        "pct2d" => encode_digits(s, |d| format!("%25{:02X}", d)),
+        "u00d" => encode_digits(s, |d| format!("\\u{:04x}", d)),
+        "entsp" => group(s, &[3, 4, 4], "&#32;"),
+        "g4entnbsp" => group4(s, "&nbsp;"),
+        "pctdash" => group(s, &[3, 4, 4], "%2D"),
+        "at_ent" => s.replace('@', "&#64;"),
+        "at_entx" => s.replace('@', "&#x40;"),
+        "at_commat" => s.replace('@', "&commat;"),
         _ => return None,
     })
 }

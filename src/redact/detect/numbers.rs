@@ -475,9 +475,17 @@ impl<'r, 'a> Sub<'r, 'a> {
         gs.len() <= k + 1 || gs[k + 1..].iter().all(|g| g.sep == gs[k + 1].sep)
     }
 
-    /// Only the canonical groupings are taken (see [`Sep::canonical_only`]).
+    /// The separators from group `k` on may make one number: all the same, or mixed (`138-1234 5678`,
+    /// `6222 0202-0001 2345`) across three groups or more, which is then judged as [`Sub::strict`].
+    fn seps_ok_from(&self, k: usize) -> bool {
+        self.uniform_from(k) || self.n_groups - k >= 3
+    }
+
+    /// Only the canonical groupings and the three-or-more-group ones are taken: two groups joined by a
+    /// strict separator are a decimal, a fraction or a column pair (see [`Sep::canonical_only`]), and so
+    /// are mixed separators.
     fn strict(&self) -> bool {
-        self.gs().iter().skip(1).any(|g| g.sep.canonical_only())
+        self.gs().iter().skip(1).any(|g| g.sep.canonical_only()) || !self.uniform_from(0)
     }
 
     fn span_start(&self) -> usize {
@@ -526,7 +534,7 @@ impl<'r, 'a> Sub<'r, 'a> {
             .on(Detector::Phone)
             .then(|| self.phone(last_end))
             .flatten();
-        let id_or_card = if self.plus.is_none() && self.uniform_from(0) {
+        let id_or_card = if self.plus.is_none() && self.seps_ok_from(0) {
             self.id_or_card(settings, last_end)
         } else {
             None
@@ -544,14 +552,13 @@ impl<'r, 'a> Sub<'r, 'a> {
     /// An 18-char ID whose check character is X.
     fn id_with_x(&self, settings: &Settings) -> Option<NumberHit> {
         let (_, xe) = self.run.x_suffix?;
-        let shape_ok = matches!(self.shape(), [17] | [6, 8, 3])
-            || (!self.strict() && self.shape() == [6, 4, 4, 3]);
+        let shape_ok = matches!(self.shape(), [17] | [6, 8, 3] | [6, 4, 4, 3]);
         if !settings.on(Detector::IdCard)
             || self.gj != self.run.ng - 1
             || self.d.len() != 17
             || self.plus.is_some()
             || !shape_ok
-            || !self.uniform_from(0)
+            || !self.seps_ok_from(0)
         {
             return None;
         }
@@ -562,14 +569,14 @@ impl<'r, 'a> Sub<'r, 'a> {
             .then(|| self.hit(Detector::IdCard, xe, self.span_start()))?
     }
 
-    /// 11 digits as 11, 3-4-4, 3-8 or 7-4 (with a strict separator: 3-4-4 only), after an optional
-    /// +86 / 86 / 0086.
+    /// 11 digits as 11, 3-4-4, 4-3-4, 4-4-3, 3-3-5, 3-8 or 7-4 (with a strict or mixed separator, not the
+    /// two-group ones), after an optional +86 / 86 / 0086.
     fn phone(&self, last_end: usize) -> Option<NumberHit> {
         let strict = self.strict();
         // 3-4-4 is how mobiles are written; 3-8, 7-4, 4-3-4, 4-4-3 and 3-3-5 are how people also type them.
         let phone_shape = |s: &[usize]| match s {
-            [11] | [3, 4, 4] => true,
-            [3, 8] | [7, 4] | [4, 3, 4] | [4, 4, 3] | [3, 3, 5] => !strict,
+            [11] | [3, 4, 4] | [4, 3, 4] | [4, 4, 3] | [3, 3, 5] => true,
+            [3, 8] | [7, 4] => !strict,
             _ => false,
         };
         let d = self.d;
@@ -577,7 +584,7 @@ impl<'r, 'a> Sub<'r, 'a> {
             && d.len() == 11
             && mobile_valid(d)
             && phone_shape(self.shape())
-            && self.uniform_from(0)
+            && self.seps_ok_from(0)
         {
             return self.hit(Detector::Phone, last_end, self.span_start());
         }
@@ -601,7 +608,7 @@ impl<'r, 'a> Sub<'r, 'a> {
             body[0] -= cc;
             self.n_groups
         };
-        let seps_ok = self.uniform_from(usize::from(cc_is_group));
+        let seps_ok = self.seps_ok_from(usize::from(cc_is_group));
         if !(phone_shape(&body[..n]) && seps_ok) {
             return None;
         }
@@ -615,18 +622,19 @@ impl<'r, 'a> Sub<'r, 'a> {
 
     /// An 18-digit or 15-digit ID, else a card; an ID-shaped number is never a card.
     fn id_or_card(&self, settings: &Settings, last_end: usize) -> Option<NumberHit> {
-        let (s, d, strict) = (self.shape(), self.d, self.strict());
+        let (s, d) = (self.shape(), self.d);
         let mut id_shaped = false;
         if d.len() == 18 {
             id_shaped = id18_shaped(d, settings.max_birth_year);
             // 6-8-4 (region, birth date, sequence and check), or the date split 6-4-4-4.
-            let shape_ok = matches!(s, [18] | [6, 8, 4]) || (!strict && s == [6, 4, 4, 4]);
+            let shape_ok = matches!(s, [18] | [6, 8, 4] | [6, 4, 4, 4]);
             if settings.on(Detector::IdCard) && shape_ok && id18_valid(d, settings.max_birth_year) {
                 return self.hit(Detector::IdCard, last_end, self.span_start());
             }
         }
         if d.len() == 15 && id15_valid(d) {
-            id_shaped = true;
+            // Written 4-6-5, it is an Amex card (`3412 345678 90123`: 34 is also a region code).
+            id_shaped = s != [4, 6, 5];
             if settings.on(Detector::IdCard) && matches!(s, [15] | [6, 6, 3]) {
                 return self.hit(Detector::IdCard, last_end, self.span_start());
             }
@@ -638,7 +646,7 @@ impl<'r, 'a> Sub<'r, 'a> {
             && s[..s.len() - 1].iter().all(|&l| l == 4)
             && (1..=4).contains(&s[s.len() - 1]);
         // Amex 4-6-5, Diners 4-6-4.
-        let loose = !strict && matches!(s, [4, 6, 5] | [4, 6, 4]);
+        let loose = matches!(s, [4, 6, 5] | [4, 6, 4]);
         if (s.len() == 1 || by_4 || loose) && card_valid(d) {
             return self.hit(Detector::BankCard, last_end, self.span_start());
         }
