@@ -3,6 +3,8 @@
 //! segments are opened with the real `age -d | gzip -dc`.
 
 mod common;
+#[path = "common/pii_gen.rs"]
+mod pii_gen;
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -163,6 +165,17 @@ fn pseudonym_gives_the_token_redact_writes_in_every_container_and_written_form()
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(String::from_utf8(o.stdout).unwrap().trim_end(), token);
+    // A config whose action for the type is not `hash`: the same token (same key), with a warning that
+    // redaction writes none.
+    let o = Command::new(bin())
+        .env("LOGVEIL_HASH_KEY", KEY)
+        .env_remove("LOGVEIL_CONFIG")
+        .args(["pseudonym", "phone", phone])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not `hash`"), "{}", stderr(&o));
+    assert_eq!(String::from_utf8(o.stdout).unwrap().trim_end(), token);
     // Another key, another token.
     let o = logveil(&cfg)
         .env("LOGVEIL_HASH_KEY", "another key of at least 16 bytes")
@@ -173,6 +186,73 @@ fn pseudonym_gives_the_token_redact_writes_in_every_container_and_written_form()
         .unwrap();
     assert!(o.status.success());
     assert_ne!(String::from_utf8(o.stdout).unwrap().trim_end(), token);
+}
+
+/// Many generated identifiers, each in a container and written form drawn at random: the token in
+/// redact's output is the one `pseudonym` prints for the value as an operator would type it.
+#[test]
+fn pseudonym_matches_redact_for_generated_identifiers_in_random_containers_and_forms() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let mut rng = pii_gen::Rng::new(16);
+    let mut lines = String::new();
+    let mut want = Vec::new();
+    for i in 0..36 {
+        let (ty, value, written) = match i % 3 {
+            0 => {
+                let v = pii_gen::mobile(&mut rng);
+                let w = match rng.below(4) {
+                    0 => v.clone(),
+                    1 => full_width(&v),
+                    2 => json_escaped(&full_width(&v)),
+                    _ => format!("+86 {} {} {}", &v[..3], &v[3..7], &v[7..]),
+                };
+                ("phone", v, w)
+            }
+            1 => {
+                let v = match rng.below(3) {
+                    0 => pii_gen::email(&mut rng),
+                    1 => pii_gen::email_plus(&mut rng),
+                    _ => pii_gen::email_sub(&mut rng),
+                };
+                let w = match rng.below(3) {
+                    0 => v.clone(),
+                    1 => v.to_uppercase(),
+                    _ => v.replace('@', "%40"),
+                };
+                ("email", v, w)
+            }
+            _ => {
+                let v = pii_gen::id18(&mut rng);
+                let w = match rng.below(3) {
+                    0 => v.clone(),
+                    1 => v.to_lowercase(),
+                    _ => full_width(&v),
+                };
+                ("id_card", v, w)
+            }
+        };
+        let line = match rng.below(5) {
+            0 => format!("{i} user {ty}={written} ok"),
+            1 => format!("{i} {{\"text\":\"{written}\",\"n\":{i}}}"),
+            2 => format!("{i} <xml><Content><![CDATA[{written}]]></Content></xml>"),
+            3 => format!("{i} {{'from': 'user', 'text': '{written}'}}"),
+            _ => format!("{i} received message from {written} at noon"),
+        };
+        lines.push_str(&line);
+        lines.push('\n');
+        want.push((ty, value));
+    }
+    let out = redact(&cfg, &lines);
+    let got: Vec<&str> = out.lines().collect();
+    assert_eq!(got.len(), want.len());
+    for (i, ((ty, value), line)) in want.iter().zip(&got).enumerate() {
+        assert_eq!(
+            tokens_in(line, ty),
+            vec![pseudonym(&cfg, ty, value)],
+            "line {i}: {line}"
+        );
+    }
 }
 
 #[test]
@@ -582,6 +662,15 @@ fn forget_refuses_missing_or_other_recipients_and_skips_partials() {
     assert!(stderr(&o).contains(".partial") && stderr(&o).contains("skipped"));
     assert!(fs::read(&partial).unwrap() == snap.bytes);
     assert!(!has(&age_or_cat(&seg, &identity), &a));
+    // An interrupted seal's journal: its next run re-seals the stream's latest segments, so the erasure
+    // is not final yet: said, exit 1.
+    fs::remove_file(&partial).unwrap();
+    let o = forget(&identity, &recipient, &[&a], &[], &dir);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    fs::write(dir.join(".a.seal-2049-1234"), b"").unwrap();
+    let o = forget(&identity, &recipient, &[&a], &[], &dir);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("interrupted seal"), "{}", stderr(&o));
 }
 
 /// The segment's text: with the real tools when they are there, else with `logveil cat`.

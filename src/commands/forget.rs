@@ -10,6 +10,8 @@
 //! - `.partial` segments (still being written) are skipped with a warning. A crash's `*.truncated.*`
 //!   segment is rewritten from what is readable of it; any other segment that does not read completely is
 //!   left as it is and reported (exit 1).
+//! - A seal journal in a directory (an interrupted `seal`, whose next run replaces the stream's latest
+//!   segments) is warned about (exit 1): forget has to run again after that seal.
 //! - One run per directory at a time: the directory's lock (the one `ship` takes) is held while rewriting.
 //! - Each rewrite is recorded in the privacy log (one JSON line, `"reason": "forgotten"`), after the new
 //!   segment is in place. The line names the segment and counts lines and tokens; it holds no token: the
@@ -29,7 +31,7 @@ use crate::cli::ForgetArgs;
 use crate::config::Config;
 use crate::fsutil::Dir;
 use crate::sink::filter::{find_lines, Tokens};
-use crate::sink::name::{SegmentName, SegmentState};
+use crate::sink::name::{is_seal_journal_name, SegmentName, SegmentState};
 use crate::sink::reader::{header_stanzas, list_segments, Identities, Outcome, Problem};
 use crate::sink::rewrite::{is_temp_name, rewrite_without, Rewritten};
 
@@ -119,6 +121,18 @@ pub fn run(args: &ForgetArgs) -> Result<Exit> {
             continue;
         }
         let d = Dir::open(&s.dir).with_context(|| format!("forget: {}", s.dir.display()))?;
+        // An interrupted `seal` re-seals its file from the journal's sequence on at its next run: the
+        // segments it replaces would hold the lines again.
+        for name in d.names().unwrap_or_default() {
+            let Some(n) = name.to_str().filter(|n| is_seal_journal_name(n, None)) else {
+                continue;
+            };
+            say(format_args!(
+                "forget: {}: an interrupted seal left this journal; its next run seals that file again and                  replaces the stream's latest segments: run forget again after it",
+                d.join(n).display()
+            ));
+            worse(Exit::Found);
+        }
         if !args.dry_run {
             match d.try_lock_exclusive() {
                 Ok(true) => {}
