@@ -809,3 +809,158 @@ fn kill_9_during_forget_leaves_the_old_or_the_new_segment_never_neither_and_no_p
     );
     assert!(saw_old > 0, "some kills came before the rename");
 }
+
+/// A document made of runs: literal bytes, or one byte repeated (lines longer than memory should hold).
+#[derive(Clone, Copy)]
+enum Run<'a> {
+    Text(&'a [u8]),
+    Repeat(u8, usize),
+}
+
+/// Writes the runs to `w` in pieces of at most 1 MiB.
+fn write_runs(w: &mut impl std::io::Write, runs: &[Run]) {
+    let piece = vec![0u8; 1 << 20];
+    for r in runs {
+        match *r {
+            Run::Text(t) => w.write_all(t).unwrap(),
+            Run::Repeat(b, mut n) => {
+                let piece: Vec<u8> = piece.iter().map(|_| b).collect();
+                while n > 0 {
+                    let k = n.min(piece.len());
+                    w.write_all(&piece[..k]).unwrap();
+                    n -= k;
+                }
+            }
+        }
+    }
+}
+
+/// Whether `r` yields exactly the runs (read in pieces, never held whole).
+fn reads_as(mut r: impl std::io::Read, runs: &[Run]) -> bool {
+    let mut want = runs.iter().flat_map(|run| -> Box<dyn Iterator<Item = u8>> {
+        match *run {
+            Run::Text(t) => Box::new(t.iter().copied()),
+            Run::Repeat(b, n) => Box::new(std::iter::repeat_n(b, n)),
+        }
+    });
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = r.read(&mut buf).unwrap();
+        if n == 0 {
+            return want.next().is_none();
+        }
+        if !buf[..n].iter().all(|&b| want.next() == Some(b)) {
+            return false;
+        }
+    }
+}
+
+/// Peak resident set of a command (KiB), as `/usr/bin/time -f %M` reports it on stderr's last line.
+fn peak_kib(o: &Output) -> u64 {
+    stderr(o).lines().last().unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn cat_only_and_forget_hold_no_whole_line_in_memory() {
+    if !have("age") || !have("gzip") || !have("/usr/bin/time") {
+        return;
+    }
+    const LONG: usize = 80 << 20;
+    let (tmp, cfg, _keys, recipient, identity) = setup();
+    let token = pseudonym(&cfg, "phone", "13812345678");
+    let with = format!(" {token}\n");
+    let short = format!("short {token}\n");
+    let doc = [
+        Run::Text(b"short a\n"),
+        Run::Repeat(b'x', LONG),
+        Run::Text(with.as_bytes()),
+        Run::Repeat(b'y', LONG),
+        Run::Text(b"\n"),
+        Run::Text(short.as_bytes()),
+        Run::Text(b"last line without a newline"),
+    ];
+    // The segment, made with the real gzip and age.
+    let dir = tmp.path().join("seg");
+    fs::create_dir(&dir).unwrap();
+    let seg = dir.join("s.20261125T100000Z_20261125T100000Z.000001.log.gz.age");
+    let mut gz = Command::new("gzip")
+        .arg("-c")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let age = Command::new("age")
+        .args(["-r", &recipient, "-o"])
+        .arg(&seg)
+        .stdin(gz.stdout.take().unwrap())
+        .spawn()
+        .unwrap();
+    let mut stdin = gz.stdin.take().unwrap();
+    write_runs(&mut stdin, &doc);
+    drop(stdin);
+    assert!(gz.wait().unwrap().success());
+    assert!(age.wait_with_output().unwrap().status.success());
+
+    let timed = |args: &[&std::ffi::OsStr]| {
+        Command::new("/usr/bin/time")
+            .args(["-f", "%M", bin(), "-q"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = timed(&[
+        "cat".as_ref(),
+        "-i".as_ref(),
+        identity.as_os_str(),
+        "--only".as_ref(),
+        token.as_ref(),
+        dir.as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(reads_as(
+        &o.stdout[..],
+        &doc[1..3]
+            .iter()
+            .chain(&doc[5..6])
+            .copied()
+            .collect::<Vec<_>>()
+    ));
+    let cat_peak = peak_kib(&o);
+
+    let o = timed(&[
+        "forget".as_ref(),
+        "-i".as_ref(),
+        identity.as_os_str(),
+        "-r".as_ref(),
+        recipient.as_ref(),
+        "--token".as_ref(),
+        token.as_ref(),
+        dir.as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let forget_peak = peak_kib(&o);
+    let mut age = Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&identity)
+        .arg(&seg)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut gunzip = Command::new("gzip")
+        .arg("-dc")
+        .stdin(age.stdout.take().unwrap())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let kept = [doc[0], doc[3], doc[4], doc[6]];
+    assert!(reads_as(gunzip.stdout.take().unwrap(), &kept));
+    assert!(age.wait().unwrap().success() && gunzip.wait().unwrap().success());
+    eprintln!(
+        "peak RSS with two {LONG}-byte lines: cat --only {cat_peak} KiB, forget {forget_peak} KiB"
+    );
+    // Less than one of the long lines: neither holds a line whole.
+    for peak in [cat_peak, forget_peak] {
+        assert!(peak * 1024 < LONG as u64 * 3 / 4, "{peak} KiB");
+    }
+}
