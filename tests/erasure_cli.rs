@@ -964,3 +964,53 @@ fn cat_only_and_forget_hold_no_whole_line_in_memory() {
         assert!(peak * 1024 < LONG as u64 * 3 / 4, "{peak} KiB");
     }
 }
+
+#[test]
+fn a_crash_truncated_segment_is_rewritten_from_what_is_readable_and_a_damaged_one_is_left() {
+    let (tmp, cfg, _keys, recipient, identity) = setup();
+    let dir = tmp.path().join("seg");
+    let seg = pipe(&cfg, &dir, &recipient, "a", &two_people(40_000, 3));
+    let token = pseudonym(&cfg, "phone", "13812345678");
+    let len = fs::metadata(&seg).unwrap().len();
+    assert!(len > 4 * 65_536, "several age chunks: {len}");
+    // As a crash leaves a segment: cut short, under a `.truncated` name.
+    let name = seg.file_name().unwrap().to_str().unwrap().to_string();
+    let cut = dir.join(name.replace(".log.gz.age", ".truncated.log.gz.age"));
+    fs::rename(&seg, &cut).unwrap();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&cut)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    let readable = logveil_cat(&identity, &[&cut]);
+    assert_eq!(readable.status.code(), Some(1), "cat says it is cut short");
+    assert!(has(&readable.stdout, &token));
+    // A finished segment damaged in the middle: it cannot be rewritten safely.
+    let damaged = pipe(&cfg, &dir, &recipient, "b", &two_people(40_000, 4));
+    let mut bytes = fs::read(&damaged).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x55;
+    fs::write(&damaged, &bytes).unwrap();
+
+    let o = forget(&identity, &recipient, &[&token], &[], &dir);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(damaged.file_name().unwrap().to_str().unwrap())
+            && err.contains("tampered")
+            && err.contains("left as it is"),
+        "{err}"
+    );
+    assert!(
+        fs::read(&damaged).unwrap() == bytes,
+        "the damaged segment is not touched"
+    );
+    // The truncated one now reads whole: what was readable, without the token's lines.
+    let after = logveil_cat(&identity, &[&cut]);
+    assert_eq!(after.status.code(), Some(0), "{}", stderr(&after));
+    assert!(after.stdout == keep_lines(&readable.stdout, |l| !has(l, &token)));
+    if std::env::var_os("CI").is_some() || (have("age") && have("gzip")) {
+        assert!(age_gunzip(&cut, &identity) == after.stdout);
+    }
+}
