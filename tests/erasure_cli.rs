@@ -1014,3 +1014,37 @@ fn a_crash_truncated_segment_is_rewritten_from_what_is_readable_and_a_damaged_on
         assert!(age_gunzip(&cut, &identity) == after.stdout);
     }
 }
+
+/// Run as root over a service user's directory (`forget` on the host, or on a copy kept with its owners):
+/// the rewritten segment and the privacy log stay that user's, as the writer left them.
+#[test]
+fn a_root_forget_leaves_the_segment_and_the_privacy_log_to_the_directorys_owner() {
+    const USER: u32 = 65534;
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set and this test needs root"
+        );
+        eprintln!("note: not root; skipping this test");
+        return;
+    }
+    let (tmp, cfg, _keys, recipient, identity) = setup();
+    let dir = tmp.path().join("seg");
+    fs::create_dir(&dir).unwrap();
+    std::os::unix::fs::chown(&dir, Some(USER), Some(USER)).unwrap();
+    let seg = pipe(&cfg, &dir, &recipient, "a", &two_people(300, 1));
+    assert_eq!(fs::metadata(&seg).unwrap().uid(), USER, "pipe gave it away");
+    let token = pseudonym(&cfg, "phone", "13812345678");
+    let ino = fs::metadata(&seg).unwrap().ino();
+    let o = forget(&identity, &recipient, &[&token], &[], &dir);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let md = fs::metadata(&seg).unwrap();
+    assert_ne!(md.ino(), ino, "rewritten");
+    assert_eq!((md.uid(), md.gid()), (USER, USER));
+    let log = fs::metadata(dir.join("privacy-log.jsonl")).unwrap();
+    assert_eq!((log.uid(), log.gid()), (USER, USER));
+}

@@ -104,6 +104,8 @@ pub fn rewrite_without(
     let file = dir
         .create_new(&tmp, FILE_MODE)
         .map_err(io_err("create", &tmp_path))?;
+    // Run as root in a service user's directory: the segment stays that user's, as the writer made it.
+    crate::ownership::adopt_or_warn(dir, &file, &tmp, "rewritten segment");
     let result = write_filtered(
         file, old, &path, &tmp_path, ids, recipients, drop, first, gzip_level,
     )
