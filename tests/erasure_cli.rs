@@ -165,6 +165,17 @@ fn pseudonym_gives_the_token_redact_writes_in_every_container_and_written_form()
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(String::from_utf8(o.stdout).unwrap().trim_end(), token);
+    // Pasted with white space around it (an e-mail address keeps every other byte it hashes).
+    let email = pseudonym(&cfg, "email", "zhang.san@example.com");
+    let o = run_with_stdin(
+        logveil(&cfg)
+            .args(["-q", "pseudonym", "-c"])
+            .arg(&cfg)
+            .args(["email", "-"]),
+        b"  zhang.san@example.com \t\r\n",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(String::from_utf8(o.stdout).unwrap().trim_end(), email);
     // A config whose action for the type is not `hash`: the same token (same key), with a warning that
     // redaction writes none.
     let o = Command::new(bin())

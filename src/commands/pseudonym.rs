@@ -17,6 +17,8 @@ pub fn run(args: &PseudonymArgs) -> Result<Exit> {
     } else {
         args.value.clone().into_bytes()
     };
+    // An identifier has no surrounding white space; a pasted one often does.
+    let value = value.trim_ascii().to_vec();
     if value.is_empty() {
         bail!("pseudonym: VALUE is empty");
     }
