@@ -430,6 +430,20 @@ fn cat_only_prints_exactly_the_lines_that_hold_a_token() {
     let o = cat_only(&["1381"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(o.stdout.is_empty() && stderr(&o).contains("not a pseudonym token"));
+    // stdin cannot be read twice: refused with --only.
+    let o = run_with_stdin(
+        Command::new(bin())
+            .args(["-q", "cat", "-i"])
+            .arg(&identity)
+            .args(["--only", &a, "-"]),
+        &fs::read(segments(&dir).first().unwrap()).unwrap(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        o.stdout.is_empty() && stderr(&o).contains("not stdin"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 struct Snapshot {
