@@ -13,7 +13,8 @@ Exit codes:
   1  done, but something was found or could not be read completely
      (audit: findings; cat: a truncated or tampered segment; seal: a file was skipped;
       pipe: lines were dropped because segments could not be written;
-      ship: a segment not confirmed on the remote, or another object under its name)
+      ship: a segment not confirmed on the remote, or another object under its name;
+      cat --only: no line holds a token; forget: a segment could not be read or checked)
   2  error: bad usage, bad config, unreadable input, unwritable output";
 
 /// Redact personal data from chat-bot logs, seal what is kept (gzip + age), delete it on time.
@@ -60,6 +61,10 @@ pub enum Command {
     Tail(TailArgs),
     /// Decrypt and decompress segments to stdout, in data order.
     Cat(CatArgs),
+    /// Print the pseudonym token the configured hash key gives one identifier: `[TYPE:hhhhhhhh]`.
+    Pseudonym(PseudonymArgs),
+    /// Rewrite the segments that hold pseudonym tokens without those lines (an erasure request).
+    Forget(ForgetArgs),
     /// Write a new age identity (private key, 0600) and print its recipient (public key).
     Keygen(KeygenArgs),
     /// Delete expired segments and plaintext, once (for cron or a systemd timer).
@@ -248,10 +253,74 @@ pub struct CatArgs {
     #[arg(short, long, value_name = "FILE", required = true)]
     pub identity: Vec<PathBuf>,
 
+    /// Print only the lines that hold this pseudonym token (`[TYPE:hhhhhhhh]`, from `logveil pseudonym`);
+    /// may be repeated (a line with any of them). Exit 1 when no line holds one. Reads segment files
+    /// (each twice, in bounded memory), not stdin.
+    #[arg(long, value_name = "TOKEN")]
+    pub only: Vec<String>,
+
     /// Segments, or directories of segments (read in data order, with their subdirectories: one per
     /// host in a tree fetched from object storage); `-` or none: one segment from stdin.
     #[arg(value_name = "SEGMENT_OR_DIR")]
     pub inputs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PseudonymArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+
+    /// The identifier's type, as the config names it (phone, email, id_card, a pattern's `type`, ...).
+    #[arg(value_name = "TYPE")]
+    pub type_name: String,
+
+    /// The identifier as it is (written in any form redaction accepts); `-`: one line from stdin, so that
+    /// it does not stay in the shell's history.
+    #[arg(value_name = "VALUE")]
+    pub value: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// age identity file (private key) that decrypts the segments; may be repeated.
+    #[arg(short, long, value_name = "FILE", required = true)]
+    pub identity: Vec<PathBuf>,
+
+    /// Pseudonym token whose lines are removed (`[TYPE:hhhhhhhh]`, from `logveil pseudonym`); may be
+    /// repeated.
+    #[arg(long, value_name = "TOKEN", required = true)]
+    pub token: Vec<String>,
+
+    /// age recipient the rewritten segments are encrypted to: the SAME ones the segments were written to
+    /// (a segment does not record them; their number and kinds are checked); may be repeated.
+    #[arg(short, long = "recipient", value_name = "RECIPIENT")]
+    pub recipients: Vec<String>,
+
+    /// File with recipients, one per line, # comments allowed; may be repeated.
+    #[arg(short = 'R', long = "recipients-file", value_name = "FILE")]
+    pub recipients_files: Vec<PathBuf>,
+
+    /// YAML config whose logveil.segments.recipients (when no -r/-R is given) and
+    /// logveil.retention.privacy_log are used.
+    #[arg(short, long, value_name = "FILE", env = "LOGVEIL_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Append a line per rewritten segment to this privacy log (default: the config's
+    /// logveil.retention.privacy_log, else privacy-log.jsonl in the first DIR).
+    #[arg(long, value_name = "FILE")]
+    pub privacy_log: Option<PathBuf>,
+
+    /// A reference for the privacy log (a ticket number; never the person's name or identifier).
+    #[arg(long, value_name = "REF")]
+    pub request: Option<String>,
+
+    /// List the segments that would be rewritten and the lines they would lose; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Directories of segments (with their subdirectories: one per host), or segment files.
+    #[arg(value_name = "DIR", required = true)]
+    pub dirs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -141,6 +141,9 @@ pub struct Config {
     pub audit: AuditConfig,
     /// `logveil.hash_key_file`, as named (whether it could be read or not).
     pub hash_key_file: Option<PathBuf>,
+    /// The environment variable the hash key is read from when no key file is named
+    /// (`logveil.hash_key_env`, default `LOGVEIL_HASH_KEY`).
+    pub hash_key_env: String,
     /// `logveil ship`: where finished segments go off the host (`logveil.ship`).
     pub ship: crate::ship::ShipConfig,
     pub cache: CacheConfig,
@@ -291,6 +294,7 @@ impl Default for Config {
                 tls_expiry_warning: DEFAULT_TLS_EXPIRY_WARNING,
             },
             hash_key_file: None,
+            hash_key_env: DEFAULT_HASH_KEY_ENV.to_string(),
             ship: crate::ship::ShipConfig::default(),
             cache: CacheConfig {
                 enabled: true,
@@ -766,6 +770,7 @@ fn build(raw: RawRoot, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, C
                 .map_err(|e| ConfigError::new(format!("env {key_env}"), e))?,
         );
     }
+    cfg.hash_key_env = key_env.clone();
     if wants_hash && red.hash_key.is_none() {
         return Err(ConfigError::new(
             "action hash",

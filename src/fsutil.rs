@@ -364,6 +364,11 @@ impl Dir {
         })
     }
 
+    /// Opens the existing regular file `name` for reading, never through a symlink.
+    pub fn open_read(&self, name: &OsStr) -> io::Result<File> {
+        Ok(File::from(self.open_existing(name, OFlags::RDONLY)?))
+    }
+
     /// Reads the whole regular file `name`, never through a symlink.
     pub fn read(&self, name: &OsStr) -> io::Result<Vec<u8>> {
         let mut f = File::from(self.open_existing(name, OFlags::RDONLY)?);

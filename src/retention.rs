@@ -421,7 +421,7 @@ fn regular_files(
 /// through a symlink, and only a regular file with no other hard link.
 /// A root run must not leave the service user a privacy log (or its directory) it cannot append to: both
 /// become the owner's of the directory they are in ([`crate::ownership`]).
-fn open_privacy_log(path: &Path) -> io::Result<File> {
+pub fn open_privacy_log(path: &Path) -> io::Result<File> {
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;

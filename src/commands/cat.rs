@@ -7,15 +7,19 @@
 //! next start of the writer to be renamed as truncated). A truncated or tampered segment is reported by
 //! name after everything readable from it was written; the exit code is then 1, as it is for a directory
 //! that holds no segment.
+//!
+//! `--only TOKEN` prints only the lines that hold one of the pseudonym tokens (an access request), and
+//! exits 1 when no line does (as grep).
 
 use std::fs;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, BufWriter, IsTerminal, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
 use super::{say, Exit};
 use crate::cli::CatArgs;
+use crate::sink::filter::{find_lines, Select, Tokens};
 use crate::sink::reader::{
     list_segments, read_segment, read_segment_from, Identities, Outcome, ReadError,
 };
@@ -82,12 +86,31 @@ pub fn run(args: &CatArgs) -> Result<Exit> {
         }
     }
 
+    let only = if args.only.is_empty() {
+        None
+    } else {
+        if segments.iter().any(|s| matches!(s, Input::Stdin)) {
+            anyhow::bail!(
+                "cat: --only reads each segment twice (to keep memory bounded whatever the length of a                  line): give segment files or directories, not stdin"
+            );
+        }
+        Some(Tokens::new(&args.only).map_err(|e| anyhow::anyhow!("cat: --only: {e}"))?)
+    };
+    let mut matched = 0u64;
+
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(128 << 10, stdout.lock());
     for input in &segments {
-        let (result, seg) = match input {
-            Input::File(p) => (read_segment(p, &ids, &mut out), p.as_path()),
-            Input::Stdin => (
+        let (result, seg) = match (input, &only) {
+            (Input::File(p), Some(tokens)) => {
+                let r = read_only(p, &ids, tokens, &mut out);
+                if let Ok((_, n)) = &r {
+                    matched += n;
+                }
+                (r.map(|(o, _)| o), p.as_path())
+            }
+            (Input::File(p), None) => (read_segment(p, &ids, &mut out), p.as_path()),
+            (Input::Stdin, _) => (
                 read_segment_from(io::stdin().lock(), dash, &ids, &mut out),
                 dash,
             ),
@@ -115,5 +138,33 @@ pub fn run(args: &CatArgs) -> Result<Exit> {
             }
         }
     }
+    if only.is_some() && matched == 0 {
+        // As grep: no line selected.
+        worse(Exit::Found);
+    }
     Ok(exit)
+}
+
+/// `--only`: the lines of segment `path` that hold a token, and how many there were. The first pass finds
+/// them, the second (on the same open file) prints them.
+fn read_only(
+    path: &Path,
+    ids: &Identities,
+    tokens: &Tokens,
+    out: &mut dyn Write,
+) -> Result<(Outcome, u64), ReadError> {
+    let open_err = |source| ReadError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = fs::File::open(path).map_err(open_err)?;
+    let (outcome, m) = find_lines(&mut file, path, ids, tokens)?;
+    if m.lines.is_empty() {
+        return Ok((outcome, 0));
+    }
+    file.seek(io::SeekFrom::Start(0)).map_err(open_err)?;
+    let mut sel = Select::new(out, &m.lines, true);
+    read_segment_from(&mut file, path, ids, &mut sel)?;
+    let (_, passed, _) = sel.finish();
+    Ok((outcome, passed))
 }

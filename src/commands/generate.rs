@@ -151,7 +151,7 @@ The logrotate hook: seals each rotated \fI/var/log/clawdbot/*.log\fR with \fBlog
 to \fI/etc/logrotate.d/\fR to use it (not together with the tail sidecar on the same logs).
 .SH "SEE ALSO"
 \fBlogveil\-redact\fR(1), \fBlogveil\-pipe\fR(1), \fBlogveil\-seal\fR(1), \fBlogveil\-tail\fR(1),
-\fBlogveil\-cat\fR(1), \fBlogveil\-keygen\fR(1), \fBlogveil\-retention\fR(1), \fBlogveil\-audit\fR(1),
+\fBlogveil\-cat\fR(1), \fBlogveil\-pseudonym\fR(1), \fBlogveil\-forget\fR(1), \fBlogveil\-keygen\fR(1), \fBlogveil\-retention\fR(1), \fBlogveil\-audit\fR(1),
 \fBlogveil\-ship\fR(1), \fBlogveil\-config\fR(1), \fBage\fR(1), \fBrclone\fR(1), \fBlogrotate\fR(8),
 \fBsystemd.exec\fR(5)
 "#;

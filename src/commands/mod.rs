@@ -3,9 +3,11 @@
 pub mod audit;
 pub mod cat;
 pub mod config_check;
+pub mod forget;
 pub mod generate;
 pub mod keygen;
 pub mod pipe;
+pub mod pseudonym;
 pub mod redact;
 pub mod retention;
 pub mod retention_remote;
@@ -57,6 +59,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Seal(a) => seal::run(&a),
         Command::Cat(a) => cat::run(&a),
         Command::Keygen(a) => keygen::run(&a),
+        Command::Pseudonym(a) => pseudonym::run(&a),
+        Command::Forget(a) => forget::run(&a),
         Command::Tail(a) => tail::run(&a),
         Command::Generate(a) => generate::run(&a),
     };

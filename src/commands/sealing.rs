@@ -12,6 +12,33 @@ use crate::pipeline::SinkSetup;
 use crate::sink::{PartialPolicy, Recipients, SegmentOptions};
 use crate::units::{parse_positive_duration, parse_size};
 
+/// The recipients given by flags (`--recipient`, `--recipients-file`), or, when no flag gives any, those
+/// of the config (`logveil.segments.recipients`, `logveil.segments.recipients_file`). May be empty.
+pub fn recipients(
+    flags: &[String],
+    files: &[std::path::PathBuf],
+    cfg: &Config,
+) -> Result<Recipients> {
+    let seg = &cfg.segments;
+    let mut recipients = Recipients::new();
+    if !flags.is_empty() || !files.is_empty() {
+        for (i, r) in flags.iter().enumerate() {
+            recipients.add(r, &format!("--recipient #{}", i + 1))?;
+        }
+        for f in files {
+            recipients.add_file(f)?;
+        }
+    } else {
+        for (i, r) in seg.recipients.iter().enumerate() {
+            recipients.add(r, &format!("logveil.segments.recipients[{i}]"))?;
+        }
+        for f in &seg.recipients_files {
+            recipients.add_file(f)?;
+        }
+    }
+    Ok(recipients)
+}
+
 /// Flags win over the config. Recipients: those given by flags (`--recipient`, `--recipients-file`), or,
 /// when no flag gives any, those of the config (`logveil.segments.recipients`,
 /// `logveil.segments.recipients_file`).
@@ -23,22 +50,7 @@ pub fn sink_setup(args: &SealArgsCommon, cfg: &Config) -> Result<SinkSetup> {
             bail!("no output directory: give --out DIR (or set logveil.segments.dir in the config)")
         }
     };
-    let mut recipients = Recipients::new();
-    if !args.recipients.is_empty() || !args.recipients_files.is_empty() {
-        for (i, r) in args.recipients.iter().enumerate() {
-            recipients.add(r, &format!("--recipient #{}", i + 1))?;
-        }
-        for f in &args.recipients_files {
-            recipients.add_file(f)?;
-        }
-    } else {
-        for (i, r) in seg.recipients.iter().enumerate() {
-            recipients.add(r, &format!("logveil.segments.recipients[{i}]"))?;
-        }
-        for f in &seg.recipients_files {
-            recipients.add_file(f)?;
-        }
-    }
+    let recipients = recipients(&args.recipients, &args.recipients_files, cfg)?;
     if recipients.is_empty() {
         bail!(
             "no recipient: give --recipient age1... (or --recipients-file FILE, or \

@@ -179,16 +179,7 @@ impl Action {
                 self.mask(&hay[core..end], out);
             }
             ActionKind::Hash => {
-                scratch.clear();
-                normalize(self.det, hay, core, end, scratch);
-                let tag = key
-                    .map(|k| k.pseudonym(type_name, scratch))
-                    .unwrap_or(*b"00000000");
-                out.push(b'[');
-                out.extend_from_slice(type_name.as_bytes());
-                out.push(b':');
-                out.extend_from_slice(&tag);
-                out.push(b']');
+                write_token(self.det, hay, (core, end), type_name, key, out, scratch)
             }
             ActionKind::DropLine | ActionKind::Allow => out.extend_from_slice(&hay[start..end]),
         }
@@ -218,6 +209,30 @@ impl Action {
             _ => mask_into(core, self.keep.0, self.keep.1, out),
         }
     }
+}
+
+/// Writes the `hash` action's token `[type:hex8]` for `hay[core..end]` (a value of the built-in detector
+/// `det`'s kind, or of a user type when None), normalized first. The one place a token is made: redaction
+/// and `logveil pseudonym` both write it here.
+pub fn write_token(
+    det: Option<Detector>,
+    hay: &[u8],
+    (core, end): (usize, usize),
+    type_name: &str,
+    key: Option<&HashKey>,
+    out: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
+) {
+    scratch.clear();
+    normalize(det, hay, core, end, scratch);
+    let tag = key
+        .map(|k| k.pseudonym(type_name, scratch))
+        .unwrap_or(*b"00000000");
+    out.push(b'[');
+    out.extend_from_slice(type_name.as_bytes());
+    out.push(b':');
+    out.extend_from_slice(&tag);
+    out.push(b']');
 }
 
 /// The form of a value that is hashed: the same person gives the same pseudonym however it was written.

@@ -96,6 +96,22 @@ pub struct Engine {
     pub(super) descriptions: Vec<PatternDescription>,
 }
 
+/// What [`Engine::pseudonym`] gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pseudonym {
+    /// `[type:hex8]`.
+    pub token: Vec<u8>,
+    /// Whether this engine's action for the type is `hash` (else redaction writes no such token).
+    pub hashed: bool,
+}
+
+/// Why [`Engine::pseudonym`] gives no token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PseudonymError {
+    UnknownType { known: Vec<String> },
+    NoKey,
+}
+
 /// One compiled pattern, as `config check` shows it.
 #[derive(Debug, Clone)]
 pub struct PatternDescription {
@@ -129,6 +145,45 @@ impl Engine {
 
     pub fn pattern_count(&self) -> usize {
         self.sources.len()
+    }
+
+    /// The token the `hash` action writes for one `value` of type `type_name` with this engine's key, made
+    /// exactly as redaction makes it ([`super::actions::write_token`]): the value is normalized as the
+    /// type's detector normalizes it (full-width digits, `\u` escapes, case of an e-mail address, ...), and
+    /// where this engine itself finds the value as that type, only the part it hashes counts (a `+86`
+    /// prefix is not part of a phone number's token). Err: the type is unknown (the message lists the
+    /// known ones), or there is no key.
+    pub fn pseudonym(&self, type_name: &str, value: &[u8]) -> Result<Pseudonym, PseudonymError> {
+        let Some(type_id) = self.types.iter().position(|t| t == type_name) else {
+            return Err(PseudonymError::UnknownType {
+                known: self.types.clone(),
+            });
+        };
+        let Some(key) = self.hash_key.as_ref() else {
+            return Err(PseudonymError::NoKey);
+        };
+        let of_type = || self.actions.iter().filter(|a| a.type_id == type_id);
+        let det = of_type().find_map(|a| a.det);
+        let hashed = of_type().any(|a| a.kind == ActionKind::Hash);
+        let mut core = 0;
+        let mut st = ChunkState::default();
+        self.scan(value, 0, value.len(), &mut st, |h| {
+            if h.type_id == type_id && h.start == 0 && h.end == value.len() {
+                core = h.core;
+            }
+            h.end
+        });
+        let mut token = Vec::new();
+        super::actions::write_token(
+            det,
+            value,
+            (core, value.len()),
+            type_name,
+            Some(key),
+            &mut token,
+            &mut Vec::new(),
+        );
+        Ok(Pseudonym { token, hashed })
     }
 
     /// A fresh [`Findings`] sized for this engine's types.

@@ -4,11 +4,13 @@
 pub mod compress;
 pub mod dir;
 pub mod error;
+pub mod filter;
 pub mod name;
 pub mod reader;
 pub mod recipients;
+pub mod rewrite;
 pub mod segment;
 
 pub use error::SinkError;
-pub use recipients::Recipients;
+pub use recipients::{Recipients, StanzaCounts};
 pub use segment::{PartialPolicy, Sealed, SegmentOptions, SegmentWriter};

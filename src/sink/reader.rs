@@ -328,6 +328,33 @@ impl Written<'_> {
     }
 }
 
+/// The recipient stanzas in the age header at the start of `src`, by kind (a segment does not record its
+/// recipients' keys: an X25519 stanza does not say whose it is; their number and kinds are all the header
+/// tells). None: not an age header.
+pub fn header_stanzas(src: impl Read) -> io::Result<Option<super::recipients::StanzaCounts>> {
+    let mut c = super::recipients::StanzaCounts::default();
+    let mut lines = io::BufRead::split(BufReader::new(src.take(1 << 20)), b'\n');
+    match lines.next().transpose()? {
+        Some(first) if first == b"age-encryption.org/v1" => {}
+        _ => return Ok(None),
+    }
+    for line in lines {
+        let line = line?;
+        if line.starts_with(b"---") {
+            return Ok(Some(c));
+        }
+        if let Some(rest) = line.strip_prefix(b"-> ") {
+            match rest.split(|&b| b == b' ').next() {
+                Some(b"X25519") => c.x25519 += 1,
+                Some(b"ssh-ed25519") => c.ssh_ed25519 += 1,
+                Some(b"ssh-rsa") => c.ssh_rsa += 1,
+                _ => {}
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// The segments of a directory and of the directories under it (a tree fetched with `rclone copy` or
 /// mounted with `rclone mount`: one directory per host), in data order: stream by stream, and within a
 /// stream by the time of the first record, across hosts (see [`super::dir::list_tree`]). Also the
@@ -494,6 +521,39 @@ mod tests {
             }
         );
         assert_eq!(out, b"good line\n");
+    }
+
+    #[test]
+    fn the_header_tells_how_many_recipients_of_each_kind_a_segment_has() {
+        let (tmp, _ids, mut r) = setup();
+        let one = write_segment(tmp.path(), &r, b"x\n");
+        let c = header_stanzas(File::open(&one).unwrap()).unwrap().unwrap();
+        assert_eq!(c, r.stanza_counts());
+        assert_eq!((c.x25519, c.ssh_ed25519, c.ssh_rsa), (1, 0, 0));
+        r.add(
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMFnCVgVIM5eg7ZE8+o/YRIsRoGUc8FSLgdZzsUmfju4 t",
+            "t",
+        )
+        .unwrap();
+        r.add(
+            &age::x25519::Identity::generate().to_public().to_string(),
+            "t",
+        )
+        .unwrap();
+        let sub = tmp.path().join("b");
+        fs::create_dir(&sub).unwrap();
+        let three = write_segment(&sub, &r, b"x\n");
+        let c = header_stanzas(File::open(&three).unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(c, r.stanza_counts());
+        assert_eq!((c.x25519, c.ssh_ed25519, c.ssh_rsa), (2, 1, 0));
+        assert_eq!(header_stanzas(&b"plain text\n"[..]).unwrap(), None);
+        assert_eq!(
+            header_stanzas(&b"age-encryption.org/v1\n-> X25519 abc\n"[..]).unwrap(),
+            None,
+            "a header cut before its end"
+        );
     }
 
     #[test]

@@ -76,6 +76,20 @@ impl Recipients {
         Ok(())
     }
 
+    /// The header stanzas age writes for these recipients, by kind: `X25519`, `ssh-ed25519`, `ssh-rsa`
+    /// (see [`super::reader::header_stanzas`]).
+    pub fn stanza_counts(&self) -> StanzaCounts {
+        let mut c = StanzaCounts::default();
+        for k in &self.keys {
+            match k {
+                Key::X25519(_) => c.x25519 += 1,
+                Key::Ssh(age::ssh::Recipient::SshEd25519(..)) => c.ssh_ed25519 += 1,
+                Key::Ssh(age::ssh::Recipient::SshRsa(..)) => c.ssh_rsa += 1,
+            }
+        }
+        c
+    }
+
     /// A fresh encryptor (new file key) for one segment.
     pub(crate) fn encryptor(&self) -> Result<age::Encryptor, SinkError> {
         if self.keys.is_empty() {
@@ -86,6 +100,25 @@ impl Recipients {
             Key::Ssh(r) => r as &dyn age::Recipient,
         });
         age::Encryptor::with_recipients(dyns).map_err(|e| SinkError::Encrypt(e.to_string()))
+    }
+}
+
+/// How many recipients of each kind a segment is encrypted to (age's random "grease" stanzas and other
+/// kinds are not counted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StanzaCounts {
+    pub x25519: usize,
+    pub ssh_ed25519: usize,
+    pub ssh_rsa: usize,
+}
+
+impl fmt::Display for StanzaCounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} X25519, {} ssh-ed25519, {} ssh-rsa",
+            self.x25519, self.ssh_ed25519, self.ssh_rsa
+        )
     }
 }
 
