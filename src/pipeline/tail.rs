@@ -8,6 +8,7 @@
 //! of a tail use [`PartialPolicy::Remove`]).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 
@@ -15,6 +16,7 @@ use super::{PipelineError, SealingStream, SinkSetup};
 use crate::fsutil::Dir;
 use crate::input::tail::{Checkpoint, Chunk, Resume, Tailer};
 use crate::metrics::Job;
+use crate::parallel::{self, ParallelRedactor, Workers};
 use crate::redact::Engine;
 use crate::sink::dir::list_stream_in;
 use crate::sink::name::{data_order, SegmentName, SegmentState};
@@ -24,7 +26,8 @@ use crate::sink::{PartialPolicy, Sealed};
 /// segments holding the most are finished early: with many busy files this bounds memory at the cost of
 /// smaller segments.
 const SEGMENT_MEMORY_BUDGET: u64 = 24 << 20;
-/// Bytes fed to a redactor at once (its buffer grows to what it is fed, and there is one per source).
+/// Bytes fed to a redactor at once (its buffer grows to what it is fed, and there is one per source); with
+/// redaction workers, the chunk of whole lines each job takes.
 const REDACT_PIECE: usize = 16 << 10;
 
 /// The streams of one engine's lifetime (a reload makes a new one; positions and checkpoints go on).
@@ -41,6 +44,8 @@ pub struct TailPipeline<'e, 's> {
     scratch: Vec<u8>,
     /// When a segment was last sealed, and its stream.
     last_seal: Option<(Timestamp, String)>,
+    /// Redaction workers all sources share (None: each source is redacted on the caller's thread).
+    workers: Option<Arc<Workers>>,
 }
 
 impl<'e, 's> TailPipeline<'e, 's> {
@@ -53,7 +58,16 @@ impl<'e, 's> TailPipeline<'e, 's> {
             reconciled,
             scratch: Vec::with_capacity(128 << 10),
             last_seal: None,
+            workers: None,
         }
+    }
+
+    /// Redacts every source's lines on `workers` (their engine is this pipeline's): chunks of whole lines
+    /// of [`REDACT_PIECE`] bytes, each source's in order, its checkpoints exact as on one thread.
+    pub fn with_workers(mut self, workers: Arc<Workers>) -> Self {
+        debug_assert!(std::ptr::eq(&**workers.engine(), self.engine));
+        self.workers = Some(workers);
+        self
     }
 
     /// How many sources were reconciled so far (hand it to the next pipeline after a reload).
@@ -99,11 +113,16 @@ impl<'e, 's> TailPipeline<'e, 's> {
                 self.reconciled = i + 1;
             }
             let position = tailer.sources()[i].position();
-            self.streams.push(
-                SealingStream::new(self.engine, writer, self.sink.metrics.clone())
-                    .starting_at(position)
-                    .in_pieces(REDACT_PIECE),
-            );
+            let mut stream = SealingStream::new(self.engine, writer, self.sink.metrics.clone())
+                .in_pieces(REDACT_PIECE);
+            if let Some(w) = &self.workers {
+                let opts = parallel::Options {
+                    chunk_bytes: REDACT_PIECE,
+                    ..parallel::Options::default()
+                };
+                stream = stream.in_parallel(ParallelRedactor::sharing(w, opts));
+            }
+            self.streams.push(stream.starting_at(position));
         }
         Ok(())
     }
@@ -130,9 +149,12 @@ impl<'e, 's> TailPipeline<'e, 's> {
         self.bound_memory(now)
     }
 
-    /// Finishes segments that are old enough, then bounds memory.
+    /// After a pass: hands on what the workers redacted (each source's redactor then lets go of its spare
+    /// buffers), finishes segments that are old enough, then bounds memory.
     pub fn tick(&mut self, now: Timestamp) -> Result<(), PipelineError> {
         for i in 0..self.streams.len() {
+            self.streams[i].flush(now)?;
+            self.streams[i].release_buffers();
             self.streams[i].tick(now)?;
             self.collect(i);
         }
