@@ -141,6 +141,11 @@ impl<'e, 's> TailPipeline<'e, 's> {
             if c.end_of_file {
                 st.end_of_input(now, true)?;
             }
+            // With workers: the chunk's lines are redacted on them at once, then waited for, and the
+            // source's redactor lets go of its buffers: between its chunks a source holds no more than
+            // its partial line (hundreds of sources are fine).
+            st.flush(now)?;
+            st.release_buffers();
             Ok(())
         });
         std::mem::swap(&mut self.scratch, st.buffer());
@@ -149,12 +154,9 @@ impl<'e, 's> TailPipeline<'e, 's> {
         self.bound_memory(now)
     }
 
-    /// After a pass: hands on what the workers redacted (each source's redactor then lets go of its spare
-    /// buffers), finishes segments that are old enough, then bounds memory.
+    /// Finishes segments that are old enough, then bounds memory.
     pub fn tick(&mut self, now: Timestamp) -> Result<(), PipelineError> {
         for i in 0..self.streams.len() {
-            self.streams[i].flush(now)?;
-            self.streams[i].release_buffers();
             self.streams[i].tick(now)?;
             self.collect(i);
         }
