@@ -14,8 +14,9 @@
 //!
 //! Environment: LOGVEIL_BENCH_MB (input size, default 200), LOGVEIL_BENCH_RUNS (runs each, default 3),
 //! LOGVEIL_BENCH_PROFILES (default sparse,dense), LOGVEIL_BENCH_BASELINE (another build's `logveil pipe`
-//! as a fourth contestant: before and after in one run), LOGVEIL_BENCH_DIR (where the logs and outputs go;
-//! default target/bench-pipe).
+//! as a fourth contestant: before and after in one run), LOGVEIL_BENCH_PIPE_THREADS (N: `logveil pipe
+//! --threads N` as one more contestant, to compare thread splits in the same runs), LOGVEIL_BENCH_DIR (where
+//! the logs and outputs go; default target/bench-pipe).
 
 #[path = "common/botlog.rs"]
 mod botlog;
@@ -103,6 +104,14 @@ fn bench_log(
     if baseline.is_some() {
         names.push("baseline pipe (level 6)");
     }
+    let threads = std::env::var("LOGVEIL_BENCH_PIPE_THREADS").ok();
+    let threads_name = threads
+        .as_ref()
+        .map(|t| format!("logveil pipe --threads {t}"));
+    let threads_idx = threads_name.as_ref().map(|name| {
+        names.push(name);
+        names.len() - 1
+    });
     let n = names.len();
     let mut wall: Vec<Vec<f64>> = vec![Vec::new(); n];
     let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); n];
@@ -110,6 +119,7 @@ fn bench_log(
     let mut peak_rss_kib = 0u64;
     let seg_dir = dir.join("segments");
     let base_seg_dir = dir.join("segments-baseline");
+    let threads_seg_dir = dir.join("segments-threads");
     let shell_out = dir.join("shell.gz.age");
     let pigz_out = dir.join("pigz.gz");
     for run in 0..runs {
@@ -119,14 +129,19 @@ fn bench_log(
             let cpu0 = children_cpu_secs();
             let t = Instant::now();
             match which {
-                0 | 3 => {
+                0 | 3.. => {
                     let (bin, seg_dir) = match (which, baseline) {
+                        _ if Some(which) == threads_idx => (bin, &threads_seg_dir),
                         (3, Some(b)) => (b, &base_seg_dir),
                         _ => (bin, &seg_dir),
                     };
                     let _ = fs::remove_dir_all(seg_dir);
-                    let mut child = Command::new(bin)
-                        .args(["-q", "pipe", "--gzip-level", "6", "--recipient", recipient])
+                    let mut cmd = Command::new(bin);
+                    cmd.args(["-q", "pipe", "--gzip-level", "6", "--recipient", recipient]);
+                    if let (true, Some(t)) = (Some(which) == threads_idx, &threads) {
+                        cmd.args(["--threads", t]);
+                    }
+                    let mut child = cmd
                         .arg("--out")
                         .arg(seg_dir)
                         .stdin(fs::File::open(log).unwrap())
@@ -161,7 +176,6 @@ fn bench_log(
                         .unwrap();
                     assert!(status.success(), "pigz failed: {status}");
                 }
-                _ => unreachable!(),
             }
             let secs = t.elapsed().as_secs_f64();
             wall[which].push(size as f64 / 1e6 / secs);
@@ -170,8 +184,11 @@ fn bench_log(
         out_sizes[0] = dir_size(&seg_dir);
         out_sizes[1] = fs::metadata(&shell_out).unwrap().len();
         out_sizes[2] = fs::metadata(&pigz_out).unwrap().len();
-        if n > 3 {
+        if baseline.is_some() {
             out_sizes[3] = dir_size(&base_seg_dir);
+        }
+        if let Some(i) = threads_idx {
+            out_sizes[i] = dir_size(&threads_seg_dir);
         }
         let line: Vec<String> = (0..n)
             .map(|i| format!("{} {:.1} MB/s", names[i], wall[i][run]))
@@ -212,7 +229,17 @@ fn bench_log(
         medians[0] / medians[2],
         bests[0] / bests[2]
     );
-    if n > 3 {
+    if let Some(i) = threads_idx {
+        println!(
+            "logveil / {}: median {:.2}x, best {:.2}x; CPU seconds {:.2}x; vs pigz: median {:.2}x",
+            names[i],
+            medians[0] / medians[i],
+            bests[0] / bests[i],
+            min_cpus[i] / min_cpus[0],
+            medians[i] / medians[2]
+        );
+    }
+    if baseline.is_some() {
         println!(
             "logveil / baseline: median {:.2}x, best {:.2}x; CPU seconds baseline/logveil {:.2}x",
             medians[0] / medians[3],
@@ -231,6 +258,7 @@ fn bench_log(
     );
     let _ = fs::remove_dir_all(&seg_dir);
     let _ = fs::remove_dir_all(&base_seg_dir);
+    let _ = fs::remove_dir_all(&threads_seg_dir);
     let _ = fs::remove_file(&shell_out);
     let _ = fs::remove_file(&pigz_out);
 }

@@ -147,6 +147,11 @@ pub struct SealArgsCommon {
     /// Merge counters into FILE, in the Prometheus text format (node_exporter textfile collector).
     #[arg(long, value_name = "FILE")]
     pub metrics_file: Option<PathBuf>,
+
+    /// Redaction threads (default: the CPU cores this process may use). They share the cores with the
+    /// segments' gzip threads (as many as the cores); the segments hold the same bytes whatever the number.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<std::num::NonZeroUsize>,
 }
 
 #[derive(Debug, Args)]

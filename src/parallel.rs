@@ -99,13 +99,65 @@ pub struct ParallelRedactor {
     redone: u64,
 }
 
-struct Pool {
+/// Redaction worker threads, shared by any number of [`ParallelRedactor`]s of one engine (`tail`: one
+/// redactor per source, one set of workers). They stop when the last redactor using them is dropped.
+pub struct Workers {
+    engine: Arc<Engine>,
     jobs: Option<Sender<Job>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Starts `threads` workers redacting with `engine`.
+    pub fn start(engine: Arc<Engine>, threads: NonZeroUsize) -> io::Result<Arc<Workers>> {
+        let (job_tx, job_rx) = mpsc::channel::<Job>();
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        let mut w = Workers {
+            engine: engine.clone(),
+            jobs: Some(job_tx),
+            threads: Vec::with_capacity(threads.get()),
+        };
+        for i in 0..threads.get() {
+            let (engine, jobs) = (engine.clone(), job_rx.clone());
+            // On an error here, dropping `w` stops the workers already started.
+            w.threads.push(
+                std::thread::Builder::new()
+                    .name(format!("logveil-redact-{i}"))
+                    .spawn(move || worker(engine, jobs))?,
+            );
+        }
+        Ok(Arc::new(w))
+    }
+
+    /// How many threads there are.
+    pub fn threads(&self) -> usize {
+        self.threads.len()
+    }
+
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.jobs = None;
+        for w in self.threads.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+/// A redactor's share of the workers: where its jobs go and its own queue of results.
+struct Pool {
+    workers: Arc<Workers>,
+    reply: Sender<Done>,
     done: Receiver<Done>,
-    workers: Vec<JoinHandle<()>>,
 }
 
 struct Job {
+    /// Where the result goes (the redactor that sent it).
+    reply: Sender<Done>,
     seq: u64,
     start: u64,
     input: Vec<u8>,
@@ -149,10 +201,11 @@ fn redact_part(
     }
 }
 
-fn worker(engine: Arc<Engine>, jobs: Arc<Mutex<Receiver<Job>>>, done: Sender<Done>) {
+fn worker(engine: Arc<Engine>, jobs: Arc<Mutex<Receiver<Job>>>) {
     loop {
         let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
         let Ok(Job {
+            reply,
             seq,
             start,
             input,
@@ -173,41 +226,55 @@ fn worker(engine: Arc<Engine>, jobs: Arc<Mutex<Receiver<Job>>>, done: Sender<Don
             carry_in,
             result,
         };
-        if done.send(done_msg).is_err() {
-            return;
-        }
+        // A redactor dropped meanwhile no longer listens; the workers go on for the others.
+        let _ = reply.send(done_msg);
     }
 }
 
 impl ParallelRedactor {
-    /// Starts `opts.threads` workers (none for one thread).
+    /// Starts `opts.threads` workers of its own (none for one thread).
     pub fn new(engine: Arc<Engine>, opts: Options) -> io::Result<ParallelRedactor> {
+        let workers = if opts.threads.get() > 1 {
+            Some(Workers::start(engine.clone(), opts.threads)?)
+        } else {
+            None
+        };
+        Ok(Self::build(engine, opts, workers))
+    }
+
+    /// A redactor whose chunks go to `workers` (shared with other redactors); `opts.threads` is taken
+    /// from them.
+    pub fn sharing(workers: &Arc<Workers>, opts: Options) -> ParallelRedactor {
+        let opts = Options {
+            threads: NonZeroUsize::new(workers.threads()).unwrap_or(NonZeroUsize::MIN),
+            ..opts
+        };
+        let single = opts.threads.get() == 1;
+        Self::build(
+            workers.engine.clone(),
+            opts,
+            (!single).then(|| workers.clone()),
+        )
+    }
+
+    fn build(
+        engine: Arc<Engine>,
+        opts: Options,
+        workers: Option<Arc<Workers>>,
+    ) -> ParallelRedactor {
         let opts = Options {
             chunk_bytes: opts.chunk_bytes.max(1),
             ..opts
         };
-        let pool = if opts.threads.get() > 1 {
-            let (job_tx, job_rx) = mpsc::channel::<Job>();
-            let (done_tx, done_rx) = mpsc::channel::<Done>();
-            let job_rx = Arc::new(Mutex::new(job_rx));
-            let mut workers = Vec::with_capacity(opts.threads.get());
-            for i in 0..opts.threads.get() {
-                let (engine, jobs, done) = (engine.clone(), job_rx.clone(), done_tx.clone());
-                workers.push(
-                    std::thread::Builder::new()
-                        .name(format!("logveil-redact-{i}"))
-                        .spawn(move || worker(engine, jobs, done))?,
-                );
-            }
-            Some(Pool {
-                jobs: Some(job_tx),
-                done: done_rx,
+        let pool = workers.map(|workers| {
+            let (reply, done) = mpsc::channel::<Done>();
+            Pool {
                 workers,
-            })
-        } else {
-            None
-        };
-        Ok(ParallelRedactor {
+                reply,
+                done,
+            }
+        });
+        ParallelRedactor {
             carry: Carry::at_line_start(&[], opts.max_line),
             engine,
             opts,
@@ -223,7 +290,7 @@ impl ParallelRedactor {
             ready: VecDeque::new(),
             spare: Vec::new(),
             redone: 0,
-        })
+        }
     }
 
     pub fn engine(&self) -> &Arc<Engine> {
@@ -279,6 +346,17 @@ impl ParallelRedactor {
     /// on past their start.
     pub fn redone_chunks(&self) -> u64 {
         self.redone
+    }
+
+    /// Lets go of the buffers kept for reuse and of the input buffer's spare room (an idle stream among
+    /// many: `tail`). Nothing in flight is touched.
+    pub fn release_buffers(&mut self) {
+        self.spare = Vec::new();
+        if self.buf.is_empty() {
+            self.buf = Vec::new();
+        } else {
+            self.buf.shrink_to_fit();
+        }
     }
 
     /// Gives a piece's buffer back for reuse.
@@ -339,7 +417,12 @@ impl ParallelRedactor {
         };
         let start = self.buf_start;
         let input = self.take_input(len);
+        let reply = match &self.pool {
+            Some(pool) => pool.reply.clone(),
+            None => unreachable!("checked above"),
+        };
         let job = Job {
+            reply,
             seq: self.next_seq,
             start,
             input,
@@ -347,7 +430,7 @@ impl ParallelRedactor {
             out: self.spare_buf(),
         };
         self.next_seq += 1;
-        if let Some(jobs) = self.pool.as_ref().and_then(|p| p.jobs.as_ref()) {
+        if let Some(jobs) = self.pool.as_ref().and_then(|p| p.workers.jobs.as_ref()) {
             jobs.send(job)
                 .expect("the workers run until the redactor is dropped");
         }
@@ -464,17 +547,6 @@ impl ParallelRedactor {
     }
 }
 
-impl Drop for ParallelRedactor {
-    fn drop(&mut self) {
-        if let Some(pool) = &mut self.pool {
-            pool.jobs = None;
-            for w in pool.workers.drain(..) {
-                let _ = w.join();
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -553,6 +625,44 @@ mod tests {
             }
             assert_eq!(r.redone_chunks(), 0, "nothing goes on past a newline here");
         }
+    }
+
+    #[test]
+    fn redactors_sharing_workers_each_give_their_own_stream_in_order() {
+        let workers = Workers::start(ENGINE.clone(), NonZeroUsize::new(3).unwrap()).unwrap();
+        let inputs = [text(2000), text(1500)[100..].to_vec(), text(10)];
+        let mut rs: Vec<ParallelRedactor> = inputs
+            .iter()
+            .map(|_| ParallelRedactor::sharing(&workers, opts(1, 500)))
+            .collect();
+        assert!(rs.iter().all(|r| r.threads().get() == 3));
+        let mut outs = vec![Vec::new(); inputs.len()];
+        // Interleaved: each redactor's chunks are in flight on the shared workers with the others'.
+        for step in 0..200 {
+            for (k, input) in inputs.iter().enumerate() {
+                let part = input.len().div_ceil(200);
+                let from = (step * part).min(input.len());
+                let to = ((step + 1) * part).min(input.len());
+                rs[k].push(&input[from..to]);
+                while let Some(p) = rs[k].next_piece() {
+                    outs[k].extend_from_slice(&p.bytes);
+                }
+            }
+        }
+        // One goes away mid-stream: the workers go on for the others.
+        rs.pop();
+        for (k, r) in rs.iter_mut().enumerate() {
+            r.finish();
+            while let Some(p) = r.next_piece() {
+                outs[k].extend_from_slice(&p.bytes);
+            }
+            r.release_buffers();
+            assert!(outs[k] == redact_all(&ENGINE, &inputs[k]).0, "stream {k}");
+        }
+        // And a redactor started after that still works.
+        let mut late = ParallelRedactor::sharing(&workers, opts(1, 500));
+        let (out, _) = run(&mut late, &inputs[0], 4096);
+        assert!(out == redact_all(&ENGINE, &inputs[0]).0);
     }
 
     #[test]

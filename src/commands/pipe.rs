@@ -1,10 +1,13 @@
 //! `logveil pipe --out DIR --recipient R [--tee] [--stream NAME]`: stdin -> redact -> sealed segments.
 //!
 //! Threads: stdin is read on one thread, signals arrive on another, both as events on one bounded channel;
-//! the main thread redacts and feeds the segment writer, whose gzip members are compressed on the shared
-//! pool (so redaction and compression run in parallel). The main thread waits with a timeout set to the
-//! open segment's deadline, so a quiet stream's segment is still finished on time, and to the metrics
-//! file's next rewrite, so an idle pipe's file stays fresh.
+//! the main thread hands chunks of whole lines to `--threads` redaction workers ([`crate::parallel`]),
+//! takes their output back in input order and feeds the segment writer, whose gzip members are compressed
+//! on the shared pool (so redaction, compression and encryption run at once). When input pauses for
+//! `REDACT_IDLE` (2 ms), what the workers hold is waited for and handed on, so a live line reaches `--tee` and
+//! its segment at once. The main thread waits with a timeout set to the open segment's deadline, so a quiet
+//! stream's segment is still finished on time, and to the metrics file's next rewrite, so an idle pipe's
+//! file stays fresh.
 //!
 //! Under a supervisor (`NOTIFY_SOCKET` set, see [`crate::service_notify`]) it says READY=1 once it takes
 //! input, a STATUS= line (stream, last seal, lines dropped), STOPPING=1 when it stops, and WATCHDOG=1
@@ -19,6 +22,7 @@
 
 use std::io;
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -30,6 +34,7 @@ use super::{load_config, Exit};
 use crate::cli::{OnSinkError, PipeArgs};
 use crate::input::stdin::{spawn_reader, stdin_ready, Chunk, READ_SIZE};
 use crate::metrics::Metrics;
+use crate::parallel::{self, ParallelRedactor};
 use crate::pipeline::SealingStream;
 use crate::redact::Engine;
 use crate::service_notify::{last_seal_text, Notifier};
@@ -39,6 +44,9 @@ use crate::sink::{PartialPolicy, SinkError};
 const STOP_GRACE: Duration = Duration::from_secs(2);
 /// The longest the loop sleeps when nothing is due (no open segment, no metrics file).
 const IDLE_WAKE: Duration = Duration::from_secs(3600);
+/// How long input may pause before what the redaction workers hold is handed on (to the tee and the
+/// segment): live input keeps its latency.
+const REDACT_IDLE: Duration = Duration::from_millis(2);
 
 enum Event {
     Input(Chunk),
@@ -48,8 +56,19 @@ enum Event {
 pub fn run(args: &PipeArgs) -> Result<Exit> {
     let cfg = load_config(&args.config)?;
     let setup = sink_setup(&args.seal, &cfg)?;
-    let engine = Engine::new(&cfg.redaction)?;
+    let engine = Arc::new(Engine::new(&cfg.redaction)?);
     setup.metrics.declare_redaction_types(engine.type_names());
+    let redactor = ParallelRedactor::new(
+        engine.clone(),
+        parallel::Options {
+            threads: args
+                .seal
+                .threads
+                .unwrap_or_else(parallel::available_threads),
+            ..parallel::Options::default()
+        },
+    )
+    .context("pipe: cannot start the redaction threads")?;
     let opts = setup.options(&args.stream, PartialPolicy::KeepAsTruncated);
     let drop_on_error = args.on_sink_error == OnSinkError::Drop;
     let mut p = match setup.open_writer(&args.stream, PartialPolicy::KeepAsTruncated) {
@@ -63,6 +82,7 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
     if drop_on_error {
         p = p.dropping_on_sink_error(opts);
     }
+    let mut p = p.in_parallel(redactor);
     let retention = setup.start_retention(&cfg)?;
 
     let (tx, rx) = mpsc::sync_channel::<Event>(4);
@@ -111,9 +131,15 @@ pub fn run(args: &PipeArgs) -> Result<Exit> {
             // Nobody asks: do not keep them.
             p.take_sealed();
         }
-        let event = match rx.recv_timeout(idle_wait(&p, &setup.metrics, &notify)) {
+        let mut wait = idle_wait(&p, &setup.metrics, &notify);
+        if p.busy() {
+            wait = wait.min(REDACT_IDLE);
+        }
+        let event = match rx.recv_timeout(wait) {
             Ok(e) => e,
             Err(RecvTimeoutError::Timeout) => {
+                // The input pauses: what the workers redacted goes on to the tee and the segment now.
+                p.flush(Timestamp::now())?;
                 p.tick(Timestamp::now())?;
                 setup.metrics.maybe_write();
                 continue;

@@ -41,12 +41,16 @@ pub fn run(args: &SealArgs) -> Result<Exit> {
         } else {
             OpenWriterPolicy::WaitThenRefuse(writer_wait)
         },
+        threads: args
+            .seal
+            .threads
+            .unwrap_or_else(crate::parallel::available_threads),
     };
     let cfg = load_config(&args.config)?;
     let mut setup = sink_setup(&args.seal, &cfg)?;
     // A rotated file is one batch: only its size splits it, never the age of its records.
     setup.segments.max_segment_age = std::time::Duration::from_secs(u64::MAX / 4);
-    let engine = Engine::new(&cfg.redaction)?;
+    let engine = std::sync::Arc::new(Engine::new(&cfg.redaction)?);
     setup.metrics.declare_redaction_types(engine.type_names());
 
     let mut skipped = 0;

@@ -101,11 +101,25 @@ pub fn run(args: &TailArgs) -> Result<Exit> {
         reload_refused: None,
     };
     loop {
-        let engine = Engine::new(&cfg.redaction).context("tail: redaction config")?;
+        let engine = Arc::new(Engine::new(&cfg.redaction).context("tail: redaction config")?);
         sink.metrics.declare_redaction_types(engine.type_names());
+        // One set of redaction workers for every source (a reload starts new ones with the new engine).
+        let threads = args
+            .seal
+            .threads
+            .unwrap_or_else(crate::parallel::available_threads);
+        let workers = if threads.get() > 1 {
+            Some(
+                crate::parallel::Workers::start(engine.clone(), threads)
+                    .context("tail: cannot start the redaction threads")?,
+            )
+        } else {
+            None
+        };
         let outcome = follow(
             &mut tailer,
             &engine,
+            workers,
             &sink,
             &signals,
             &mut reconciled,
@@ -180,12 +194,16 @@ fn install_signals(tailer: &Tailer) -> Result<Signals> {
 fn follow(
     tailer: &mut Tailer,
     engine: &Engine,
+    workers: Option<Arc<crate::parallel::Workers>>,
     sink: &SinkSetup,
     signals: &Signals,
     reconciled: &mut usize,
     service: &mut Service,
 ) -> Result<Outcome> {
     let mut p = TailPipeline::new(engine, sink, *reconciled);
+    if let Some(w) = workers {
+        p = p.with_workers(w);
+    }
     let mut ready = false;
     let outcome = loop {
         let set_up = p.set_up_new_sources(tailer);

@@ -3,7 +3,7 @@
 //! checkpoint protocol ([`tail::TailPipeline`]) and `seal` the rotated-file protocol ([`seal::seal_file`]).
 //!
 //! ```text
-//!   bytes in ──> SealingStream::push ──> Redactor ──> (tee) ──> SegmentWriter ──> Sealed { input_end }
+//!   bytes in ──> SealingStream::push ──> Redactor or ParallelRedactor ──> (tee) ──> SegmentWriter ──> Sealed { input_end }
 //!                                                                                    │
 //!   tail: TailPipeline::commit ──> checkpoint "everything before input_end is sealed" <┘
 //! ```
@@ -11,7 +11,9 @@
 //! The input-end rule, stated once: after bytes up to input position P were pushed, the redactor still
 //! holds back `pending()` bytes of an unfinished line, so what the writer has been given covers the input
 //! up to `P - pending()`. That is the `input_end` of every write, hence of every [`Sealed`] segment, hence of
-//! every checkpoint.
+//! every checkpoint. With redaction workers ([`crate::parallel::ParallelRedactor`], `--threads`) each piece
+//! they give back carries that same offset (`Piece::input_end`: everything before it redacted into the
+//! pieces so far, nothing after it), and each piece is one write.
 
 pub mod seal;
 mod sealing;

@@ -28,6 +28,7 @@ use std::fs::{self, Metadata};
 use std::io::{self, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use jiff::Timestamp;
@@ -37,6 +38,7 @@ use crate::fsutil::{parent_dir, sync_dir, Dir, FILE_MODE};
 use crate::input::file::open_rotated;
 use crate::input::open_writers::{self, Target};
 use crate::input::stdin::READ_SIZE;
+use crate::parallel::ParallelRedactor;
 use crate::redact::Engine;
 use crate::sink::dir::list_stream_in;
 use crate::sink::name::{is_seal_journal_name, seal_journal_name};
@@ -100,6 +102,8 @@ pub struct SealFileOptions {
     /// Keep the plaintext after sealing it.
     pub keep: bool,
     pub open_writers: OpenWriterPolicy,
+    /// Redaction threads (see [`crate::parallel`]).
+    pub threads: std::num::NonZeroUsize,
 }
 
 /// How often a file still open for writing is looked at again.
@@ -113,7 +117,7 @@ pub fn seal_file(
     path: &Path,
     stream: &str,
     setup: &SinkSetup,
-    engine: &Engine,
+    engine: &Arc<Engine>,
     opts: SealFileOptions,
 ) -> Result<SealReport, SealError> {
     let keep = opts.keep;
@@ -150,6 +154,13 @@ pub fn seal_file(
         });
     }
     let mut input = open_rotated(path, false).map_err(SealError::Open)?;
+    // Before anything is written for this file.
+    let parallel = crate::parallel::Options {
+        threads: opts.threads,
+        ..crate::parallel::Options::default()
+    };
+    let redactor = ParallelRedactor::new(engine.clone(), parallel)
+        .map_err(|e| SinkError::io("start the redaction threads for", path, e))?;
     let policy = match &earlier {
         Some(j) => PartialPolicy::RemoveFrom(j.first_seq),
         None => PartialPolicy::KeepAsTruncated,
@@ -171,7 +182,7 @@ pub fn seal_file(
     };
     state.write(&dir, journal)?;
 
-    let mut s = SealingStream::new(engine, writer, setup.metrics.clone());
+    let mut s = SealingStream::new(engine, writer, setup.metrics.clone()).in_parallel(redactor);
     let mut buf = vec![0u8; READ_SIZE];
     let mut sealed = Vec::new();
     let result = (|| -> Result<(), SealError> {

@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 
 use crate::metrics::{Job, Metrics};
-use crate::redact::{Engine, Redactor};
+use crate::parallel::ParallelRedactor;
+use crate::redact::{Engine, Findings, Redactor};
 use crate::sink::{Sealed, SegmentOptions, SegmentWriter, SinkError};
 
 /// How often a failed sink is tried again.
@@ -30,7 +31,7 @@ const STILL_FAILING_EVERY: Duration = Duration::from_secs(60);
 /// Redacted bytes of one input into one stream's segments, counting as it goes.
 pub struct SealingStream<'e> {
     engine: &'e Engine,
-    redactor: Redactor<'e>,
+    redaction: Redaction<'e>,
     /// None while the sink is failing (dropping streams only).
     writer: Option<SegmentWriter>,
     stream: String,
@@ -50,6 +51,18 @@ pub struct SealingStream<'e> {
     lines_in_segment: u64,
     /// Some: keep taking input when the sink fails.
     dropping: Option<Dropping>,
+}
+
+/// Who redacts: a redactor on the caller's thread, or a [`ParallelRedactor`] (its workers redact chunks of
+/// whole lines; its pieces come back in input order, each with the input offset it accounts for).
+enum Redaction<'e> {
+    One(Redactor<'e>),
+    Parallel {
+        redactor: Box<ParallelRedactor>,
+        /// The stream position where the parallel redactor's own offsets start (they restart at 0 after
+        /// each end of input).
+        base: u64,
+    },
 }
 
 /// The state of a stream that drops input while its sink fails.
@@ -82,7 +95,7 @@ impl<'e> SealingStream<'e> {
     ) -> Self {
         SealingStream {
             engine,
-            redactor: Redactor::new(engine),
+            redaction: Redaction::One(Redactor::new(engine)),
             writer,
             stream,
             metrics,
@@ -133,7 +146,47 @@ impl<'e> SealingStream<'e> {
     /// The input already starts at `position` (tail after a reload: positions go on).
     pub fn starting_at(mut self, position: u64) -> Self {
         self.position = position;
+        if let Redaction::Parallel { base, .. } = &mut self.redaction {
+            *base = position;
+        }
         self
+    }
+
+    /// Redacts on `redactor`'s workers instead of the caller's thread (same bytes out). Call it before any
+    /// input is pushed; the redactor must be at the start of a stream and use this stream's engine.
+    pub fn in_parallel(mut self, redactor: ParallelRedactor) -> Self {
+        debug_assert!(!redactor.busy());
+        self.redaction = Redaction::Parallel {
+            redactor: Box::new(redactor),
+            base: self.position,
+        };
+        self
+    }
+
+    /// Whether input pushed is still being redacted by workers (call [`SealingStream::flush`] when the
+    /// input pauses, so that it reaches the tee and the writer).
+    pub fn busy(&self) -> bool {
+        match &self.redaction {
+            Redaction::One(_) => false,
+            Redaction::Parallel { redactor, .. } => redactor.busy(),
+        }
+    }
+
+    /// Lets the parallel redactor's spare buffers go (one stream among many, idle for now).
+    pub fn release_buffers(&mut self) {
+        if let Redaction::Parallel { redactor, .. } = &mut self.redaction {
+            redactor.release_buffers();
+        }
+    }
+
+    /// Waits for the workers to redact every complete line pushed so far, and hands it on (a partial line
+    /// stays held back, as always).
+    pub fn flush(&mut self, now: Timestamp) -> Result<(), SinkError> {
+        if let Redaction::Parallel { redactor, .. } = &mut self.redaction {
+            redactor.flush();
+            self.emit_pieces(now)?;
+        }
+        Ok(())
     }
 
     /// Feeds the redactor at most `piece` bytes at once (tail: one redactor per source, kept small).
@@ -200,40 +253,93 @@ impl<'e> SealingStream<'e> {
             &self.metrics.lines,
             memchr::memchr_iter(b'\n', bytes).count() as u64,
         );
-        for piece in bytes.chunks(self.piece) {
-            self.redactor.push(piece, &mut self.out);
+        match &mut self.redaction {
+            Redaction::One(r) => {
+                for piece in bytes.chunks(self.piece) {
+                    r.push(piece, &mut self.out);
+                }
+                let input_end = self.position - r.pending() as u64;
+                let f = r.take_findings();
+                self.emit(now, input_end)?;
+                self.count_findings(&f);
+            }
+            Redaction::Parallel { redactor, .. } => {
+                redactor.push(bytes);
+                self.emit_pieces(now)?;
+            }
         }
-        self.emit(now)?;
-        self.count_findings();
         self.metrics.maybe_write();
         Ok(())
+    }
+
+    /// Hands on the parallel redactor's pieces that are ready, in order, each with its input end.
+    fn emit_pieces(&mut self, now: Timestamp) -> Result<(), SinkError> {
+        loop {
+            let Redaction::Parallel { redactor, base } = &mut self.redaction else {
+                return Ok(());
+            };
+            let Some(piece) = redactor.next_piece() else {
+                return Ok(());
+            };
+            let input_end = *base + piece.input_end;
+            debug_assert!(self.out.is_empty());
+            let bytes = std::mem::replace(&mut self.out, piece.bytes);
+            let emitted = self.emit(now, input_end);
+            let Redaction::Parallel { redactor, .. } = &mut self.redaction else {
+                unreachable!("the redaction does not change while pieces are emitted");
+            };
+            // Its buffer goes back to the redactor, the stream's own (empty) buffer comes back.
+            redactor.recycle(std::mem::replace(&mut self.out, bytes));
+            self.count_findings(&piece.findings);
+            emitted?;
+        }
     }
 
     /// End of this input (end of stdin, of a file, of a rotated file, a reload): what the redactor holds
     /// back is redacted and handed on. `newline`: make sure the input's last line ends with one, so that
     /// it is never glued to the next input's first line in the same stream.
     pub fn end_of_input(&mut self, now: Timestamp, newline: bool) -> Result<(), SinkError> {
-        self.redactor.finish(&mut self.out);
-        let ends_open = match self.out.last() {
-            Some(&b) => b != b'\n',
-            None => !self.at_line_start,
-        };
-        if newline && ends_open {
-            self.out.push(b'\n');
+        match &mut self.redaction {
+            Redaction::One(r) => {
+                r.finish(&mut self.out);
+                let f = r.take_findings();
+                let ends_open = match self.out.last() {
+                    Some(&b) => b != b'\n',
+                    None => !self.at_line_start,
+                };
+                if newline && ends_open {
+                    self.out.push(b'\n');
+                }
+                self.emit(now, self.position)?;
+                self.count_findings(&f);
+            }
+            Redaction::Parallel { redactor, .. } => {
+                redactor.finish();
+                self.emit_pieces(now)?;
+                // The next input's offsets start at 0 again in the parallel redactor.
+                if let Redaction::Parallel { base, .. } = &mut self.redaction {
+                    *base = self.position;
+                }
+                if newline && !self.at_line_start {
+                    self.out.push(b'\n');
+                    self.emit(now, self.position)?;
+                }
+            }
         }
-        self.emit(now)?;
-        self.count_findings();
         Ok(())
     }
 
     /// Finishes the open segment if it is older than its maximum age; writes out compressed members;
-    /// tries a failed sink again when that is due.
+    /// tries a failed sink again when that is due. Hands on what the workers redacted meanwhile.
     pub fn tick(&mut self, now: Timestamp) -> Result<(), SinkError> {
+        self.emit_pieces(now)?;
         self.with_writer(|w| w.tick(now))
     }
 
-    /// Finishes the open segment, if any (SIGHUP, stop, memory bound).
+    /// Finishes the open segment, if any (SIGHUP, stop, memory bound), with every complete line pushed
+    /// before (what the workers still hold is waited for).
     pub fn finish_segment(&mut self, now: Timestamp) -> Result<(), SinkError> {
+        self.flush(now)?;
         self.with_writer(|w| w.finish(now))
     }
 
@@ -267,8 +373,9 @@ impl<'e> SealingStream<'e> {
         std::mem::take(&mut self.sealed)
     }
 
-    /// Redacted bytes to the tee and the writer, with the input-end rule.
-    fn emit(&mut self, now: Timestamp) -> Result<(), SinkError> {
+    /// Redacted bytes (`self.out`) to the tee and the writer; `input_end`: the input they account for ends
+    /// there (the input-end rule).
+    fn emit(&mut self, now: Timestamp, input_end: u64) -> Result<(), SinkError> {
         let lines = memchr::memchr_iter(b'\n', &self.out).count() as u64;
         if !self.out.is_empty() {
             if let Some(tee) = &mut self.tee {
@@ -279,7 +386,6 @@ impl<'e> SealingStream<'e> {
             }
             self.at_line_start = self.out.last() == Some(&b'\n');
         }
-        let input_end = self.position - self.redactor.pending() as u64;
         if self.writer.is_none() {
             self.retry();
         }
@@ -427,9 +533,8 @@ impl<'e> SealingStream<'e> {
     }
 
     /// Moves the redactor's counts into the metrics.
-    fn count_findings(&mut self) {
-        let f = self.redactor.take_findings();
+    fn count_findings(&mut self, f: &Findings) {
         self.redactions += f.total();
-        self.metrics.add_findings(self.engine.type_names(), &f);
+        self.metrics.add_findings(self.engine.type_names(), f);
     }
 }
