@@ -477,8 +477,19 @@ impl<'r, 'a> Sub<'r, 'a> {
 
     /// The separators from group `k` on may make one number: all the same, or mixed (`138-1234 5678`,
     /// `6222 0202-0001 2345`) across three groups or more, which is then judged as [`Sub::strict`].
+    /// A mixed sub-range stands alone: no two blanks inside it (they part columns and unrelated numbers),
+    /// and no group joined to it on either side (`6222 0202 0001 2345  152-8555-4293` is a card and a
+    /// mobile, never a 19-digit card of mixed separators).
     fn seps_ok_from(&self, k: usize) -> bool {
-        self.uniform_from(k) || self.n_groups - k >= 3
+        if self.uniform_from(k) {
+            return true;
+        }
+        let (gi, gj, groups) = (self.gi, self.gj, self.run.groups());
+        let alone = |g: Option<&Group>| g.is_none_or(|g| g.sep == Sep::DoubleBlank);
+        self.n_groups - k >= 3
+            && self.gs()[k + 1..].iter().all(|g| g.sep != Sep::DoubleBlank)
+            && (gi == 0 || alone(groups.get(gi)))
+            && alone(groups.get(gj + 1))
     }
 
     /// Only the canonical groupings and the three-or-more-group ones are taken: two groups joined by a
