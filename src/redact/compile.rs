@@ -40,25 +40,7 @@ impl Engine {
             .collect();
         // Covered patterns first: the first one of a detector's type gives the detector its action (before
         // the built-ins' descriptions read the actions).
-        let mut covered = Vec::new();
-        let mut adopted = [false; 8];
-        for p in &patterns {
-            if let Some(det) = covered_by_builtin(p, &on) {
-                let set = cfg
-                    .detectors
-                    .iter()
-                    .find(|s| s.name == det.name())
-                    .is_some_and(|s| s.action != ActionSpec::redact());
-                let takes = !set && !adopted[det.index()];
-                if takes {
-                    adopted[det.index()] = true;
-                    let keep = BUILTIN_DETECTORS[det.index()].mask_keep;
-                    plan.actions[det.index()] =
-                        resolve_action(&p.action, det.index(), det.name(), Some(det), keep, cfg);
-                }
-                covered.push((*p, det, takes));
-            }
-        }
+        let covered = plan.cover(&patterns, &on, cfg);
         if any_builtin {
             plan.add_builtins(&on);
         }
@@ -264,6 +246,38 @@ fn covered_by_builtin(p: &UserPattern, on: &[bool; 8]) -> Option<Detector> {
 }
 
 impl Plan {
+    /// The patterns covered by a built-in detector (see [`covered_by_builtin`]), each with its detector and
+    /// whether the detector took its action (the first such pattern of each type, unless the detector's
+    /// action is set in the config).
+    fn cover<'p>(
+        &mut self,
+        patterns: &[&'p UserPattern],
+        on: &[bool; 8],
+        cfg: &EngineConfig,
+    ) -> Vec<(&'p UserPattern, Detector, bool)> {
+        let mut covered = Vec::new();
+        let mut adopted = [false; 8];
+        for &p in patterns {
+            let Some(det) = covered_by_builtin(p, on) else {
+                continue;
+            };
+            let set = cfg
+                .detectors
+                .iter()
+                .find(|s| s.name == det.name())
+                .is_some_and(|s| s.action != ActionSpec::redact());
+            let takes = !set && !adopted[det.index()];
+            if takes {
+                adopted[det.index()] = true;
+                let keep = BUILTIN_DETECTORS[det.index()].mask_keep;
+                self.actions[det.index()] =
+                    resolve_action(&p.action, det.index(), det.name(), Some(det), keep, cfg);
+            }
+            covered.push((p, det, takes));
+        }
+        covered
+    }
+
     /// A pattern covered by a built-in detector: checked (its errors are reported as any other's) and listed
     /// for `config check`, not compiled. `takes`: the detector took its action.
     fn note_covered(
