@@ -267,8 +267,9 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
     BuiltinPattern {
         handler: Handler::WebhookPath,
         detectors: &[Detector::Secret],
-        // The secret is the path segment after these (Slack, Discord, Feishu and Lark bot webhooks).
-        regex: r"(?-u:hooks\.slack\.com/services/|/api/webhooks/|/open-apis/bot/v2/hook/)",
+        // The secret is the path segment after these (Slack, Discord, Feishu and Lark bot webhooks), or the
+        // session of a DingTalk reply webhook (`sessionWebhook`: `/robot/sendBySession?session=...`).
+        regex: r"(?-u:hooks\.slack\.com/services/|/api/webhooks/|/open-apis/bot/v2/hook/|/robot/sendBySession\?session=)",
     },
     BuiltinPattern {
         handler: Handler::Cookie,
