@@ -255,8 +255,9 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
     BuiltinPattern {
         handler: Handler::CliPassword,
         detectors: &[Detector::Password],
-        // The validator wants a blank before it and the command (mysql, mariadb, sshpass) earlier on the line.
-        regex: r"(?-u:-p)",
+        // The validator wants a blank before it and the command (mysql, mariadb, sshpass; redis-cli for `-a`)
+        // earlier on the line.
+        regex: r"(?-u:-[pa])",
     },
     BuiltinPattern {
         handler: Handler::UrlAuthority,

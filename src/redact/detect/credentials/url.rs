@@ -53,8 +53,9 @@ pub fn url_password(hay: &[u8], sep: usize, after_scheme: usize) -> Option<Crede
 }
 
 /// The password of `-p` at `at` on a command line: glued (`mysql -uroot -pSECRET`, `mariadb-dump -pSECRET`)
-/// or, for sshpass, also after blanks (`sshpass -p SECRET ssh ...`). The command must come earlier on the
-/// line; `mysql -p` alone (a prompt) and `mysql -p dbname` (a database) give nothing.
+/// or, for sshpass, also after blanks (`sshpass -p SECRET ssh ...`); or of redis-cli's `-a`, after blanks
+/// (`redis-cli -h db -a SECRET ping`). The command must come earlier on the line; `mysql -p` alone (a
+/// prompt), `mysql -p dbname` (a database) and `-a` of other commands (`ls -a`) give nothing.
 pub fn cli_password(ctx: &Context, at: usize) -> Option<Credential> {
     let hay = ctx.hay;
     if at <= ctx.read_floor || !matches!(hay[at - 1], b' ' | b'\t') {
@@ -69,12 +70,21 @@ pub fn cli_password(ctx: &Context, at: usize) -> Option<Credential> {
                 && (k == 0 || !(before[k - 1].is_ascii_alphanumeric() || before[k - 1] == b'_'))
         })
     };
-    let sshpass = command_at(b"sshpass");
-    if !(sshpass || command_at(b"mysql") || command_at(b"mariadb")) {
-        return None;
-    }
+    // `-p` of mysql/mariadb (glued) and sshpass (spaced); `-a` of redis-cli (spaced).
+    let spaced = if hay.get(at + 1) == Some(&b'a') {
+        if !command_at(b"redis-cli") || !matches!(hay.get(at + 2), Some(b' ' | b'\t')) {
+            return None;
+        }
+        true
+    } else {
+        let sshpass = command_at(b"sshpass");
+        if !(sshpass || command_at(b"mysql") || command_at(b"mariadb")) {
+            return None;
+        }
+        sshpass
+    };
     let mut vs = at + 2;
-    if sshpass {
+    if spaced {
         while vs < hay.len() && matches!(hay[vs], b' ' | b'\t') {
             vs += 1;
         }
