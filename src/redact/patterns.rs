@@ -227,7 +227,10 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
         regex: concat!(
             r"(?-u:(?i:pass(?:word|wd|phrase)?|pwd|token|secret|key|auth(?:orization)?|credentials?|ticket",
             r"|session[_\-]?id)",
-            r#"(?:(?:\\{0,3}["']|&quot;|\\x2[27])?[ \t]*(?::|=>|=|\xEF\xBC\x9A)|%3[DdAa]|[ \t]|>))"#
+            // A colour code may close the key before a colon or `=` (`ESC[36mpassword ESC[0m=...`, also
+            // written as an escape, `\u001b[39m`), never before blanks alone.
+            r#"(?:(?:\x1B\[[0-9;]{0,12}m|\\{1,2}(?:u001[bB]|x1[bB]|033)\[[0-9;]{0,12}m)?"#,
+            r#"(?:\\{0,3}["']|&quot;|\\x2[27])?[ \t]*(?::|=>|=|\xEF\xBC\x9A)|%3[DdAa]|[ \t]|>))"#
         ),
     },
     BuiltinPattern {
@@ -327,6 +330,10 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
             r"[0-9]{3,8}",
             strict!(),
             r")[0-9]",
+            // Full-width digits in groups joined by a strict separator (`１３８．１２３４．５６７８`, `＿`).
+            r"|(?:\xEF\xBC[\x90-\x99]){3,6}(?:",
+            strict!(),
+            r"|\xEF\xBC\xBF)\xEF\xBC[\x90-\x99]",
             // Groups joined by escaped separators (`138&#32;1234&#32;5678`, `6222&nbsp;0202...`).
             r"|[0-9]{3,6}",
             enc_sep!(),

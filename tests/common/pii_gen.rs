@@ -1019,6 +1019,12 @@ pub fn apply_filter(filter: &str, s: &str) -> Option<String> {
         "g6444slash" => group(s, &[6, 4, 4, 4], "/"),
         "g465sp2" => group(s, &[4, 6, 5], "  "),
         "mix" => mixed(s),
+        // full-width digits with full-width strict separators, as a CJK input method types them
+        "fwdot" => fullwidth(&group(s, &[3, 4, 4], "\u{ff0e}")),
+        "fwslash" => fullwidth(&group(s, &[3, 4, 4], "\u{ff0f}")),
+        "fwus" => fullwidth(&group(s, &[3, 4, 4], "\u{ff3f}")),
+        "fwkdot" => fullwidth(&group(s, &[3, 4, 4], "\u{30fb}")),
+        "fwg4dot" => fullwidth(&group4(s, "\u{ff0e}")),
         // digits and separators as escapes a program emits
         "entd" => encode_digits(s, |d| format!("&#{};", u32::from(d))),
         "entx" => encode_digits(s, |d| format!("&#x{:02x};", d)),

@@ -88,7 +88,8 @@ fn skip_verbs_and_marks(c: &mut Cursor) -> bool {
             continue;
         } else if is_mark(&ch) {
             verb_pending = false;
-        } else if !is_blank(&ch) {
+        } else if !is_blank(&ch) && !ch.is_ansi() {
+            // (A colour code around the word or the value is skipped: `ESC[33m密码ESC[0m：...`.)
             break;
         }
         c.at = ch.end;
