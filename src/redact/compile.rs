@@ -44,9 +44,9 @@ impl Engine {
         if any_builtin {
             plan.add_builtins(&on);
         }
-        for p in patterns {
-            match covered.iter().find(|(c, _, _)| std::ptr::eq(*c, p)) {
-                Some(&(_, det, takes)) => plan.note_covered(p, det, takes)?,
+        for (p, cover) in patterns.into_iter().zip(covered) {
+            match cover {
+                Some((det, takes)) => plan.note_covered(p, det, takes)?,
                 None => plan.add_user(p, cfg)?,
             }
         }
@@ -246,36 +246,35 @@ fn covered_by_builtin(p: &UserPattern, on: &[bool; 8]) -> Option<Detector> {
 }
 
 impl Plan {
-    /// The patterns covered by a built-in detector (see [`covered_by_builtin`]), each with its detector and
-    /// whether the detector took its action (the first such pattern of each type, unless the detector's
+    /// For each pattern, whether a built-in detector covers it (see [`covered_by_builtin`]): the detector,
+    /// and whether it took the pattern's action (the first such pattern of each type, unless the detector's
     /// action is set in the config).
-    fn cover<'p>(
+    fn cover(
         &mut self,
-        patterns: &[&'p UserPattern],
+        patterns: &[&UserPattern],
         on: &[bool; 8],
         cfg: &EngineConfig,
-    ) -> Vec<(&'p UserPattern, Detector, bool)> {
-        let mut covered = Vec::new();
+    ) -> Vec<Option<(Detector, bool)>> {
         let mut adopted = [false; 8];
-        for &p in patterns {
-            let Some(det) = covered_by_builtin(p, on) else {
-                continue;
-            };
-            let set = cfg
-                .detectors
-                .iter()
-                .find(|s| s.name == det.name())
-                .is_some_and(|s| s.action != ActionSpec::redact());
-            let takes = !set && !adopted[det.index()];
-            if takes {
-                adopted[det.index()] = true;
-                let keep = BUILTIN_DETECTORS[det.index()].mask_keep;
-                self.actions[det.index()] =
-                    resolve_action(&p.action, det.index(), det.name(), Some(det), keep, cfg);
-            }
-            covered.push((p, det, takes));
-        }
-        covered
+        patterns
+            .iter()
+            .map(|p| {
+                let det = covered_by_builtin(p, on)?;
+                let set = cfg
+                    .detectors
+                    .iter()
+                    .find(|s| s.name == det.name())
+                    .is_some_and(|s| s.action != ActionSpec::redact());
+                let takes = !set && !adopted[det.index()];
+                if takes {
+                    adopted[det.index()] = true;
+                    let keep = BUILTIN_DETECTORS[det.index()].mask_keep;
+                    self.actions[det.index()] =
+                        resolve_action(&p.action, det.index(), det.name(), Some(det), keep, cfg);
+                }
+                Some((det, takes))
+            })
+            .collect()
     }
 
     /// A pattern covered by a built-in detector: checked (its errors are reported as any other's) and listed

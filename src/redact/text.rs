@@ -48,13 +48,10 @@ impl Ch {
     pub fn is(&self, c: char) -> bool {
         self.c == c
     }
-    /// An ASCII digit (`0`-`9`, also full-width or escaped), not from a URL or entity encoding of a digit.
+    /// An ASCII digit (`0`-`9`) in any written form: as itself, full-width, escaped (`\u0031`), URL-encoded
+    /// (`%31`) or as an entity (`&#49;`). (An invalid byte or a colour code never reads as a digit.)
     pub fn digit(&self) -> Option<u8> {
-        let ok = matches!(
-            self.form,
-            Form::Raw | Form::FullWidth | Form::Escape | Form::Percent | Form::Entity
-        );
-        (ok && self.c.is_ascii_digit()).then_some(self.c as u8)
+        self.c.is_ascii_digit().then_some(self.c as u8)
     }
     pub fn is_ascii_alnum(&self) -> bool {
         self.c.is_ascii_alphanumeric()

@@ -72,20 +72,23 @@ fn cjk_label(c: &Cursor) -> String {
     label.iter().rev().collect()
 }
 
+/// A Chinese label right before `c`, if one stands there: its key when it ends like a number's name (号, 码),
+/// the only labels that can name an identifier; None inside when it is another word.
+fn cjk_key(c: &Cursor) -> Option<Option<Key>> {
+    let last = c.peek_back().filter(|ch| is_cjk_letter(ch.c))?;
+    Some(matches!(last.c, '号' | '码').then(|| Key {
+        label: cjk_label(c),
+        ..Key::default()
+    }))
+}
+
 /// The key of the value that starts at `start`. None when no key stands right before the value.
 pub fn key_before(ctx: &Context, start: usize) -> Option<Key> {
     let mut c = ctx.cursor(start);
     skip_opening(&mut c);
-    // A Chinese label may be glued to its value or one blank away (`订单号 4111...`); only one that ends like
-    // a number's name (号, 码) can name an identifier.
-    if let Some(last) = c.peek_back().filter(|ch| is_cjk_letter(ch.c)) {
-        if !matches!(last.c, '号' | '码') {
-            return None;
-        }
-        return Some(Key {
-            label: cjk_label(&c),
-            ..Key::default()
-        });
+    // A Chinese label may be glued to its value or one blank away (`订单号 4111...`).
+    if let Some(key) = cjk_key(&c) {
+        return key;
     }
     let cdata = c.eat_back("<![CDATA[");
     let sep = c.prev()?;
@@ -96,14 +99,8 @@ pub fn key_before(ctx: &Context, start: usize) -> Option<Key> {
     };
     if !xml {
         skip_opening(&mut c);
-        if let Some(last) = c.peek_back().filter(|ch| is_cjk_letter(ch.c)) {
-            if !matches!(last.c, '号' | '码') {
-                return None;
-            }
-            return Some(Key {
-                label: cjk_label(&c),
-                ..Key::default()
-            });
+        if let Some(key) = cjk_key(&c) {
+            return key;
         }
     }
     let mut raw = Vec::new();
