@@ -309,7 +309,7 @@ proptest! {
         let (one_shot, findings) = redact_all(&ENGINE, &text);
         let l = leaked(&one_shot, &secrets);
         prop_assert!(l.is_empty(), "one-shot: planted values {:?} of {} not gone", l, secrets.len());
-        prop_assert!(findings.total() as usize >= secrets.len(), "fewer findings than planted values: {:?}", String::from_utf8_lossy(&text));
+        prop_assert!(findings.total() as usize >= secrets.len(), "fewer findings than planted values");
         let cuts = split_points(text.len(), &idx);
         let pieces = redact_in_pieces(&mut Redactor::new(&ENGINE), &text, &cuts);
         prop_assert!(
