@@ -142,8 +142,8 @@ impl Engine {
 
 impl Plan {
     /// The built-in detectors' settings: which run, and their actions (type ids 0..8).
-    fn with_detectors(cfg: &EngineConfig) -> ([bool; 8], Plan) {
-        let mut on = [false; 8];
+    fn with_detectors(cfg: &EngineConfig) -> ([bool; Detector::COUNT], Plan) {
+        let mut on = [false; Detector::COUNT];
         let mut plan = Plan {
             regexes: Vec::new(),
             named: Vec::new(),
@@ -159,7 +159,7 @@ impl Plan {
         for det in Detector::ALL {
             let setting = cfg.detectors.iter().find(|s| s.name == det.name());
             on[det.index()] = cfg.detection_enabled && setting.is_none_or(|s| s.enabled);
-            let spec = setting.map_or_else(ActionSpec::redact, |s| s.action.clone());
+            let spec = setting.map_or_else(|| ActionSpec::default_for(det), |s| s.action.clone());
             let keep = BUILTIN_DETECTORS[det.index()].mask_keep;
             let action = resolve_action(&spec, det.index(), det.name(), Some(det), keep, cfg);
             plan.actions.push(action);
@@ -167,7 +167,7 @@ impl Plan {
         (on, plan)
     }
 
-    fn add_builtins(&mut self, on: &[bool; 8]) {
+    fn add_builtins(&mut self, on: &[bool; Detector::COUNT]) {
         for bp in BUILTIN_PATTERNS {
             self.regexes.push(bp.regex.to_string());
             self.sources.push(Source::Builtin(bp.handler));
@@ -231,16 +231,16 @@ impl Plan {
 /// runs: every value it could take is one the detector takes (the same decision on every number, address and
 /// key, and the detector's DFA candidates start wherever a number or an `@` is), so it is not compiled again.
 /// The seed's four patterns are such: with them the engine is the built-in one, compiled into the binary.
-fn covered_by_builtin(p: &UserPattern, on: &[bool; 8], cfg: &EngineConfig) -> bool {
+fn covered_by_builtin(p: &UserPattern, on: &[bool; Detector::COUNT], cfg: &EngineConfig) -> bool {
     let Some(det) = Detector::from_name(&p.kind).filter(|_| p.validate) else {
         return false;
     };
-    let decided = !matches!(det, Detector::Secret | Detector::Password);
+    let decided = !matches!(det, Detector::Secret | Detector::Password) && !det.is_identifier();
     let builtin_action = cfg
         .detectors
         .iter()
         .find(|s| s.name == det.name())
-        .map_or_else(ActionSpec::redact, |s| s.action.clone());
+        .map_or_else(|| ActionSpec::default_for(det), |s| s.action.clone());
     decided && on[det.index()] && p.action == builtin_action
 }
 
@@ -270,8 +270,13 @@ fn resolve_action(
     cfg: &EngineConfig,
 ) -> Action {
     let template = spec.replacement.as_deref().unwrap_or(&cfg.replacement);
+    let kind = match spec.kind {
+        ActionKind::HashIfKeyed if cfg.hash_key.is_some() => ActionKind::Hash,
+        ActionKind::HashIfKeyed => ActionKind::Redact,
+        k => k,
+    };
     Action {
-        kind: spec.kind,
+        kind,
         type_id,
         det,
         replacement: render_template(template, type_name),
