@@ -18,22 +18,24 @@ enum Cue {
     Birth,
 }
 
-/// The cue that ends at `end` (the DFA's candidate), if it starts a word.
+/// The cue `[start, end)` (the DFA's candidate), if it starts a word.
 fn cue_at(ctx: &Context, start: usize, end: usize) -> Option<Cue> {
-    let word: String = Cursor::new(ctx.hay, start, start)
-        .take_while(|ch| ch.end <= end)
-        .map(|ch| ch.c.to_ascii_lowercase())
-        .collect();
-    let ascii = word.is_ascii();
-    // An ASCII cue is a word of its own (`tel`, not `hotel`).
+    let raw = &ctx.hay[start..end];
+    let ascii = raw.is_ascii();
+    // An ASCII cue is a word of its own (`tel`, not `hotel`; `qq`, not `weixin.qq.com`).
     if ascii
         && ctx
             .cursor(start)
             .peek_back()
-            .is_some_and(|p| p.is_ascii_alnum())
+            .is_some_and(|p| p.is_ascii_alnum() || matches!(p.c, '_' | '.' | '-' | '/'))
     {
         return None;
     }
+    let word = if ascii {
+        String::from_utf8_lossy(raw).to_ascii_lowercase()
+    } else {
+        String::from_utf8_lossy(raw).into_owned()
+    };
     Some(match word.as_str() {
         "电话" | "座机" | "固话" | "传真" | "tel" | "telephone" | "phone" | "fax" => {
             Cue::Landline
