@@ -25,7 +25,7 @@ use rustix::fs::{AtFlags, Mode, OFlags};
 use crate::config::CacheConfig;
 use crate::redact::DfaStore;
 
-/// A file larger than this is not a DFA logveil wrote (the DFA size limits allow 2 x 12 MiB).
+/// A file larger than this is not a DFA logveil wrote (the DFA size limits allow 2 x 16 MiB).
 const MAX_FILE: u64 = 64 << 20;
 /// Cached DFAs kept per directory (one per config in use, the newest first).
 const KEEP: usize = 4;

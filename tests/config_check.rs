@@ -269,3 +269,57 @@ fn quiet_check_prints_nothing_on_success() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(o.stdout.is_empty() && o.stderr.is_empty());
 }
+
+/// Issue 16: `config check` lists the identifier detectors, and their action is the pseudonym when the
+/// hash key is there (`hash`) and `redact` when it is not.
+#[test]
+fn the_identifier_detectors_are_listed_with_the_action_the_key_gives_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("hash.key");
+    let cfg = tmp.path().join("c.yaml");
+    let check = |yaml: &str| {
+        fs::write(&cfg, yaml).unwrap();
+        let o = Command::new(BIN)
+            .args(["config", "check", "--no-cache", "--config"])
+            .arg(&cfg)
+            .env_remove("LOGVEIL_CONFIG")
+            .env_remove("LOGVEIL_HASH_KEY")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let row = |out: &str, source: &str| {
+        out.lines()
+            .find(|l| l.trim_end().ends_with(source))
+            .unwrap_or_else(|| panic!("no {source} in:\n{out}"))
+            .to_string()
+    };
+    let without = check("logveil:\n  cache:\n    enabled: false\n");
+    for (source, types) in [
+        ("built-in IdentityKey", "user_id,qq"),
+        ("built-in LarkUserId", "user_id"),
+        ("built-in HomeDir", "home_user"),
+        (
+            "built-in ContextCue",
+            "landline,passport,qq,wechat_id,plate,birth_date",
+        ),
+    ] {
+        let r = row(&without, source);
+        assert!(r.contains(types), "{r}");
+        assert!(!r.contains("hash"), "no key, no pseudonym: {r}");
+    }
+    fs::write(&key, [7u8; 32]).unwrap();
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).unwrap();
+    let with = check(&format!(
+        "logveil:\n  cache:\n    enabled: false\n  hash_key_file: {}\n",
+        key.display()
+    ));
+    assert!(row(&with, "built-in HomeDir").contains("hash"), "{with}");
+    assert!(
+        row(&with, "built-in IdentityKey").contains("hash,hash"),
+        "{with}"
+    );
+    // Numbers keep `redact` with a key.
+    assert!(!row(&with, "built-in Numeric").contains("hash"), "{with}");
+}

@@ -34,6 +34,11 @@ const CASE_FILES: &[(&str, &str, &str)] = &[
         include_str!("fixtures/pii_cases_openclaw.txt"),
         "oc.",
     ),
+    (
+        "pii_cases_identity.txt",
+        include_str!("fixtures/pii_cases_identity.txt"),
+        "id.",
+    ),
 ];
 const GAPS: &str = include_str!("fixtures/pii_known_gaps.txt");
 /// Variants (fresh generated values) per case that has placeholders.
@@ -90,6 +95,21 @@ const PII_GENS: &[&str] = &[
     "hex64",
     "secret32",
     "ageid",
+    "ouid",
+    "onid",
+    "extuid",
+    "extuid_wo",
+    "wxopenid",
+    "tgid",
+    "tguser",
+    "slackuid",
+    "snowflake",
+    "qqnum",
+    "dtstaff",
+    "cjknick",
+    "homename",
+    "local8",
+    "wxname",
 ];
 
 #[derive(Debug, Default, Clone)]

@@ -44,7 +44,8 @@ const WORDS: &[&str] = &[
     "model",
     "qwen",
     "latency",
-    "user",
+    // Not `user`: since issue 16 `user: NAME` and `user=NAME` name a person.
+    "users",
     "group",
     "用户",
     "消息",

@@ -7,6 +7,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::detect::{numbers, Detector};
+use super::text::Cursor;
 
 /// Default replacement template of the `redact` action; `{type}` is the type name.
 pub const DEFAULT_REPLACEMENT: &str = "[REDACTED:{type}]";
@@ -18,6 +19,9 @@ pub enum ActionKind {
     Hash,
     DropLine,
     Allow,
+    /// `hash` when a hash key is configured, `redact` when none is: the default of identifier types
+    /// (resolved when the engine is built; never seen by `render`).
+    HashIfKeyed,
 }
 
 impl ActionKind {
@@ -29,6 +33,7 @@ impl ActionKind {
             "hash" | "hash_in_logs" | "pseudonymize" | "pseudonymise" => ActionKind::Hash,
             "drop_line" | "drop" | "drop_in_logs" => ActionKind::DropLine,
             "allow" | "count" | "log_only" | "detect_only" => ActionKind::Allow,
+            "hash_if_keyed" | "hash_or_redact" => ActionKind::HashIfKeyed,
             _ => return None,
         })
     }
@@ -40,6 +45,7 @@ impl ActionKind {
             ActionKind::Hash => "hash",
             ActionKind::DropLine => "drop_line",
             ActionKind::Allow => "allow",
+            ActionKind::HashIfKeyed => "hash_if_keyed",
         }
     }
 }
@@ -62,6 +68,19 @@ impl ActionSpec {
             replacement: None,
             keep_prefix: None,
             keep_suffix: None,
+        }
+    }
+
+    /// The default action of a built-in detector: the keyed pseudonym (when a key is configured) for the
+    /// identifiers of people, `redact` for the others.
+    pub fn default_for(det: Detector) -> Self {
+        ActionSpec {
+            kind: if det.is_identifier() {
+                ActionKind::HashIfKeyed
+            } else {
+                ActionKind::Redact
+            },
+            ..ActionSpec::redact()
         }
     }
 }
@@ -172,7 +191,9 @@ impl Action {
         scratch: &mut Vec<u8>,
     ) {
         match self.kind {
-            ActionKind::Redact => out.extend_from_slice(&self.replacement),
+            ActionKind::Redact | ActionKind::HashIfKeyed => {
+                out.extend_from_slice(&self.replacement)
+            }
             ActionKind::Mask => {
                 // A country code or scheme before the core stays as it is.
                 out.extend_from_slice(&hay[start..core]);
@@ -259,6 +280,14 @@ fn normalize(det: Option<Detector>, hay: &[u8], start: usize, end: usize, out: &
             }
         }
         Some(Detector::Ipv6) => out.extend(core.to_ascii_lowercase()),
+        // Identifiers as a reader sees them: the same id full-width, `\uXXXX`-escaped or URL-encoded is
+        // the same id.
+        Some(d) if d.is_identifier() => {
+            let mut buf = [0u8; 4];
+            for ch in Cursor::new(hay, start, start).take_while(|ch| ch.end <= end) {
+                out.extend_from_slice(ch.c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
         _ => out.extend_from_slice(core),
     }
 }

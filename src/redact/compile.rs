@@ -147,8 +147,8 @@ impl Engine {
 
 impl Plan {
     /// The built-in detectors' settings: which run, and their actions (type ids 0..8).
-    fn with_detectors(cfg: &EngineConfig) -> ([bool; 8], Plan) {
-        let mut on = [false; 8];
+    fn with_detectors(cfg: &EngineConfig) -> ([bool; Detector::COUNT], Plan) {
+        let mut on = [false; Detector::COUNT];
         let mut plan = Plan {
             regexes: Vec::new(),
             named: Vec::new(),
@@ -164,7 +164,7 @@ impl Plan {
         for det in Detector::ALL {
             let setting = cfg.detectors.iter().find(|s| s.name == det.name());
             on[det.index()] = cfg.detection_enabled && setting.is_none_or(|s| s.enabled);
-            let spec = setting.map_or_else(ActionSpec::redact, |s| s.action.clone());
+            let spec = setting.map_or_else(|| ActionSpec::default_for(det), |s| s.action.clone());
             let keep = BUILTIN_DETECTORS[det.index()].mask_keep;
             let action = resolve_action(&spec, det.index(), det.name(), Some(det), keep, cfg);
             plan.actions.push(action);
@@ -172,7 +172,7 @@ impl Plan {
         (on, plan)
     }
 
-    fn add_builtins(&mut self, on: &[bool; 8]) {
+    fn add_builtins(&mut self, on: &[bool; Detector::COUNT]) {
         for bp in BUILTIN_PATTERNS {
             self.regexes.push(bp.regex.to_string());
             self.sources.push(Source::Builtin(bp.handler));
@@ -239,9 +239,9 @@ impl Plan {
 /// one). The seed's four patterns are such: with them the engine is the built-in one, compiled into the
 /// binary, whatever their action. (Compiled, such a pattern made the DFA several times larger, and the
 /// detector's own hit, tried first, kept its action on values the pattern also matched.)
-fn covered_by_builtin(p: &UserPattern, on: &[bool; 8]) -> Option<Detector> {
+fn covered_by_builtin(p: &UserPattern, on: &[bool; Detector::COUNT]) -> Option<Detector> {
     let det = Detector::from_name(&p.kind).filter(|_| p.validate)?;
-    let decided = !matches!(det, Detector::Secret | Detector::Password);
+    let decided = !matches!(det, Detector::Secret | Detector::Password) && !det.is_identifier();
     (decided && on[det.index()]).then_some(det)
 }
 
@@ -252,10 +252,10 @@ impl Plan {
     fn cover(
         &mut self,
         patterns: &[&UserPattern],
-        on: &[bool; 8],
+        on: &[bool; Detector::COUNT],
         cfg: &EngineConfig,
     ) -> Vec<Option<(Detector, bool)>> {
-        let mut adopted = [false; 8];
+        let mut adopted = [false; Detector::COUNT];
         patterns
             .iter()
             .map(|p| {
@@ -315,8 +315,13 @@ fn resolve_action(
     cfg: &EngineConfig,
 ) -> Action {
     let template = spec.replacement.as_deref().unwrap_or(&cfg.replacement);
+    let kind = match spec.kind {
+        ActionKind::HashIfKeyed if cfg.hash_key.is_some() => ActionKind::Hash,
+        ActionKind::HashIfKeyed => ActionKind::Redact,
+        k => k,
+    };
     Action {
-        kind: spec.kind,
+        kind,
         type_id,
         det,
         replacement: render_template(template, type_name),

@@ -82,7 +82,9 @@ pub struct EngineConfig {
 }
 
 impl EngineConfig {
-    /// The built-in defaults: every detector on with the `redact` action, no user patterns, no hash key.
+    /// The built-in defaults: every detector on, no user patterns, no hash key. The action is `redact`, but
+    /// for the identifiers of people ([`patterns::Detector::is_identifier`]): `hash_if_keyed`, the keyed
+    /// pseudonym once a hash key is set.
     /// `max_birth_year` is the current year, which the caller reads (redaction reads no clock; the config's
     /// `impl Default for EngineConfig` reads it once, when the configuration is made).
     pub fn with_defaults(max_birth_year: u32) -> Self {
@@ -90,12 +92,12 @@ impl EngineConfig {
             detection_enabled: true,
             redaction_enabled: true,
             replacement: DEFAULT_REPLACEMENT.to_string(),
-            detectors: patterns::BUILTIN_DETECTORS
+            detectors: patterns::Detector::ALL
                 .iter()
-                .map(|d| DetectorSetting {
-                    name: d.name,
+                .map(|&d| DetectorSetting {
+                    name: d.name(),
                     enabled: true,
-                    action: ActionSpec::redact(),
+                    action: ActionSpec::default_for(d),
                 })
                 .collect(),
             patterns: Vec::new(),

@@ -22,11 +22,22 @@ pub enum Detector {
     Ipv6,
     Secret,
     Password,
+    UserId,
+    Qq,
+    HomeUser,
+    Landline,
+    Passport,
+    WechatId,
+    Plate,
+    BirthDate,
 }
 
 impl Detector {
+    /// How many built-in detectors there are.
+    pub const COUNT: usize = 16;
+
     /// Every built-in detector, in type-id order.
-    pub const ALL: [Detector; 8] = [
+    pub const ALL: [Detector; Detector::COUNT] = [
         Detector::Phone,
         Detector::IdCard,
         Detector::BankCard,
@@ -35,6 +46,14 @@ impl Detector {
         Detector::Ipv6,
         Detector::Secret,
         Detector::Password,
+        Detector::UserId,
+        Detector::Qq,
+        Detector::HomeUser,
+        Detector::Landline,
+        Detector::Passport,
+        Detector::WechatId,
+        Detector::Plate,
+        Detector::BirthDate,
     ];
 
     pub fn index(self) -> usize {
@@ -53,6 +72,15 @@ impl Detector {
     pub fn from_index(i: usize) -> Option<Detector> {
         Detector::ALL.get(i).copied()
     }
+
+    /// An identifier of a person (not a secret, not a number with a checksum): its default action is the
+    /// keyed pseudonym when a hash key is configured, `redact` when none is.
+    pub fn is_identifier(self) -> bool {
+        matches!(
+            self,
+            Detector::UserId | Detector::Qq | Detector::HomeUser | Detector::WechatId
+        )
+    }
 }
 
 pub const PHONE: &str = "phone";
@@ -63,6 +91,14 @@ pub const IPV4: &str = "ipv4";
 pub const IPV6: &str = "ipv6";
 pub const SECRET: &str = "secret";
 pub const PASSWORD: &str = "password";
+pub const USER_ID: &str = "user_id";
+pub const QQ: &str = "qq";
+pub const HOME_USER: &str = "home_user";
+pub const LANDLINE: &str = "landline";
+pub const PASSPORT: &str = "passport";
+pub const WECHAT_ID: &str = "wechat_id";
+pub const PLATE: &str = "plate";
+pub const BIRTH_DATE: &str = "birth_date";
 
 /// All built-in detectors, in the order their type ids are assigned (that of [`Detector::ALL`]).
 pub const BUILTIN_DETECTORS: &[BuiltinDetector] = &[
@@ -107,6 +143,48 @@ pub const BUILTIN_DETECTORS: &[BuiltinDetector] = &[
         summary: "password=/passwd=/pwd= values, DSN passwords, 密码是/密码：",
         mask_keep: (0, 0),
     },
+    BuiltinDetector {
+        name: USER_ID,
+        summary: "chat-platform user ids by key or shape: WeCom userid/FromUserName/external_userid, WeChat \
+                  openid/unionid, Feishu/Lark ou_/on_, DingTalk senderStaffId/senderNick, Telegram/Discord ids \
+                  and usernames in from/user/author objects, Slack U.../W... ids, <@mentions>",
+        mask_keep: (0, 0),
+    },
+    BuiltinDetector {
+        name: QQ,
+        summary: "QQ numbers under qq/uin keys and after QQ/QQ号",
+        mask_keep: (0, 0),
+    },
+    BuiltinDetector {
+        name: HOME_USER,
+        summary: "the user name in home-directory paths: /home/NAME/, /Users/NAME/, C:\\Users\\NAME\\",
+        mask_keep: (0, 0),
+    },
+    BuiltinDetector {
+        name: LANDLINE,
+        summary: "landlines with an area code (010-12345678, (0755)1234567) after 电话/座机/固话/tel/phone",
+        mask_keep: (4, 2),
+    },
+    BuiltinDetector {
+        name: PASSPORT,
+        summary: "passport numbers (E12345678) after 护照/passport",
+        mask_keep: (1, 0),
+    },
+    BuiltinDetector {
+        name: WECHAT_ID,
+        summary: "WeChat ids after 微信/微信号/wechat, and wxid_... anywhere",
+        mask_keep: (0, 0),
+    },
+    BuiltinDetector {
+        name: PLATE,
+        summary: "licence plates (京A12345, new-energy 粤B·D12345) after 车牌/plate",
+        mask_keep: (1, 0),
+    },
+    BuiltinDetector {
+        name: BIRTH_DATE,
+        summary: "birth dates (1990-01-02, 1990年1月2日, 19900102) after 出生/生日/DOB/birthday",
+        mask_keep: (0, 0),
+    },
 ];
 
 /// What decides on a candidate found by a DFA pattern.
@@ -142,6 +220,20 @@ pub enum Handler {
     Ipv4,
     /// Also IPv4-mapped (`::ffff:203.0.113.5`, as Node.js reports clients): the IPv4 part is an IPv4 address.
     Ipv6,
+    /// The end of a key that may name a person's platform identifier (`userid`, `FromUserName`, `from`,
+    /// `id` inside a `from` object) and its separator; the validator reads the whole key and the value.
+    IdentityKey,
+    /// A Feishu/Lark user id by its shape: `ou_` or `on_` and 32 hex digits (the DFA sees the prefix).
+    LarkUserId,
+    /// `<@`: a Slack or Discord user mention (`<@U024BE7LH>`, `<@!80351110224678912>`).
+    Mention,
+    /// A word that makes the value after it personal: 电话/座机 (landline), 护照 (passport), QQ, 微信
+    /// (WeChat id), 车牌 (plate), 出生/生日/DOB (birth date).
+    ContextCue,
+    /// `wxid_`: a WeChat id by its shape.
+    Wxid,
+    /// A home directory's root (`/home/`, `/Users/`, `C:\Users\`): the user name follows.
+    HomeDir,
 }
 
 /// One built-in DFA pattern.
@@ -347,6 +439,56 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
             enc_digit!(),
             "{3})"
         ),
+    },
+    BuiltinPattern {
+        handler: Handler::IdentityKey,
+        detectors: &[Detector::UserId, Detector::Qq],
+        // The END of a key (`userid`, `FromUserName`, `senderStaffId`, `from`, `user`, `qq`, `uin`, `id`...;
+        // `chat` after `direct message from`; the validator reads the whole key back and decides), its closing
+        // quote at any escape level, the separator; or `>` closing an XML start tag (`<FromUserName>`).
+        regex: concat!(
+            r"(?-u:(?i:id|name|user|from|sender|author|nick|qq|uin|chat)",
+            r#"(?:(?:\\{0,3}["']|&quot;)?[ \t]*(?::|=|\xEF\xBC\x9A)|>))"#
+        ),
+    },
+    BuiltinPattern {
+        handler: Handler::LarkUserId,
+        detectors: &[Detector::UserId],
+        // Only the prefix (a counted body multiplies an unanchored DFA's states); the validator reads the 32
+        // hex digits.
+        regex: r"(?-u:o[un]_[0-9a-f])",
+    },
+    BuiltinPattern {
+        handler: Handler::Mention,
+        detectors: &[Detector::UserId],
+        regex: r"(?-u:<@!?[0-9A-Z])",
+    },
+    BuiltinPattern {
+        handler: Handler::ContextCue,
+        detectors: &[
+            Detector::Landline,
+            Detector::Passport,
+            Detector::Qq,
+            Detector::WechatId,
+            Detector::Plate,
+            Detector::BirthDate,
+        ],
+        // Longer words first (leftmost-first: `birthday` before `birth`).
+        regex: concat!(
+            r"(?-u:电话|座机|固话|传真|护照|微信|车牌|出生|生日",
+            r"|(?i:telephone|tel|phone|fax|passport|qq|wechat|weixin|plate|dob|birthday|birth|born))"
+        ),
+    },
+    BuiltinPattern {
+        handler: Handler::Wxid,
+        detectors: &[Detector::WechatId],
+        regex: r"(?-u:wxid_)",
+    },
+    BuiltinPattern {
+        handler: Handler::HomeDir,
+        detectors: &[Detector::HomeUser],
+        // Also with JSON-escaped backslashes (`C:\\Users\\`) and forward slashes (`C:/Users/`).
+        regex: r"(?-u:/home/|/Users/|[A-Za-z]:(?:\\{1,4}Users\\{1,4}|/Users/))",
     },
     BuiltinPattern {
         handler: Handler::Ipv6,

@@ -884,6 +884,7 @@ pub fn generate(name: &str, rng: &mut Rng) -> Option<String> {
         "sha1" => rng.hex(40),
         "md5" => rng.hex(32),
         "hex16" => rng.hex(16),
+        "hex32" => rng.hex(32),
         "phone86luhn" => draw(rng, mobile, |v| luhn_ok(&format!("86{v}"))),
         "phone0086luhn" => draw(rng, mobile, |v| luhn_ok(&format!("0086{v}"))),
         "id18luhn" => draw(rng, |rng| id18_with(rng, Some(false)), luhn_ok),
@@ -932,6 +933,53 @@ pub fn generate(name: &str, rng: &mut Rng) -> Option<String> {
             .pick(&["ZhangWei", "LiNa", "wangfang", "chen.jie", "HuangMin01"])
             .to_string(),
         "extuid" => format!("wm{}", rng.chars_from(TOKCHARS, 30)),
+        "extuid_wo" => format!("wo{}", rng.chars_from(TOKCHARS, 30)),
+        // issue 16: people's platform identifiers
+        "onid" => format!("on_{}", rng.hex(32)),
+        "wxopenid" => format!("o{}", rng.chars_from(TOKCHARS, 27)),
+        "tgid" => rng.range(100_000_000, 7_999_999_999).to_string(),
+        "tguser" => format!(
+            "{}{}",
+            rng.pick(&["wei", "lina", "jchen", "mike", "fang"]),
+            rng.range(1, 9999)
+        ),
+        "slackuid" => format!(
+            "{}{}",
+            rng.pick(&["U", "W"]),
+            rng.chars_from(b"ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", 10)
+        ),
+        // look-alikes of those: group, channel and update ids (same shapes, no person)
+        "groupnum" => rng.range(100_000, 999_999_999).to_string(),
+        "tgchat" => rng.range(1_000_000_000, 9_999_999_999).to_string(),
+        "chanid" => rng
+            .range(100_000_000_000_000_000, 999_999_999_999_999_999)
+            .to_string(),
+        "snowflake" => rng
+            .range(100_000_000_000_000_000, 999_999_999_999_999_999)
+            .to_string(),
+        "qqnum" => rng.range(10_000, 3_999_999_999).to_string(),
+        "dtstaff" => format!("{}{}", rng.pick(&["manager", "user", "0"]), rng.digits(8)),
+        "cjknick" => rng
+            .pick(&["陈佳顺", "王小明", "李静", "张伟", "刘洋"])
+            .to_string(),
+        "area" => rng
+            .pick(&["010", "021", "022", "023", "0755", "0571", "0512", "028"])
+            .to_string(),
+        "local8" => format!("{}{}", rng.range(2, 8), rng.digits(7)),
+        "d5" => rng.digits(5),
+        "d7" => rng.digits(7),
+        "d8" => rng.digits(8),
+        "wxname" => format!(
+            "{}_{}",
+            rng.pick(&["zhang", "lina", "wang", "chenjs"]),
+            rng.range(10, 9999)
+        ),
+        "lower12" => rng.chars_from(b"abcdefghijklmnopqrstuvwxyz0123456789", 12),
+        "homename" => format!(
+            "{}{}",
+            rng.pick(&["george", "presence", "lwang", "zhangsan", "m.rossi"]),
+            rng.range(1, 99)
+        ),
         "chatid" => format!("wr{}", rng.chars_from(TOKCHARS, 30)),
         // platform credentials (secrets)
         "tgtok" => telegram_token(rng),

@@ -10,10 +10,15 @@
 //!   session cookies.
 //! - [`tokens`]: self-identifying tokens (JWT, `sk-`, bot tokens, webhook URLs) and PEM private keys.
 //! - [`network`]: IPv4 (not versions), IPv6, IPv4-mapped IPv6.
+//! - [`identity`]: chat-platform user ids decided by their key or shape, home-directory user names.
+//! - [`cues`]: landlines, passports, QQ numbers, WeChat ids, plates and birth dates after a word that names
+//!   them.
 
 pub mod checksums;
 pub mod credentials;
+pub mod cues;
 pub mod email;
+pub mod identity;
 pub mod keys;
 pub mod network;
 pub mod numbers;
@@ -53,7 +58,7 @@ impl<'a> Context<'a> {
 /// Which detectors are on, and what the engine was told (redaction reads no clock).
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
-    pub on: [bool; 8],
+    pub on: [bool; Detector::COUNT],
     /// Birth dates after this year are not real.
     pub max_birth_year: u32,
 }
@@ -114,6 +119,12 @@ pub fn detect(
         Handler::TokenFormat => tokens::detect_format(ctx, start, end, out),
         Handler::BotToken => tokens::detect_bot_token(ctx, start, end, out),
         Handler::WebhookPath => tokens::detect_webhook_path(ctx, end, out),
+        Handler::IdentityKey => identity::detect_key(ctx, start, end, settings, out),
+        Handler::LarkUserId => identity::detect_lark(ctx, start, out),
+        Handler::Mention => identity::detect_mention(ctx, start, out),
+        Handler::HomeDir => identity::detect_home(ctx, start, end, out),
+        Handler::ContextCue => cues::detect(ctx, start, end, settings, out),
+        Handler::Wxid => cues::detect_wxid(ctx, start, out),
         Handler::Keyword
         | Handler::Bearer
         | Handler::ChatPassword
@@ -152,6 +163,15 @@ pub fn validate_user_match(
         Detector::Email => email::validate_span(ctx, start, end),
         Detector::Ipv4 => network::ipv4_valid(ctx, start, end).then_some((start, end, start)),
         Detector::Ipv6 => network::ipv6_valid(ctx, start, end).then_some((start, end, start)),
-        Detector::Secret | Detector::Password => Some((start, end, start)),
+        Detector::Secret
+        | Detector::Password
+        | Detector::UserId
+        | Detector::Qq
+        | Detector::HomeUser
+        | Detector::Landline
+        | Detector::Passport
+        | Detector::WechatId
+        | Detector::Plate
+        | Detector::BirthDate => Some((start, end, start)),
     }
 }

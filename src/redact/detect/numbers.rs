@@ -762,7 +762,7 @@ pub fn validate_span(
     settings: &Settings,
 ) -> Option<(usize, usize, usize)> {
     let mut only = *settings;
-    only.on = [false; 8];
+    only.on = [false; Detector::COUNT];
     only.on[det.index()] = true;
     let run = lex(ctx, start);
     let mut hit = None;
@@ -785,7 +785,7 @@ mod tests {
     fn numbers(text: &str) -> Vec<(String, Detector)> {
         let hay = text.as_bytes();
         let settings = Settings {
-            on: [true; 8],
+            on: [true; Detector::COUNT],
             max_birth_year: 2026,
         };
         let mut out = Vec::new();

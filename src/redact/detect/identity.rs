@@ -1,0 +1,787 @@
+//! Identities: the identifiers that tie a log line to a person on a chat platform, decided by the key in front
+//! of them (in every container: `key=value`, `key: value`, JSON plain and escaped, Python reprs, XML plain and
+//! CDATA), by their own shape (Feishu/Lark `ou_…`/`on_…`, Slack/Discord `<@…>` mentions), and the user name
+//! in a home-directory path.
+//!
+//! The bot's own identifiers name no person and are kept: WeCom corp id (`ToUserName`, `corpid`), agent and
+//! app ids, bot ids (DingTalk `chatbotUserId`, `robotCode`), chat and group ids (`chatId`, Feishu `oc_…`).
+//! Only the keys listed here are read; every other key's value is left alone.
+
+use super::{numbers, Context, Detector, Found, Settings};
+use crate::redact::text::{self, Ch, Cursor, Form};
+
+/// Longest identifier value, in characters: longer values are messages, not identifiers.
+const MAX_VALUE_CHARS: usize = 64;
+/// How far back (characters) the object holding an `id` key is looked for.
+const MAX_OBJECT_LOOKBACK: usize = 400;
+
+/// What a key says about its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyKind {
+    /// A person's platform identifier or nickname, whatever its shape.
+    Person,
+    /// A QQ number.
+    Qq,
+    /// `user`, `from`, `sender`, `author`, `username`: a person when the value is one word that is not a
+    /// placeholder, a system account, a host or a path.
+    Generic,
+    /// `id`, `first_name`, `username`... : a person's only inside a `from`/`user`/`sender`/`author` object.
+    InPersonObject,
+}
+
+/// Keys whose value is a person's identifier (normalized: lower case, letters and digits only).
+const PERSON_KEYS: &[&[u8]] = &[
+    b"userid",
+    b"fromusername",
+    b"fromuser",
+    b"fromuserid",
+    b"externaluserid",
+    b"openid",
+    b"unionid",
+    b"senderstaffid",
+    b"staffid",
+    b"senderid",
+    b"senderopenid",
+    b"senderunionid",
+    b"senderuserid",
+    b"useropenid",
+    b"memberopenid",
+    b"authorid",
+    b"touser",
+    b"sendernick",
+    b"sendername",
+    b"nickname",
+    b"nick",
+    b"fromid",
+    b"followuser",
+];
+
+/// Key endings that name a person's id (`sender_user_id`, `operator_open_id`)...
+const PERSON_SUFFIXES: &[&[u8]] = &[b"userid", b"openid", b"unionid", b"staffid"];
+/// ... unless the key names the bot, the app or a chat (`chatbotUserId`, `app_open_id`).
+const NOT_PERSON_PREFIXES: &[&[u8]] = &[
+    b"chatbot", b"bot", b"robot", b"app", b"corp", b"agent", b"chat", b"group", b"tenant", b"to",
+];
+
+const QQ_KEYS: &[&[u8]] = &[
+    b"qq",
+    b"qqnumber",
+    b"qqno",
+    b"qqid",
+    b"uin",
+    b"qquin",
+    b"senderuin",
+    b"fromuin",
+];
+
+const GENERIC_KEYS: &[&[u8]] = &[b"user", b"username", b"from", b"sender", b"author"];
+
+const IN_OBJECT_KEYS: &[&[u8]] = &[
+    b"id",
+    b"firstname",
+    b"lastname",
+    b"globalname",
+    b"displayname",
+    b"name",
+];
+
+/// Objects (by their key or class name) that describe a person: Telegram `from`, `forward_from`,
+/// `new_chat_member`; Discord `author`, `user`, `member`; Python reprs `User(...)`.
+const PERSON_OBJECTS: &[&[u8]] = &[
+    b"from",
+    b"user",
+    b"sender",
+    b"author",
+    b"member",
+    b"forwardfrom",
+    b"newchatmember",
+    b"newchatmembers",
+    b"leftchatmember",
+    b"fromuser",
+    b"mentions",
+];
+
+/// Values that are no one: placeholders, booleans, broadcast targets, system accounts.
+const NOT_A_PERSON: &[&str] = &[
+    "null",
+    "none",
+    "nil",
+    "undefined",
+    "n/a",
+    "na",
+    "unknown",
+    "true",
+    "false",
+    "-",
+    "--",
+    "0",
+    "(private)",
+    "@all",
+    "all",
+    "system",
+    "anonymous",
+    "guest",
+    "bot",
+    "self",
+    "me",
+    "everyone",
+    "here",
+    "channel",
+    "localhost",
+    "default",
+    "public",
+    "shared",
+    // Channels and sources (`from=wecom`, WeChat share links' `from=singlemessage`).
+    "wecom",
+    "wechat",
+    "weixin",
+    "feishu",
+    "lark",
+    "dingtalk",
+    "telegram",
+    "slack",
+    "discord",
+    "qq",
+    "singlemessage",
+    "groupmessage",
+    "timeline",
+    "web",
+    "api",
+    "app",
+];
+
+/// System and service accounts: no person (`user=root`, `user=sshd` in PAM lines, `/home/git/`).
+const SYSTEM_ACCOUNTS: &[&str] = &[
+    "root",
+    "admin",
+    "administrator",
+    "nobody",
+    "daemon",
+    "www-data",
+    "bin",
+    "sys",
+    "sync",
+    "games",
+    "man",
+    "lp",
+    "mail",
+    "news",
+    "uucp",
+    "proxy",
+    "backup",
+    "list",
+    "irc",
+    "gnats",
+    "operator",
+    "ops",
+    "devops",
+    "deploy",
+    "service",
+    "halt",
+    "shutdown",
+    "ftp",
+    "sshd",
+    "mysql",
+    "postgres",
+    "oracle",
+    "nginx",
+    "apache",
+    "httpd",
+    "redis",
+    "git",
+    "test",
+    "guest",
+    "ubuntu",
+    "debian",
+    "centos",
+    "ec2-user",
+    "pi",
+    "vagrant",
+    "runner",
+    "node",
+    "docker",
+    "jenkins",
+    "hadoop",
+    "hdfs",
+    "yarn",
+    "spark",
+    "zookeeper",
+    "kafka",
+    "elasticsearch",
+    "systemd-network",
+    "messagebus",
+    "syslog",
+    "polkitd",
+    "_apt",
+    "openclaw",
+    "clawdbot",
+    "moltbot",
+    "logveil",
+];
+
+fn is_system_account(name: &str) -> bool {
+    SYSTEM_ACCOUNTS.contains(&name.to_lowercase().as_str())
+}
+
+fn classify(norm: &[u8]) -> Option<KeyKind> {
+    let is = |list: &[&[u8]]| list.contains(&norm);
+    if is(QQ_KEYS) {
+        return Some(KeyKind::Qq);
+    }
+    if is(PERSON_KEYS) {
+        return Some(KeyKind::Person);
+    }
+    if PERSON_SUFFIXES.iter().any(|s| norm.ends_with(s))
+        && !NOT_PERSON_PREFIXES.iter().any(|p| norm.starts_with(p))
+    {
+        return Some(KeyKind::Person);
+    }
+    if is(GENERIC_KEYS) {
+        return Some(KeyKind::Generic);
+    }
+    if is(IN_OBJECT_KEYS) {
+        return Some(KeyKind::InPersonObject);
+    }
+    None
+}
+
+/// A key read backwards: its normalized name and where it starts.
+struct KeyAt {
+    norm: Vec<u8>,
+    start: usize,
+}
+
+/// The key that ends at `c` (moving `c` to its start): ASCII letters, digits, `_`, `-`, `.` (at most 40).
+fn read_key_back(c: &mut Cursor) -> Option<KeyAt> {
+    let mut raw = Vec::new();
+    c.back_while(40, |ch| {
+        let ok = ch.c.is_ascii_alphanumeric() || matches!(ch.c, '_' | '-' | '.');
+        if ok {
+            raw.push(ch.c as u8);
+        }
+        ok
+    });
+    raw.reverse();
+    // `msg.from` is `from`: the last dotted part is the key.
+    let last = raw.rsplit(|&b| b == b'.').next().unwrap_or_default();
+    let norm: Vec<u8> = last
+        .iter()
+        .filter(|b| b.is_ascii_alphanumeric())
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    (!norm.is_empty()).then_some(KeyAt { norm, start: c.at })
+}
+
+/// Moves back over quotes (at any escape level) and blanks.
+fn skip_quotes_back(c: &mut Cursor) {
+    c.back_while(4, |ch| matches!(ch.c, '"' | '\'' | '`') || ch.is_blank());
+}
+
+/// Decides on a key candidate `[start, end)` (the end of a key and its separator, or `>` of an XML start
+/// tag); returns where the search resumes.
+pub fn detect_key(
+    ctx: &Context,
+    start: usize,
+    end: usize,
+    settings: &Settings,
+    out: &mut Vec<Found>,
+) -> usize {
+    match key_value(ctx, start, end, settings) {
+        Some(f) => {
+            out.push(f);
+            f.end
+        }
+        None => end,
+    }
+}
+
+fn key_value(ctx: &Context, start: usize, end: usize, settings: &Settings) -> Option<Found> {
+    let mut c = ctx.cursor(end);
+    let sep = c.prev()?;
+    let xml = sep.c == '>';
+    if !xml {
+        skip_quotes_back(&mut c);
+    }
+    let key = read_key_back(&mut c)?;
+    // The DFA saw the key's end: the key read back must reach into the candidate.
+    if key.start > start {
+        return None;
+    }
+    if xml && c.peek_back().is_none_or(|ch| ch.c != '<') {
+        return None;
+    }
+    // `[user_id:3f9a1c2b]` is logveil's own pseudonym: redacted text passes again unchanged.
+    if !xml && c.peek_back().is_some_and(|ch| ch.c == '[') {
+        return None;
+    }
+    let mut kind = classify(&key.norm);
+    let mut before = ctx.cursor(key.start);
+    skip_quotes_back(&mut before);
+    let in_query = before
+        .peek_back()
+        .is_some_and(|ch| matches!(ch.c, '&' | '?'));
+    if kind == Some(KeyKind::Generic) && key.norm == b"from" && in_query {
+        // A URL's `from=` names where a link came from, not who.
+        return None;
+    }
+    if kind.is_none() && key.norm == b"chat" && names_a_direct_chat(before) {
+        // WeCom: `Processing direct message from chat: ID user: ID`: a direct chat's id is the user's.
+        kind = Some(KeyKind::Person);
+    }
+    let kind = kind?;
+    if kind == KeyKind::InPersonObject && !in_person_object(ctx, key.start) {
+        return None;
+    }
+    let (vs, mut ve, quoted) = value_after(ctx, end, xml)?;
+    if kind == KeyKind::Generic && !quoted {
+        // A display name before an address (`From: Zhang Wei <zw@example.com>`): all of it.
+        if let Some(name_end) = display_name_end(ctx.hay, ve) {
+            ve = name_end;
+            return (vs >= ctx.emit_floor).then(|| Found::new(Detector::UserId, vs, ve));
+        }
+    }
+    let value: Vec<Ch> = Cursor::new(ctx.hay, vs, vs)
+        .take_while(|ch| ch.start < ve)
+        .collect();
+    if !value_fits(kind, &value, quoted) || taken_by_another(ctx, vs, ve, &value, settings) {
+        return None;
+    }
+    let det = if kind == KeyKind::Qq {
+        Detector::Qq
+    } else {
+        Detector::UserId
+    };
+    (vs >= ctx.emit_floor).then(|| Found::new(det, vs, ve))
+}
+
+/// A user id that is a mobile number, resident ID, bank card or e-mail address is left to that detector (which
+/// runs on the value next): it is labelled what it is.
+fn taken_by_another(
+    ctx: &Context,
+    vs: usize,
+    ve: usize,
+    value: &[Ch],
+    settings: &Settings,
+) -> bool {
+    if value.iter().any(|ch| ch.c == '@') {
+        return settings.on(Detector::Email);
+    }
+    let digits = value.iter().filter(|ch| ch.digit().is_some()).count();
+    if digits < 11 {
+        return false;
+    }
+    [Detector::Phone, Detector::IdCard, Detector::BankCard]
+        .into_iter()
+        .any(|d| settings.on(d) && numbers::validate_span(ctx, vs, ve, d, settings).is_some())
+}
+
+/// Does the text before `c` say a direct (one-to-one) chat's message is from the chat that follows?
+fn names_a_direct_chat(mut c: Cursor) -> bool {
+    c.back_while(2, |ch| ch.is_blank());
+    if !c.eat_back("message from") {
+        return false;
+    }
+    c.back_while(2, |ch| ch.is_blank());
+    ["direct", "single", "p2p", "private"].iter().any(|w| {
+        let mut d = c;
+        d.eat_back(w)
+    })
+}
+
+/// Where a display name that continues past `from` (more words) ends, when an address in `<...>` follows
+/// it on the same line: at the last word before `<`.
+fn display_name_end(hay: &[u8], from: usize) -> Option<usize> {
+    let mut c = Cursor::new(hay, from, from);
+    let mut last = from;
+    let mut words = 0;
+    loop {
+        let blanks = c.forward_while(2, |ch| ch.is_blank());
+        let ch = c.peek()?;
+        if ch.c == '<' {
+            return (blanks > 0 && words < 4).then_some(last);
+        }
+        if blanks == 0 && words > 0 {
+            return None;
+        }
+        let n = c.forward_while(MAX_VALUE_CHARS, |ch| {
+            ch.is_alnum() || matches!(ch.c, '.' | '-' | '\'')
+        });
+        if n == 0 {
+            return None;
+        }
+        words += 1;
+        last = c.at;
+    }
+}
+
+/// Is the key starting at `key_start` inside an object that describes a person (`"from":{"id":...`,
+/// `'user': {'id': ...`, `User(id=...`)?
+fn in_person_object(ctx: &Context, key_start: usize) -> bool {
+    let mut c = ctx.cursor(key_start);
+    let mut depth = 0usize;
+    let mut seen = 0;
+    let opener = loop {
+        let Some(ch) = c.prev() else { return false };
+        seen += 1;
+        if seen > MAX_OBJECT_LOOKBACK || ch.is_newline() {
+            return false;
+        }
+        match ch.c {
+            '}' | ')' => depth += 1,
+            '{' | '(' if depth == 0 => break ch.c,
+            '{' | '(' => depth -= 1,
+            _ => {}
+        }
+    };
+    if opener == '(' {
+        // A Python repr: the class name before the parenthesis.
+        return read_key_back(&mut c).is_some_and(|k| PERSON_OBJECTS.contains(&k.norm.as_slice()));
+    }
+    // An object in an array (`"mentions":[{"id":...`).
+    c.back_while(2, |ch| ch.c == '[' || ch.is_blank());
+    match c.prev() {
+        Some(ch) if matches!(ch.c, ':' | '=') => {}
+        _ => return false,
+    }
+    skip_quotes_back(&mut c);
+    read_key_back(&mut c).is_some_and(|k| PERSON_OBJECTS.contains(&k.norm.as_slice()))
+}
+
+/// The value after a separator ending at `at`: `(start, end, quoted)`. None when there is none, or it is an
+/// object or array (its keys decide), or it runs on too long to be an identifier.
+fn value_after(ctx: &Context, at: usize, xml: bool) -> Option<(usize, usize, bool)> {
+    let mut c = Cursor::new(ctx.hay, at, at);
+    c.forward_while(3, |ch| ch.is_blank());
+    if xml {
+        let cdata = c.eat("<![CDATA[");
+        let vs = c.at;
+        let n = c.forward_while(MAX_VALUE_CHARS + 1, |ch| {
+            !matches!(ch.c, '<' | ']') && !ch.is_newline()
+        });
+        if n > MAX_VALUE_CHARS || n == 0 {
+            return None;
+        }
+        let ve = c.at;
+        let closed = if cdata {
+            c.eat("]]>")
+        } else {
+            c.peek().is_some_and(|ch| ch.c == '<')
+        };
+        return closed.then_some((vs, ve, true));
+    }
+    let first = c.peek()?;
+    if matches!(first.c, '"' | '\'') {
+        let q = first.c;
+        c.next();
+        let vs = c.at;
+        let n = c.forward_while(MAX_VALUE_CHARS + 1, |ch| ch.c != q && !ch.is_newline());
+        if n > MAX_VALUE_CHARS || n == 0 || c.peek().is_none_or(|ch| ch.c != q) {
+            return None;
+        }
+        return Some((vs, c.at, true));
+    }
+    if matches!(first.c, '{' | '[' | '<' | '(') {
+        return None;
+    }
+    let vs = c.at;
+    let n = c.forward_while(MAX_VALUE_CHARS + 1, |ch| !unquoted_stop(ch));
+    // `from_user=User(...)`: a constructor, whose keys decide.
+    if n > MAX_VALUE_CHARS || n == 0 || c.peek().is_some_and(|ch| ch.c == '(') {
+        return None;
+    }
+    Some((vs, c.at, false))
+}
+
+/// How an unquoted value ends.
+fn unquoted_stop(ch: &Ch) -> bool {
+    ch.is_blank()
+        || ch.is_newline()
+        || ch.is_ansi()
+        || ch.form == Form::Invalid
+        || text::is_cjk_punct(ch.c)
+        || matches!(
+            ch.c,
+            ',' | ';' | '&' | ')' | ']' | '}' | '<' | '>' | '"' | '\'' | '|' | ':' | '(' | '['
+        )
+}
+
+/// Is `value` (its characters) an identifier of a person, for a key of `kind`?
+fn value_fits(kind: KeyKind, value: &[Ch], quoted: bool) -> bool {
+    let s: String = value.iter().map(|ch| ch.c).collect();
+    let lower = s.to_lowercase();
+    if NOT_A_PERSON.contains(&lower.as_str())
+        || is_system_account(&lower)
+        || s.chars().all(|c| matches!(c, '*' | 'x' | 'X'))
+        || s.starts_with("${")
+        || s.starts_with("{{")
+        || s.starts_with('%')
+        || s.starts_with('[')
+    {
+        return false;
+    }
+    match kind {
+        KeyKind::Qq => {
+            let n = s.len();
+            s.bytes().all(|b| b.is_ascii_digit()) && (5..=11).contains(&n) && !s.starts_with('0')
+        }
+        KeyKind::Person => !quoted || !s.trim().is_empty(),
+        KeyKind::Generic | KeyKind::InPersonObject => {
+            let body = s.strip_prefix('@').unwrap_or(&s);
+            !body.is_empty()
+                && (kind == KeyKind::InPersonObject || !body.chars().any(char::is_whitespace))
+                && !body.contains(['/', '\\', '@', '='])
+                // `from=mail.example.com` is a host; `from=chen.jie` a person.
+                && !looks_like_a_host(body)
+        }
+    }
+}
+
+/// Top-level domains and local suffixes that end host names.
+const HOST_SUFFIXES: &[&str] = &[
+    "com",
+    "net",
+    "org",
+    "cn",
+    "io",
+    "local",
+    "lan",
+    "internal",
+    "dev",
+    "app",
+    "ai",
+    "cloud",
+    "edu",
+    "gov",
+    "info",
+    "biz",
+    "me",
+    "co",
+    "us",
+    "uk",
+    "de",
+    "jp",
+    "hk",
+    "tw",
+    "top",
+    "xyz",
+    "site",
+    "online",
+    "localdomain",
+    "svc",
+    "cluster",
+];
+
+/// A host name or dotted number: its last label is a domain suffix or digits.
+fn looks_like_a_host(v: &str) -> bool {
+    match v.rsplit_once('.') {
+        None => false,
+        Some((_, last)) => {
+            last.bytes().all(|b| b.is_ascii_digit())
+                || HOST_SUFFIXES.contains(&last.to_ascii_lowercase().as_str())
+        }
+    }
+}
+
+/// Decides on a Feishu/Lark user id at `start` (`ou_` or `on_` and 32 hex digits): not inside a longer word (a
+/// hex digest that happens to hold `ou_`).
+pub fn detect_lark(ctx: &Context, start: usize, out: &mut Vec<Found>) -> usize {
+    let hay = ctx.hay;
+    let body = start + 3;
+    let hex = hay[body.min(hay.len())..]
+        .iter()
+        .take(33)
+        .take_while(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        .count();
+    if hex != 32 {
+        return start + 1;
+    }
+    let end = body + 32;
+    let glued_left = ctx
+        .cursor(start)
+        .peek_back()
+        .is_some_and(|p| p.is_ascii_alnum());
+    let glued_right = Cursor::new(ctx.hay, end, end)
+        .peek()
+        .is_some_and(|n| n.is_ascii_alnum() || n.c == '_');
+    if glued_left || glued_right || start < ctx.emit_floor {
+        return start + 1;
+    }
+    out.push(Found::new(Detector::UserId, start, end));
+    end
+}
+
+/// Decides on a mention `<@…` at `start`: Slack `<@U024BE7LH>` / `<@U024BE7LH|name>`, Discord
+/// `<@80351110224678912>` / `<@!80351110224678912>`. The id is replaced, the brackets stay.
+pub fn detect_mention(ctx: &Context, start: usize, out: &mut Vec<Found>) -> usize {
+    let hay = ctx.hay;
+    let mut vs = start + 2;
+    if hay.get(vs) == Some(&b'!') {
+        vs += 1;
+    }
+    let mut ve = vs;
+    while ve < hay.len() && ve - vs <= 24 && hay[ve].is_ascii_alphanumeric() {
+        ve += 1;
+    }
+    let id = &hay[vs..ve];
+    let slack = matches!(id.first(), Some(b'U' | b'W'))
+        && (9..=12).contains(&id.len())
+        && id
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    let discord = (17..=20).contains(&id.len()) && id.iter().all(u8::is_ascii_digit);
+    let closed = matches!(hay.get(ve), Some(b'>' | b'|'));
+    if !(closed && (slack || discord)) {
+        return start + 1;
+    }
+    out.push(Found::new(Detector::UserId, vs, ve));
+    ve
+}
+
+/// Home-directory roots whose "user" is no person besides system accounts: shared folders, placeholders.
+const NOT_A_HOME_USER: &[&str] = &[
+    "public",
+    "default",
+    "default user",
+    "all users",
+    "defaultapppool",
+    "shared",
+    "linuxbrew",
+    "user",
+    "username",
+    "user-name",
+    "me",
+    "you",
+    "your-user",
+    "yourname",
+];
+
+/// Decides on a home root `[start, end)` (`/home/`, `/Users/`, `C:\Users\`, `C:\\Users\\`): the user name
+/// after it, when the root starts a path (not `/api/Users/42`).
+pub fn detect_home(ctx: &Context, start: usize, end: usize, out: &mut Vec<Found>) -> usize {
+    let hay = ctx.hay;
+    if hay[start] == b'/' && !path_starts_at(ctx, start) {
+        return end;
+    }
+    if hay[start] != b'/'
+        && ctx
+            .cursor(start)
+            .peek_back()
+            .is_some_and(|p| p.is_ascii_alnum())
+    {
+        return end;
+    }
+    // The name: up to the next separator.
+    let mut c = Cursor::new(hay, end, end);
+    let mut name: Vec<Ch> = Vec::new();
+    c.forward_while(65, |ch| {
+        let ok = ch.is_alnum() || matches!(ch.c, '.' | '_' | '-' | ' ');
+        if ok {
+            name.push(*ch);
+        }
+        ok
+    });
+    if name.len() > 64 {
+        return end;
+    }
+    // A blank ends the name unless a path separator follows the words (`C:\Users\Jane Doe\`).
+    let sep_follows = c.peek().is_some_and(|ch| matches!(ch.c, '/' | '\\'));
+    if !sep_follows {
+        if let Some(blank) = name.iter().position(|ch| ch.c == ' ') {
+            name.truncate(blank);
+        }
+    }
+    while name.last().is_some_and(|ch| ch.c == ' ') {
+        name.pop();
+    }
+    let text: String = name.iter().map(|ch| ch.c).collect();
+    let Some(last) = name.last() else {
+        return end;
+    };
+    if text.starts_with('.')
+        || is_system_account(&text)
+        || NOT_A_HOME_USER.contains(&text.to_lowercase().as_str())
+    {
+        return end;
+    }
+    let ve = last.end;
+    if end < ctx.emit_floor {
+        return end;
+    }
+    out.push(Found::new(Detector::HomeUser, end, ve));
+    ve
+}
+
+/// Does a path start at `at` (a `/`)? Not when it continues a word or another path (`/api/Users/`,
+/// `/mnt/home/`), yes after a blank, quote, `=`, `:`, `(`, `file://` or at the start.
+fn path_starts_at(ctx: &Context, at: usize) -> bool {
+    let mut c = ctx.cursor(at);
+    match c.prev() {
+        None => true,
+        Some(p) if p.c == '/' => c.eat_back("file:/"),
+        Some(p) => !(p.is_alnum() || matches!(p.c, '.' | '_' | '-' | '~' | '\\')),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hits(s: &str) -> Vec<(String, Detector)> {
+        use crate::redact::patterns::Handler;
+        let hay = s.as_bytes();
+        let mut out = Vec::new();
+        // Every candidate as the DFA would give it, found here by brute force over starts.
+        for (handler, find) in [
+            (Handler::HomeDir, &["/home/", "/Users/", ":\\Users\\"][..]),
+            (Handler::LarkUserId, &["ou_", "on_"][..]),
+        ] {
+            for pat in find {
+                for (i, _) in s.match_indices(pat) {
+                    let ctx = Context::new(hay, i, 0);
+                    match handler {
+                        Handler::HomeDir => {
+                            let st = if pat.starts_with(':') { i - 1 } else { i };
+                            detect_home(&ctx, st, i + pat.len(), &mut out);
+                        }
+                        _ => {
+                            detect_lark(&ctx, i, &mut out);
+                        }
+                    }
+                }
+            }
+        }
+        out.iter()
+            .map(|f| (s[f.start..f.end].to_string(), f.det))
+            .collect()
+    }
+
+    #[test]
+    fn home_names_are_found_where_a_path_starts() {
+        let h = |s| hits(s).into_iter().map(|x| x.0).collect::<Vec<_>>();
+        assert_eq!(h("at /home/george/.npm/x.js"), ["george"]);
+        assert_eq!(h("file:///Users/presence79/.nvm"), ["presence79"]);
+        assert_eq!(h("log file: C:\\Users\\Li Lei\\.openclaw\\x"), ["Li Lei"]);
+        assert!(h("GET /api/Users/42/").is_empty());
+        assert!(h("/root/.openclaw and /home/ alone").is_empty());
+        assert!(h("C:\\Users\\Administrator\\.openclaw").is_empty());
+    }
+
+    #[test]
+    fn lark_ids_inside_a_longer_word_are_kept() {
+        let id = "ou_06f9111ba7a24ea6e108c2f5a3d3e6c0";
+        assert_eq!(hits(&format!("from {id}: 1")).len(), 1);
+        assert!(hits(&format!("sha=ab{id}")).is_empty());
+    }
+
+    #[test]
+    fn keys_are_classified_with_the_bots_own_kept() {
+        assert_eq!(classify(b"fromusername"), Some(KeyKind::Person));
+        assert_eq!(classify(b"senderuserid"), Some(KeyKind::Person));
+        assert_eq!(classify(b"chatbotuserid"), None);
+        assert_eq!(classify(b"tousername"), None);
+        assert_eq!(classify(b"corpid"), None);
+        assert_eq!(classify(b"appid"), None);
+        assert_eq!(classify(b"chatid"), None);
+        assert_eq!(classify(b"uin"), Some(KeyKind::Qq));
+    }
+}
