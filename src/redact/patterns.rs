@@ -443,20 +443,28 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
     BuiltinPattern {
         handler: Handler::IdentityKey,
         detectors: &[Detector::UserId, Detector::Qq],
-        // The END of a key (`userid`, `FromUserName`, `senderStaffId`, `from`, `user`, `qq`, `uin`, `id`...;
-        // `chat` after `direct message from`; the validator reads the whole key back and decides), its closing
-        // quote at any escape level, the separator; or `>` closing an XML start tag (`<FromUserName>`).
+        // A key that may name a person's platform identifier (the validator reads it back and decides), its
+        // closing quote at any escape level, the separator; or `>` closing an XML start tag
+        // (`<FromUserName>`). The keys are spelled out, each starting a word, so that `msg_id=`,
+        // `"trace_id":` or `filename=` never stop the scan; a key ending in `user_id`, `open_id`, `union_id`
+        // or `staff_id` may have any prefix (`sender_user_id`, `operator_open_id`; the validator keeps the
+        // bot's and the app's). Every key of `detect::identity`'s lists is here: `user[_-]?name` stands for
+        // `username`, `user_name`, `userName`.
         regex: concat!(
-            r"(?-u:(?i:id|name|user|from|sender|author|nick|qq|uin|chat)",
+            r"(?-u:(?:\b{start}(?i:",
+            r"from[_-]?user(?:[_-]?name)?|to[_-]?user|follow[_-]?user|sender(?:[_-]?(?:id|nick|name|uin))?",
+            r"|nick(?:[_-]?name)?|from(?:[_-]?(?:id|uin))?|author(?:[_-]?id)?|qq(?:[_-]?(?:number|no|id|uin))?",
+            r"|uin|user(?:[_-]?name)?|id|(?:first|last|global|display)[_-]?name|name|chat",
+            r")|(?i:user|open|union|staff)[_-]?(?i:id))",
             r#"(?:(?:\\{0,3}["']|&quot;)?[ \t]*(?::|=|\xEF\xBC\x9A)|>))"#
         ),
     },
     BuiltinPattern {
         handler: Handler::LarkUserId,
         detectors: &[Detector::UserId],
-        // Only the prefix (a counted body multiplies an unanchored DFA's states); the validator reads the 32
-        // hex digits.
-        regex: r"(?-u:o[un]_[0-9a-f])",
+        // Only the prefix and 8 hex digits (a counted body of 32 multiplies an unanchored DFA's states; 8
+        // digits keep `session_abc`, `function_call` from stopping the scan); the validator reads all 32.
+        regex: r"(?-u:o[un]_[0-9a-f]{8})",
     },
     BuiltinPattern {
         handler: Handler::Mention,
@@ -473,10 +481,19 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
             Detector::Plate,
             Detector::BirthDate,
         ],
-        // Longer words first (leftmost-first: `birthday` before `birth`).
+        // The cue word and the byte after it (the validator finds the word's end again, and that the word
+        // starts one, reading escapes: `\u7684QQ`): an ASCII cue is not followed by a letter, `.` or `@`
+        // (`tel:`, `QQ号`, not `Telegram`, `qq.com`,
+        // `weixin.qq.com`; a label glued on, `phoneno`, `birthdate`, is part of the candidate); a Chinese
+        // cue is followed by ASCII, a blank, `：` or what `cues::skip_to_value` reads (`号`, `是`, `日期`,
+        // `年月日`), not by more Chinese text (`企业微信里`, `微信支付`). Longer words first
+        // (leftmost-first: `birthday` before `birth`).
         regex: concat!(
-            r"(?-u:电话|座机|固话|传真|护照|微信|车牌|出生|生日",
-            r"|(?i:telephone|tel|phone|fax|passport|qq|wechat|weixin|plate|dob|birthday|birth|born))"
+            r"(?-u:(?i:telephone|tel|phone|fax|passport|qq|wechat|weixin|plate|dob|birthday|birth|born)",
+            r"(?i:date|id|number|no)?[^A-Za-z.@]",
+            r"|(?:电话|座机|固话|传真|护照|微信|出生|生日)",
+            r"(?:[\x00-\x7F]|号|是|为|為|：|日|年|\xC2\xA0|\xE2\x80[\x82-\x8A\xAF]|\xE3\x80\x80)",
+            r"|车牌)"
         ),
     },
     BuiltinPattern {
@@ -487,8 +504,10 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
     BuiltinPattern {
         handler: Handler::HomeDir,
         detectors: &[Detector::HomeUser],
-        // Also with JSON-escaped backslashes (`C:\\Users\\`) and forward slashes (`C:/Users/`).
-        regex: r"(?-u:/home/|/Users/|[A-Za-z]:(?:\\{1,4}Users\\{1,4}|/Users/))",
+        // Also with JSON-escaped backslashes (`C:\\Users\\`) and forward slashes (`C:/Users/`). A Windows
+        // path's candidate starts at the colon (the validator reads the drive letter): starting at the
+        // letter would make every letter a byte the scan stops at.
+        regex: r"(?-u:/home/|/Users/|:(?:\\{1,4}Users\\{1,4}|/Users/))",
     },
     BuiltinPattern {
         handler: Handler::Ipv6,

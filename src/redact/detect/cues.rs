@@ -18,12 +18,43 @@ enum Cue {
     Birth,
 }
 
-/// The cue `[start, end)` (the DFA's candidate), if it starts a word.
-fn cue_at(ctx: &Context, start: usize, end: usize) -> Option<Cue> {
-    let raw = &ctx.hay[start..end];
-    let ascii = raw.is_ascii();
+/// The cue words, longer ones first where one begins another (`telephone` before `tel`, `birthday` before
+/// `birth`); ASCII ones in any case.
+const CUES: &[(&str, Cue)] = &[
+    ("电话", Cue::Landline),
+    ("座机", Cue::Landline),
+    ("固话", Cue::Landline),
+    ("传真", Cue::Landline),
+    ("telephone", Cue::Landline),
+    ("tel", Cue::Landline),
+    ("phone", Cue::Landline),
+    ("fax", Cue::Landline),
+    ("护照", Cue::Passport),
+    ("passport", Cue::Passport),
+    ("qq", Cue::Qq),
+    ("微信", Cue::Wechat),
+    ("wechat", Cue::Wechat),
+    ("weixin", Cue::Wechat),
+    ("车牌", Cue::Plate),
+    ("plate", Cue::Plate),
+    ("出生", Cue::Birth),
+    ("生日", Cue::Birth),
+    ("dob", Cue::Birth),
+    ("birthday", Cue::Birth),
+    ("birth", Cue::Birth),
+    ("born", Cue::Birth),
+];
+
+/// The cue word at the start of the DFA's candidate (which also holds the byte after it) and where the
+/// word ends, if it starts a word.
+fn cue_at(ctx: &Context, start: usize) -> Option<(Cue, usize)> {
+    let raw = &ctx.hay[start..];
+    let (word, cue) = CUES.iter().find(|(w, _)| {
+        raw.get(..w.len())
+            .is_some_and(|r| r.eq_ignore_ascii_case(w.as_bytes()))
+    })?;
     // An ASCII cue is a word of its own (`tel`, not `hotel`; `qq`, not `weixin.qq.com`).
-    if ascii
+    if word.is_ascii()
         && ctx
             .cursor(start)
             .peek_back()
@@ -31,22 +62,7 @@ fn cue_at(ctx: &Context, start: usize, end: usize) -> Option<Cue> {
     {
         return None;
     }
-    let word = if ascii {
-        String::from_utf8_lossy(raw).to_ascii_lowercase()
-    } else {
-        String::from_utf8_lossy(raw).into_owned()
-    };
-    Some(match word.as_str() {
-        "电话" | "座机" | "固话" | "传真" | "tel" | "telephone" | "phone" | "fax" => {
-            Cue::Landline
-        }
-        "护照" | "passport" => Cue::Passport,
-        "qq" => Cue::Qq,
-        "微信" | "wechat" | "weixin" => Cue::Wechat,
-        "车牌" | "plate" => Cue::Plate,
-        "出生" | "生日" | "dob" | "birthday" | "birth" | "born" => Cue::Birth,
-        _ => return None,
-    })
+    Some((*cue, start + word.len()))
 }
 
 /// Moves past what stands between a cue and its value: the rest of the label (`号`, `号码`, `日期`, `_id`,
@@ -85,22 +101,19 @@ fn skip_to_value(c: &mut Cursor) {
     }
 }
 
-/// Decides on a cue candidate `[start, end)`; returns where the search resumes.
-pub fn detect(
-    ctx: &Context,
-    start: usize,
-    end: usize,
-    settings: &Settings,
-    out: &mut Vec<Found>,
-) -> usize {
-    let Some(cue) = cue_at(ctx, start, end) else {
-        return end;
+/// Decides on a cue candidate starting at `start`; returns where the search resumes.
+pub fn detect(ctx: &Context, start: usize, settings: &Settings, out: &mut Vec<Found>) -> usize {
+    // The candidate ends one byte after the word (or after a label glued to it): a search resuming after a
+    // rejected cue resumes at the word's end, so that the byte after it can start a candidate of its own
+    // (`电话13812345678` is a mobile number).
+    let Some((cue, word_end)) = cue_at(ctx, start) else {
+        return start + 1;
     };
     // 企业微信 is WeCom, the product.
     if cue == Cue::Wechat && ctx.cursor(start).eat_back("企业") {
-        return end;
+        return word_end;
     }
-    let mut c = Cursor::new(ctx.hay, end, end);
+    let mut c = Cursor::new(ctx.hay, word_end, word_end);
     skip_to_value(&mut c);
     let vs = c.at;
     let found = match cue {
@@ -116,7 +129,7 @@ pub fn detect(
             out.push(Found::new(det, vs, ve));
             ve
         }
-        _ => end,
+        _ => word_end,
     }
 }
 
@@ -325,7 +338,7 @@ mod tests {
         for cue in cues {
             for (i, _) in s.match_indices(cue) {
                 let ctx = Context::new(hay, i, 0);
-                detect(&ctx, i, i + cue.len(), &settings(), &mut out);
+                detect(&ctx, i, &settings(), &mut out);
             }
         }
         out.iter()

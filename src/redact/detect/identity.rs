@@ -245,31 +245,50 @@ fn classify(norm: &[u8]) -> Option<KeyKind> {
     None
 }
 
-/// A key read backwards: its normalized name and where it starts.
+/// Longest key read back, in characters.
+const MAX_KEY_CHARS: usize = 40;
+
+/// A key read backwards: its normalized name (lower case, letters and digits only) and where it starts.
 struct KeyAt {
-    norm: Vec<u8>,
+    buf: [u8; MAX_KEY_CHARS],
+    len: usize,
     start: usize,
 }
 
-/// The key that ends at `c` (moving `c` to its start): ASCII letters, digits, `_`, `-`, `.` (at most 40).
+impl KeyAt {
+    fn norm(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// The key that ends at `c` (moving `c` to its start): ASCII letters, digits, `_`, `-`, `.` (at most
+/// [`MAX_KEY_CHARS`]). `msg.from` is `from`: the last dotted part is the key.
 fn read_key_back(c: &mut Cursor) -> Option<KeyAt> {
-    let mut raw = Vec::new();
-    c.back_while(40, |ch| {
+    // Read backwards, so the normalized name fills the buffer from its end.
+    let mut rev = [0u8; MAX_KEY_CHARS];
+    let mut n = 0;
+    let mut dotted = false;
+    c.back_while(MAX_KEY_CHARS, |ch| {
         let ok = ch.c.is_ascii_alphanumeric() || matches!(ch.c, '_' | '-' | '.');
-        if ok {
-            raw.push(ch.c as u8);
+        if ok && !dotted {
+            if ch.c == '.' {
+                dotted = true;
+            } else if ch.c.is_ascii_alphanumeric() {
+                rev[n] = (ch.c as u8).to_ascii_lowercase();
+                n += 1;
+            }
         }
         ok
     });
-    raw.reverse();
-    // `msg.from` is `from`: the last dotted part is the key.
-    let last = raw.rsplit(|&b| b == b'.').next().unwrap_or_default();
-    let norm: Vec<u8> = last
-        .iter()
-        .filter(|b| b.is_ascii_alphanumeric())
-        .map(u8::to_ascii_lowercase)
-        .collect();
-    (!norm.is_empty()).then_some(KeyAt { norm, start: c.at })
+    let mut buf = [0u8; MAX_KEY_CHARS];
+    for (i, b) in rev[..n].iter().rev().enumerate() {
+        buf[i] = *b;
+    }
+    (n > 0).then_some(KeyAt {
+        buf,
+        len: n,
+        start: c.at,
+    })
 }
 
 /// Moves back over quotes (at any escape level) and blanks.
@@ -314,17 +333,17 @@ fn key_value(ctx: &Context, start: usize, end: usize, settings: &Settings) -> Op
     if !xml && c.peek_back().is_some_and(|ch| ch.c == '[') {
         return None;
     }
-    let mut kind = classify(&key.norm);
+    let mut kind = classify(key.norm());
     let mut before = ctx.cursor(key.start);
     skip_quotes_back(&mut before);
     let in_query = before
         .peek_back()
         .is_some_and(|ch| matches!(ch.c, '&' | '?'));
-    if kind == Some(KeyKind::Generic) && key.norm == b"from" && in_query {
+    if kind == Some(KeyKind::Generic) && key.norm() == b"from" && in_query {
         // A URL's `from=` names where a link came from, not who.
         return None;
     }
-    if kind.is_none() && key.norm == b"chat" && names_a_direct_chat(before) {
+    if kind.is_none() && key.norm() == b"chat" && names_a_direct_chat(before) {
         // WeCom: `Processing direct message from chat: ID user: ID`: a direct chat's id is the user's.
         kind = Some(KeyKind::Person);
     }
@@ -340,10 +359,10 @@ fn key_value(ctx: &Context, start: usize, end: usize, settings: &Settings) -> Op
             return (vs >= ctx.emit_floor).then(|| Found::new(Detector::UserId, vs, ve));
         }
     }
-    let value: Vec<Ch> = Cursor::new(ctx.hay, vs, vs)
-        .take_while(|ch| ch.start < ve)
-        .collect();
-    if !value_fits(kind, &value, quoted) || taken_by_another(ctx, vs, ve, &value, settings) {
+    let value = Value::read(ctx.hay, vs, ve);
+    if !value_fits(kind, value.text.as_str(), quoted)
+        || taken_by_another(ctx, vs, ve, &value, settings)
+    {
         return None;
     }
     let det = if kind == KeyKind::Qq {
@@ -354,20 +373,71 @@ fn key_value(ctx: &Context, start: usize, end: usize, settings: &Settings) -> Op
     (vs >= ctx.emit_floor).then(|| Found::new(det, vs, ve))
 }
 
+/// Up to [`MAX_VALUE_CHARS`] characters, on the stack: a value is read once per candidate, and most
+/// candidates are values (no heap allocation for them).
+struct StackStr {
+    buf: [u8; MAX_VALUE_CHARS * 4],
+    len: usize,
+}
+
+impl StackStr {
+    fn new() -> Self {
+        StackStr {
+            buf: [0; MAX_VALUE_CHARS * 4],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, c: char) {
+        let n = c.len_utf8();
+        if self.len + n <= self.buf.len() {
+            c.encode_utf8(&mut self.buf[self.len..self.len + n]);
+            self.len += n;
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        // Whole characters only are pushed.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+}
+
+/// A value as read (decoded): its text, how many digits it has and whether it holds an `@`.
+struct Value {
+    text: StackStr,
+    digits: usize,
+    at_sign: bool,
+}
+
+impl Value {
+    fn read(hay: &[u8], vs: usize, ve: usize) -> Value {
+        let mut v = Value {
+            text: StackStr::new(),
+            digits: 0,
+            at_sign: false,
+        };
+        for ch in Cursor::new(hay, vs, vs).take_while(|ch| ch.start < ve) {
+            v.text.push(ch.c);
+            v.digits += usize::from(ch.digit().is_some());
+            v.at_sign |= ch.c == '@';
+        }
+        v
+    }
+}
+
 /// A user id that is a mobile number, resident ID, bank card or e-mail address is left to that detector (which
 /// runs on the value next): it is labelled what it is.
 fn taken_by_another(
     ctx: &Context,
     vs: usize,
     ve: usize,
-    value: &[Ch],
+    value: &Value,
     settings: &Settings,
 ) -> bool {
-    if value.iter().any(|ch| ch.c == '@') {
+    if value.at_sign {
         return settings.on(Detector::Email);
     }
-    let digits = value.iter().filter(|ch| ch.digit().is_some()).count();
-    if digits < 11 {
+    if value.digits < 11 {
         return false;
     }
     [Detector::Phone, Detector::IdCard, Detector::BankCard]
@@ -435,7 +505,7 @@ fn in_person_object(ctx: &Context, key_start: usize) -> bool {
     };
     if opener == '(' {
         // A Python repr: the class name before the parenthesis.
-        return read_key_back(&mut c).is_some_and(|k| PERSON_OBJECTS.contains(&k.norm.as_slice()));
+        return read_key_back(&mut c).is_some_and(|k| PERSON_OBJECTS.contains(&k.norm()));
     }
     // An object in an array (`"mentions":[{"id":...`).
     c.back_while(2, |ch| ch.c == '[' || ch.is_blank());
@@ -444,7 +514,7 @@ fn in_person_object(ctx: &Context, key_start: usize) -> bool {
         _ => return false,
     }
     skip_quotes_back(&mut c);
-    read_key_back(&mut c).is_some_and(|k| PERSON_OBJECTS.contains(&k.norm.as_slice()))
+    read_key_back(&mut c).is_some_and(|k| PERSON_OBJECTS.contains(&k.norm()))
 }
 
 /// The value after a separator ending at `at`: `(start, end, quoted)`. None when there is none, or it is an
@@ -505,12 +575,13 @@ fn unquoted_stop(ch: &Ch) -> bool {
         )
 }
 
-/// Is `value` (its characters) an identifier of a person, for a key of `kind`?
-fn value_fits(kind: KeyKind, value: &[Ch], quoted: bool) -> bool {
-    let s: String = value.iter().map(|ch| ch.c).collect();
-    let lower = s.to_lowercase();
-    if NOT_A_PERSON.contains(&lower.as_str())
-        || is_system_account(&lower)
+/// Is `s` (a value, decoded) an identifier of a person, for a key of `kind`?
+fn value_fits(kind: KeyKind, s: &str, quoted: bool) -> bool {
+    let mut lower = StackStr::new();
+    s.chars().for_each(|c| lower.push(c.to_ascii_lowercase()));
+    let lower = lower.as_str();
+    if NOT_A_PERSON.contains(&lower)
+        || SYSTEM_ACCOUNTS.contains(&lower)
         || s.chars().all(|c| matches!(c, '*' | 'x' | 'X'))
         || s.starts_with("${")
         || s.starts_with("{{")
@@ -526,7 +597,7 @@ fn value_fits(kind: KeyKind, value: &[Ch], quoted: bool) -> bool {
         }
         KeyKind::Person => !quoted || !s.trim().is_empty(),
         KeyKind::Generic | KeyKind::InPersonObject => {
-            let body = s.strip_prefix('@').unwrap_or(&s);
+            let body = s.strip_prefix('@').unwrap_or(s);
             !body.is_empty()
                 && (kind == KeyKind::InPersonObject || !body.chars().any(char::is_whitespace))
                 && !body.contains(['/', '\\', '@', '='])
@@ -662,11 +733,14 @@ pub fn detect_home(ctx: &Context, start: usize, end: usize, out: &mut Vec<Found>
     if hay[start] == b'/' && !path_starts_at(ctx, start) {
         return end;
     }
-    if hay[start] != b'/'
-        && ctx
-            .cursor(start)
-            .peek_back()
-            .is_some_and(|p| p.is_ascii_alnum())
+    // `C:\Users\`: the candidate starts at the colon; a drive letter stands before it, alone.
+    if hay[start] == b':'
+        && (start == 0
+            || !hay[start - 1].is_ascii_alphabetic()
+            || ctx
+                .cursor(start - 1)
+                .peek_back()
+                .is_some_and(|p| p.is_ascii_alnum()))
     {
         return end;
     }
@@ -740,8 +814,7 @@ mod tests {
                     let ctx = Context::new(hay, i, 0);
                     match handler {
                         Handler::HomeDir => {
-                            let st = if pat.starts_with(':') { i - 1 } else { i };
-                            detect_home(&ctx, st, i + pat.len(), &mut out);
+                            detect_home(&ctx, i, i + pat.len(), &mut out);
                         }
                         _ => {
                             detect_lark(&ctx, i, &mut out);

@@ -123,7 +123,7 @@ pub fn detect(
         Handler::LarkUserId => identity::detect_lark(ctx, start, out),
         Handler::Mention => identity::detect_mention(ctx, start, out),
         Handler::HomeDir => identity::detect_home(ctx, start, end, out),
-        Handler::ContextCue => cues::detect(ctx, start, end, settings, out),
+        Handler::ContextCue => cues::detect(ctx, start, settings, out),
         Handler::Wxid => cues::detect_wxid(ctx, start, out),
         Handler::Keyword
         | Handler::Bearer
