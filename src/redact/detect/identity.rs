@@ -7,6 +7,9 @@
 //! app ids, bot ids (DingTalk `chatbotUserId`, `robotCode`), chat and group ids (`chatId`, Feishu `oc_…`).
 //! Only the keys listed here are read; every other key's value is left alone.
 
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
 use super::{numbers, Context, Detector, Found, Settings};
 use crate::redact::text::{self, Ch, Cursor, Form};
 
@@ -219,8 +222,30 @@ const SYSTEM_ACCOUNTS: &[&str] = &[
     "logveil",
 ];
 
+/// The system accounts (lower case), as a set: a list compared one by one costs more than the rest of a
+/// decision.
+fn system_accounts() -> &'static HashSet<&'static str> {
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| SYSTEM_ACCOUNTS.iter().copied().collect())
+}
+
+/// The longest word of [`NOT_A_PERSON`] and [`SYSTEM_ACCOUNTS`], in bytes.
+const NO_ONE_MAX_LEN: usize = 24;
+
+/// The values that are no one (lower case): placeholders and system accounts.
+fn no_one() -> &'static HashSet<&'static str> {
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| {
+        NOT_A_PERSON
+            .iter()
+            .chain(SYSTEM_ACCOUNTS)
+            .copied()
+            .collect()
+    })
+}
+
 fn is_system_account(name: &str) -> bool {
-    SYSTEM_ACCOUNTS.contains(&name.to_lowercase().as_str())
+    system_accounts().contains(name.to_lowercase().as_str())
 }
 
 fn classify(norm: &[u8]) -> Option<KeyKind> {
@@ -263,7 +288,60 @@ impl KeyAt {
 
 /// The key that ends at `c` (moving `c` to its start): ASCII letters, digits, `_`, `-`, `.` (at most
 /// [`MAX_KEY_CHARS`]). `msg.from` is `from`: the last dotted part is the key.
-fn read_key_back(c: &mut Cursor) -> Option<KeyAt> {
+fn read_key_back(ctx: &Context, c: &mut Cursor) -> Option<KeyAt> {
+    plain_key_back(ctx, c).unwrap_or_else(|| decoded_key_back(c))
+}
+
+/// [`read_key_back`] on raw bytes, when they are plain text: a run of key bytes stopped by a delimiter that
+/// ends no encoded character or colour code (an escape's introducer, `\`, `%`, `;` of an entity, `[` of a
+/// colour code, is never one), so that every byte of the run is a character of its own. None (the cursor
+/// unmoved) otherwise: the key is then read through the decoding layer.
+fn plain_key_back(ctx: &Context, c: &mut Cursor) -> Option<Option<KeyAt>> {
+    let (hay, end) = (ctx.hay, c.at);
+    let key_byte = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
+    let mut s = end;
+    while s > ctx.read_floor && end - s < MAX_KEY_CHARS && key_byte(hay[s - 1]) {
+        s -= 1;
+    }
+    let plain_stop = s > ctx.read_floor
+        && end - s < MAX_KEY_CHARS
+        && matches!(
+            hay[s - 1],
+            b'"' | b'\''
+                | b' '
+                | b'\t'
+                | b'{'
+                | b','
+                | b'&'
+                | b'?'
+                | b'<'
+                | b'/'
+                | b':'
+                | b'='
+                | b'\n'
+                | b'>'
+                | b'|'
+                | b'('
+        );
+    if !plain_stop {
+        return None;
+    }
+    c.at = s;
+    let last = hay[s..end]
+        .rsplit(|&b| b == b'.')
+        .next()
+        .unwrap_or_default();
+    let mut buf = [0u8; MAX_KEY_CHARS];
+    let mut len = 0;
+    for &b in last.iter().filter(|b| b.is_ascii_alphanumeric()) {
+        buf[len] = b.to_ascii_lowercase();
+        len += 1;
+    }
+    Some((len > 0).then_some(KeyAt { buf, len, start: s }))
+}
+
+/// [`read_key_back`] through the decoding layer.
+fn decoded_key_back(c: &mut Cursor) -> Option<KeyAt> {
     // Read backwards, so the normalized name fills the buffer from its end.
     let mut rev = [0u8; MAX_KEY_CHARS];
     let mut n = 0;
@@ -321,7 +399,7 @@ fn key_value(ctx: &Context, start: usize, end: usize, settings: &Settings) -> Op
     if !xml {
         skip_quotes_back(&mut c);
     }
-    let key = read_key_back(&mut c)?;
+    let key = read_key_back(ctx, &mut c)?;
     // The DFA saw the key's end: the key read back must reach into the candidate.
     if key.start > start {
         return None;
@@ -360,8 +438,7 @@ fn key_value(ctx: &Context, start: usize, end: usize, settings: &Settings) -> Op
         }
     }
     let value = Value::read(ctx.hay, vs, ve);
-    if !value_fits(kind, value.text.as_str(), quoted)
-        || taken_by_another(ctx, vs, ve, &value, settings)
+    if !value_fits(kind, value.as_str(), quoted) || taken_by_another(ctx, vs, ve, &value, settings)
     {
         return None;
     }
@@ -403,25 +480,55 @@ impl StackStr {
 }
 
 /// A value as read (decoded): its text, how many digits it has and whether it holds an `@`.
-struct Value {
-    text: StackStr,
+struct Value<'a> {
+    text: ValueText<'a>,
     digits: usize,
     at_sign: bool,
 }
 
-impl Value {
-    fn read(hay: &[u8], vs: usize, ve: usize) -> Value {
-        let mut v = Value {
-            text: StackStr::new(),
-            digits: 0,
-            at_sign: false,
-        };
-        for ch in Cursor::new(hay, vs, vs).take_while(|ch| ch.start < ve) {
-            v.text.push(ch.c);
-            v.digits += usize::from(ch.digit().is_some());
-            v.at_sign |= ch.c == '@';
+/// A value's characters: its raw bytes when they are plain ASCII (no byte starts an escape, an entity or a
+/// colour code: each is a character of its own), else decoded. (Lives on the stack, once per candidate: the
+/// large variant avoids a heap allocation.)
+#[allow(clippy::large_enum_variant)]
+enum ValueText<'a> {
+    Raw(&'a str),
+    Decoded(StackStr),
+}
+
+impl<'a> Value<'a> {
+    fn read(hay: &'a [u8], vs: usize, ve: usize) -> Value<'a> {
+        let raw = &hay[vs..ve];
+        if raw
+            .iter()
+            .all(|&b| b < 0x80 && !matches!(b, 0x1B | b'\\' | b'%' | b'&'))
+        {
+            if let Ok(text) = std::str::from_utf8(raw) {
+                return Value {
+                    text: ValueText::Raw(text),
+                    digits: raw.iter().filter(|b| b.is_ascii_digit()).count(),
+                    at_sign: raw.contains(&b'@'),
+                };
+            }
         }
-        v
+        let mut text = StackStr::new();
+        let (mut digits, mut at_sign) = (0, false);
+        for ch in Cursor::new(hay, vs, vs).take_while(|ch| ch.start < ve) {
+            text.push(ch.c);
+            digits += usize::from(ch.digit().is_some());
+            at_sign |= ch.c == '@';
+        }
+        Value {
+            text: ValueText::Decoded(text),
+            digits,
+            at_sign,
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match &self.text {
+            ValueText::Raw(s) => s,
+            ValueText::Decoded(s) => s.as_str(),
+        }
     }
 }
 
@@ -505,7 +612,7 @@ fn in_person_object(ctx: &Context, key_start: usize) -> bool {
     };
     if opener == '(' {
         // A Python repr: the class name before the parenthesis.
-        return read_key_back(&mut c).is_some_and(|k| PERSON_OBJECTS.contains(&k.norm()));
+        return read_key_back(ctx, &mut c).is_some_and(|k| PERSON_OBJECTS.contains(&k.norm()));
     }
     // An object in an array (`"mentions":[{"id":...`).
     c.back_while(2, |ch| ch.c == '[' || ch.is_blank());
@@ -514,7 +621,7 @@ fn in_person_object(ctx: &Context, key_start: usize) -> bool {
         _ => return false,
     }
     skip_quotes_back(&mut c);
-    read_key_back(&mut c).is_some_and(|k| PERSON_OBJECTS.contains(&k.norm()))
+    read_key_back(ctx, &mut c).is_some_and(|k| PERSON_OBJECTS.contains(&k.norm()))
 }
 
 /// The value after a separator ending at `at`: `(start, end, quoted)`. None when there is none, or it is an
@@ -577,11 +684,15 @@ fn unquoted_stop(ch: &Ch) -> bool {
 
 /// Is `s` (a value, decoded) an identifier of a person, for a key of `kind`?
 fn value_fits(kind: KeyKind, s: &str, quoted: bool) -> bool {
-    let mut lower = StackStr::new();
-    s.chars().for_each(|c| lower.push(c.to_ascii_lowercase()));
-    let lower = lower.as_str();
-    if NOT_A_PERSON.contains(&lower)
-        || SYSTEM_ACCOUNTS.contains(&lower)
+    // No word of the sets is longer than NO_ONE_MAX_LEN bytes: longer values are not looked up.
+    let mut lower = [0u8; NO_ONE_MAX_LEN];
+    let no_one_word = s.len() <= NO_ONE_MAX_LEN && {
+        let lower = &mut lower[..s.len()];
+        lower.copy_from_slice(s.as_bytes());
+        lower.make_ascii_lowercase();
+        std::str::from_utf8(lower).is_ok_and(|w| no_one().contains(w))
+    };
+    if no_one_word
         || s.chars().all(|c| matches!(c, '*' | 'x' | 'X'))
         || s.starts_with("${")
         || s.starts_with("{{")
@@ -799,6 +910,14 @@ fn path_starts_at(ctx: &Context, at: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_word_of_the_no_one_sets_is_longer_than_their_lookup_buffer() {
+        for w in NOT_A_PERSON.iter().chain(SYSTEM_ACCOUNTS) {
+            assert!(w.len() <= NO_ONE_MAX_LEN, "{w}");
+            assert_eq!(w.to_ascii_lowercase(), *w, "{w} is not lower case");
+        }
+    }
 
     fn hits(s: &str) -> Vec<(String, Detector)> {
         use crate::redact::patterns::Handler;
