@@ -308,14 +308,13 @@ fn address(hay: &[u8], at: usize) -> Option<usize> {
             c.next();
             continue;
         }
-        // One blank inside an address, before more of it (`北京市 朝阳区 建国路88号`).
+        // One blank inside an address, before more of it (`北京市 朝阳区 建国路88号`): the word after the
+        // blank is a division or holds a road, number or building word; other text after a blank ends the
+        // address (`52层 共计 11699.92元`).
         if ch.is_blank() && !run.is_empty() {
             let mut ahead = c;
             ahead.next();
-            if ahead
-                .peek()
-                .is_some_and(|n| is_han(n.c) || n.c.is_ascii_digit())
-            {
+            if more_address_at(hay, ahead.at) {
                 c = ahead;
                 continue;
             }
@@ -352,6 +351,22 @@ fn address(hay: &[u8], at: usize) -> Option<usize> {
         return None;
     }
     Some(run[end - 1].end)
+}
+
+/// Does the word at `at` (Han characters, letters and digits up to the next blank or punctuation) go on
+/// with an address: a division, or a road, number or building word in it?
+fn more_address_at(hay: &[u8], at: usize) -> bool {
+    let word: Vec<Ch> = Cursor::new(hay, at, at)
+        .take(MAX_ADDRESS)
+        .take_while(|ch| is_han(ch.c) || ch.c.is_ascii_alphanumeric() || matches!(ch.c, '-' | '#'))
+        .collect();
+    if word.is_empty() {
+        return false;
+    }
+    let text: String = word.iter().map(|ch| ch.c).collect();
+    division_at(&word, 0, &mut String::new()).is_some()
+        || text.chars().any(|c| STRUCTURE.contains(c))
+        || STRUCTURE_WORDS.iter().any(|w| text.contains(w))
 }
 
 #[cfg(test)]
@@ -435,6 +450,15 @@ mod tests {
         assert_eq!(
             one("住址：浙江省杭州市西湖区 文三路 100号 收件人"),
             ["浙江省杭州市西湖区 文三路 100号"]
+        );
+        // Text after a blank that goes on with no address word ends it: the amount stays.
+        assert_eq!(
+            one("地址：上海市徐汇区延安西路241号腾讯大厦52层 共计 11699.92元"),
+            ["上海市徐汇区延安西路241号腾讯大厦52层"]
+        );
+        assert_eq!(
+            one("收货地址 哈尔滨市南岗区望京街244号创新大厦16层 共计 91749.28 元"),
+            ["哈尔滨市南岗区望京街244号创新大厦16层"]
         );
     }
 
