@@ -110,6 +110,8 @@ const PII_GENS: &[&str] = &[
     "homename",
     "local8",
     "wxname",
+    "cnname",
+    "cnaddr",
 ];
 
 #[derive(Debug, Default, Clone)]

@@ -190,3 +190,26 @@ proptest! {
         prop_assert!(homes.iter().all(|t| t == &homes[0]));
     }
 }
+
+#[test]
+fn a_name_after_a_cue_is_an_identifier_and_an_address_is_redacted() {
+    let line = "收件人：张伟，收货地址：北京市朝阳区建国路88号\n";
+    let plain = engine("", &[]);
+    assert_eq!(
+        run(&plain, line),
+        "收件人：[REDACTED:person_name]，收货地址：[REDACTED:address]\n"
+    );
+    let keyed = engine("", &[KEY]);
+    let out = run(&keyed, line);
+    assert!(out.contains("收货地址：[REDACTED:address]"), "{out}");
+    // One name gives one token, written plainly or `\uXXXX`-escaped in JSON.
+    let escaped = run(
+        &keyed,
+        "{\"text\":\"\\u59d3\\u540d\\uff1a\\u5f20\\u4f1f\"}\n",
+    );
+    let (a, b) = (tokens(&out, "person_name"), tokens(&escaped, "person_name"));
+    assert_eq!((a.len(), b.len()), (1, 1), "{out} {escaped}");
+    assert_eq!(a, b);
+    let other = run(&keyed, "姓名：李娜\n");
+    assert_ne!(tokens(&other, "person_name"), a, "{other}");
+}

@@ -30,11 +30,13 @@ pub enum Detector {
     WechatId,
     Plate,
     BirthDate,
+    PersonName,
+    Address,
 }
 
 impl Detector {
     /// How many built-in detectors there are.
-    pub const COUNT: usize = 16;
+    pub const COUNT: usize = 18;
 
     /// Every built-in detector, in type-id order.
     pub const ALL: [Detector; Detector::COUNT] = [
@@ -54,6 +56,8 @@ impl Detector {
         Detector::WechatId,
         Detector::Plate,
         Detector::BirthDate,
+        Detector::PersonName,
+        Detector::Address,
     ];
 
     pub fn index(self) -> usize {
@@ -78,7 +82,11 @@ impl Detector {
     pub fn is_identifier(self) -> bool {
         matches!(
             self,
-            Detector::UserId | Detector::Qq | Detector::HomeUser | Detector::WechatId
+            Detector::UserId
+                | Detector::Qq
+                | Detector::HomeUser
+                | Detector::WechatId
+                | Detector::PersonName
         )
     }
 }
@@ -99,6 +107,8 @@ pub const PASSPORT: &str = "passport";
 pub const WECHAT_ID: &str = "wechat_id";
 pub const PLATE: &str = "plate";
 pub const BIRTH_DATE: &str = "birth_date";
+pub const PERSON_NAME: &str = "person_name";
+pub const ADDRESS: &str = "address";
 
 /// All built-in detectors, in the order their type ids are assigned (that of [`Detector::ALL`]).
 pub const BUILTIN_DETECTORS: &[BuiltinDetector] = &[
@@ -185,6 +195,16 @@ pub const BUILTIN_DETECTORS: &[BuiltinDetector] = &[
         summary: "birth dates (1990-01-02, 1990年1月2日, 19900102) after 出生/生日/DOB/birthday",
         mask_keep: (0, 0),
     },
+    BuiltinDetector {
+        name: PERSON_NAME,
+        summary: "Chinese names (known surname + 1-2 characters) after 姓名/收件人/联系人/我叫",
+        mask_keep: (1, 0),
+    },
+    BuiltinDetector {
+        name: ADDRESS,
+        summary: "CN postal addresses (province/city/district + road, number) after 地址/住址/家住",
+        mask_keep: (0, 0),
+    },
 ];
 
 /// What decides on a candidate found by a DFA pattern.
@@ -234,6 +254,8 @@ pub enum Handler {
     Wxid,
     /// A home directory's root (`/home/`, `/Users/`, `C:\Users\`): the user name follows.
     HomeDir,
+    /// A word that announces a Chinese name (姓名, 收件人, 联系人, 我叫) or a postal address (地址, 住址, 家住).
+    NameAddressCue,
 }
 
 /// One built-in DFA pattern.
@@ -508,6 +530,20 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
         // path's candidate starts at the colon (the validator reads the drive letter): starting at the
         // letter would make every letter a byte the scan stops at.
         regex: r"(?-u:/home/|/Users/|:(?:\\{1,4}Users\\{1,4}|/Users/))",
+    },
+    BuiltinPattern {
+        handler: Handler::NameAddressCue,
+        detectors: &[Detector::PersonName, Detector::Address],
+        // The cue words, raw or `\uXXXX`-escaped (json.dumps writes 姓名 as `\u59d3\u540d`); the validator
+        // reads the word again and the value. `客户`, `患者`, `名字` only before a separator, a verb or a label
+        // (`客户：`, `客户姓名`), never before more text (`客户端`).
+        regex: concat!(
+            r"(?-u:姓名|收件人|收货人|寄件人|联系人|我叫|地址|住址|家住|住在|寄到|送到|居住地",
+            r"|(?:客户|患者|名字)(?:[\x00-\x7F]|：|是|为|叫|姓|名|\xE3\x80\x80)",
+            r"|\\(?i:u(?:59d3\\u540d|6536\\u(?:4ef6|8d27)\\u4eba|5bc4\\u4ef6\\u4eba|8054\\u7cfb\\u4eba",
+            r"|6211\\u53eb|5730\\u5740|4f4f\\u(?:5740|5728)|5bb6\\u4f4f|5c45\\u4f4f\\u5730",
+            r"|5ba2\\u6237|60a3\\u8005|540d\\u5b57)))"
+        ),
     },
     BuiltinPattern {
         handler: Handler::Ipv6,

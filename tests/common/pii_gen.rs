@@ -948,6 +948,10 @@ pub fn generate(name: &str, rng: &mut Rng) -> Option<String> {
             rng.pick(&["U", "W"]),
             rng.chars_from(b"ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", 10)
         ),
+        // issue 16: Chinese names and postal addresses (made up from common parts)
+        "cnname" => cn_name(rng),
+        "cnaddr" => cn_address(rng),
+        "cnroad" => cn_road(rng),
         // look-alikes of those: group, channel and update ids (same shapes, no person)
         "groupnum" => rng.range(100_000, 999_999_999).to_string(),
         "tgchat" => rng.range(1_000_000_000, 9_999_999_999).to_string(),
@@ -1088,4 +1092,72 @@ pub fn apply_filter(filter: &str, s: &str) -> Option<String> {
         "at_commat" => s.replace('@', "&commat;"),
         _ => return None,
     })
+}
+
+// ---------------------------------------------------------------- Chinese names and addresses
+
+/// A made-up Chinese name: a common surname (single or compound) and one or two given-name characters.
+pub fn cn_name(rng: &mut Rng) -> String {
+    let surname = if rng.chance(15) {
+        rng.pick(&["欧阳", "司马", "诸葛", "上官", "慕容", "东方", "皇甫"])
+    } else {
+        rng.pick(&[
+            "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "周", "吴", "徐", "孙", "马", "胡",
+            "郭", "林", "何", "高", "罗", "郑", "梁", "谢", "宋", "唐", "韩", "冯", "邓", "曹",
+            "彭", "曾", "萧", "田",
+        ])
+    };
+    let given = [
+        "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛",
+        "明", "超", "秀", "霞", "平", "刚", "桂", "英", "华", "建", "国", "晓", "文", "志", "红",
+        "欣", "怡",
+    ];
+    let n = rng.range(1, 2);
+    let mut out = surname.to_string();
+    for _ in 0..n {
+        out.push_str(rng.pick(&given));
+    }
+    out
+}
+
+/// A made-up road, number and building: `建国路88号`, `文三路100号3栋502室`.
+pub fn cn_road(rng: &mut Rng) -> String {
+    let road = rng.pick(&[
+        "建国", "人民", "中山", "解放", "文三", "科技", "长江", "黄河", "和平", "新华", "滨江",
+        "学府",
+    ]);
+    let kind = rng.pick(&["路", "大道", "街", "东路", "北街"]);
+    let mut out = format!("{road}{kind}{}号", rng.range(1, 999));
+    match rng.below(4) {
+        0 => out.push_str(&format!("{}栋{}室", rng.range(1, 30), rng.range(101, 2808))),
+        1 => out.push_str(&format!("{}单元{}", rng.range(1, 6), rng.range(101, 1802))),
+        2 => out.push_str(&format!("{}楼", rng.range(1, 40))),
+        _ => {}
+    }
+    out
+}
+
+/// A made-up postal address: province, city and district as written (full or short forms), then a road.
+pub fn cn_address(rng: &mut Rng) -> String {
+    let region = rng.pick(&[
+        "北京市朝阳区",
+        "北京海淀区",
+        "上海市浦东新区",
+        "上海徐汇区",
+        "广东省深圳市南山区",
+        "广东广州市天河区",
+        "浙江省杭州市西湖区",
+        "江苏省南京市鼓楼区",
+        "四川省成都市武侯区",
+        "湖北省武汉市洪山区",
+        "重庆市渝中区",
+        "天津市和平区",
+        "陕西省西安市雁塔区",
+        "福建省厦门市思明区",
+        "内蒙古呼和浩特市新城区",
+        "广西壮族自治区南宁市青秀区",
+        "深圳市福田区",
+        "杭州市余杭区",
+    ]);
+    format!("{region}{}", cn_road(rng))
 }

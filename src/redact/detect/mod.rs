@@ -11,6 +11,7 @@
 //! - [`tokens`]: self-identifying tokens (JWT, `sk-`, bot tokens, webhook URLs) and PEM private keys.
 //! - [`network`]: IPv4 (not versions), IPv6, IPv4-mapped IPv6.
 //! - [`identity`]: chat-platform user ids decided by their key or shape, home-directory user names.
+//! - [`names_addresses`]: Chinese names and postal addresses after a word that announces them.
 //! - [`cues`]: landlines, passports, QQ numbers, WeChat ids, plates and birth dates after a word that names
 //!   them.
 
@@ -20,6 +21,7 @@ pub mod cues;
 pub mod email;
 pub mod identity;
 pub mod keys;
+pub mod names_addresses;
 pub mod network;
 pub mod numbers;
 pub mod tokens;
@@ -125,6 +127,7 @@ pub fn detect(
         Handler::HomeDir => identity::detect_home(ctx, start, end, out),
         Handler::ContextCue => cues::detect(ctx, start, settings, out),
         Handler::Wxid => cues::detect_wxid(ctx, start, out),
+        Handler::NameAddressCue => names_addresses::detect(ctx, start, out),
         Handler::Keyword
         | Handler::Bearer
         | Handler::ChatPassword
@@ -172,6 +175,8 @@ pub fn validate_user_match(
         | Detector::Passport
         | Detector::WechatId
         | Detector::Plate
-        | Detector::BirthDate => Some((start, end, start)),
+        | Detector::BirthDate
+        | Detector::PersonName
+        | Detector::Address => Some((start, end, start)),
     }
 }
