@@ -5,6 +5,7 @@
 
 use regex_automata::dfa::Automaton;
 use regex_automata::util::primitives::StateID;
+use regex_automata::util::start;
 use regex_automata::{Anchored, Input, PatternID};
 
 use super::actions::{Action, ActionKind, HashKey};
@@ -234,6 +235,36 @@ impl Engine {
         let mut sid = self.start_at(hay, at);
         let mut found: Option<(usize, usize)> = None;
         while at < to {
+            // Four transitions per round while none of them reaches a special state.
+            while at + 4 <= to {
+                let s0 = dfa.next_state(sid, hay[at]);
+                if dfa.is_special_state(s0) {
+                    break;
+                }
+                let s1 = dfa.next_state(s0, hay[at + 1]);
+                if dfa.is_special_state(s1) {
+                    sid = s0;
+                    at += 1;
+                    break;
+                }
+                let s2 = dfa.next_state(s1, hay[at + 2]);
+                if dfa.is_special_state(s2) {
+                    sid = s1;
+                    at += 2;
+                    break;
+                }
+                let s3 = dfa.next_state(s2, hay[at + 3]);
+                if dfa.is_special_state(s3) {
+                    sid = s2;
+                    at += 3;
+                    break;
+                }
+                sid = s3;
+                at += 4;
+            }
+            if at >= to {
+                break;
+            }
             sid = dfa.next_state(sid, hay[at]);
             if dfa.is_special_state(sid) {
                 if dfa.is_start_state(sid) {
@@ -258,15 +289,43 @@ impl Engine {
         found
     }
 
-    /// Where the match of `pid` that ends at `end` starts (reverse DFA, anchored at `end`).
+    /// Where the match of `pid` that ends at `end` starts (reverse DFA, anchored at `end`, not below `lo`):
+    /// the search `try_search_rev` makes, without its set-up per call. `lo` when there is none.
     fn find_start(&self, hay: &[u8], lo: usize, end: usize, pid: usize) -> usize {
-        let input = Input::new(hay)
-            .range(lo..end)
-            .anchored(Anchored::Pattern(PatternID::new_unchecked(pid)));
-        match self.rev.try_search_rev(&input) {
-            Ok(Some(hm)) => hm.offset(),
-            _ => lo,
+        let rev = &self.rev;
+        let cfg = start::Config::new()
+            .anchored(Anchored::Pattern(PatternID::new_unchecked(pid)))
+            .look_behind(hay.get(end).copied());
+        let Ok(mut sid) = rev.start_state(&cfg) else {
+            return lo;
+        };
+        let mut start = None;
+        let mut at = end;
+        while at > lo {
+            at -= 1;
+            sid = rev.next_state(sid, hay[at]);
+            if rev.is_special_state(sid) {
+                if rev.is_match_state(sid) {
+                    // Matches are reported one byte late: this one starts after `at`.
+                    start = Some(at + 1);
+                } else if rev.is_dead_state(sid) {
+                    return start.unwrap_or(lo);
+                } else if rev.is_quit_state(sid) {
+                    return lo;
+                }
+            }
         }
+        // The byte before the range, or the start of the haystack, settles a match that starts at `lo`.
+        sid = match lo.checked_sub(1) {
+            Some(b) => rev.next_state(sid, hay[b]),
+            None => rev.next_eoi_state(sid),
+        };
+        if rev.is_match_state(sid) {
+            start = Some(lo);
+        } else if rev.is_quit_state(sid) {
+            return lo;
+        }
+        start.unwrap_or(lo)
     }
 
     /// Anchored search of one pattern at `at`: its match end.
