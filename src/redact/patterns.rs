@@ -464,7 +464,12 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
     },
     BuiltinPattern {
         handler: Handler::IdentityKey,
-        detectors: &[Detector::UserId, Detector::Qq],
+        detectors: &[
+            Detector::UserId,
+            Detector::Qq,
+            Detector::PersonName,
+            Detector::Address,
+        ],
         // A key that may name a person's platform identifier (the validator reads it back and decides), its
         // closing quote at any escape level, the separator; or `>` closing an XML start tag
         // (`<FromUserName>`). The keys are spelled out, each starting a word, so that `msg_id=`,
@@ -477,6 +482,8 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
             r"from[_-]?user(?:[_-]?name)?|to[_-]?user|follow[_-]?user|sender(?:[_-]?(?:id|nick|name|uin))?",
             r"|nick(?:[_-]?name)?|from(?:[_-]?(?:id|uin))?|author(?:[_-]?id)?|qq(?:[_-]?(?:number|no|id|uin))?",
             r"|uin|user(?:[_-]?name)?|id|(?:first|last|global|display)[_-]?name|name|chat",
+            r"|(?:real|full|receiver|consignee|contact|customer)[_-]?name|receiver|consignee|contact(?:[_-]?person)?",
+            r"|(?:(?:shipping|delivery|home|detail|full|receiver|contact)[_-]?)?addr(?:ess)?",
             r")|(?i:user|open|union|staff)[_-]?(?i:id))",
             r#"(?:(?:\\{0,3}["']|&quot;)?[ \t]*(?::|=|\xEF\xBC\x9A)|>))"#
         ),

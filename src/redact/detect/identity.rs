@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
-use super::{numbers, Context, Detector, Found, Settings};
+use super::{names_addresses, numbers, Context, Detector, Found, Settings};
 use crate::redact::text::{self, Ch, Cursor, Form};
 
 /// Longest identifier value, in characters: longer values are messages, not identifiers.
@@ -30,7 +30,40 @@ enum KeyKind {
     Generic,
     /// `id`, `first_name`, `username`... : a person's only inside a `from`/`user`/`sender`/`author` object.
     InPersonObject,
+    /// `real_name`, `receiver_name`, `contact`...: a Chinese name, when the whole value is one (a known
+    /// surname and one or two characters).
+    NameField,
+    /// `address`, `shipping_address`...: a postal address, when the whole value is one (divisions, road,
+    /// number).
+    AddressField,
 }
+
+/// Keys whose value is a person's name (a Chinese one is taken, by its structure).
+const NAME_FIELD_KEYS: &[&[u8]] = &[
+    b"realname",
+    b"fullname",
+    b"receiver",
+    b"receivername",
+    b"consignee",
+    b"consigneename",
+    b"contact",
+    b"contactname",
+    b"contactperson",
+    b"customername",
+];
+
+/// Keys whose value is a postal address (taken when it is one by its structure).
+const ADDRESS_FIELD_KEYS: &[&[u8]] = &[
+    b"address",
+    b"addr",
+    b"shippingaddress",
+    b"deliveryaddress",
+    b"homeaddress",
+    b"detailaddress",
+    b"fulladdress",
+    b"receiveraddress",
+    b"contactaddress",
+];
 
 /// Keys whose value is a person's identifier (normalized: lower case, letters and digits only).
 const PERSON_KEYS: &[&[u8]] = &[
@@ -267,6 +300,12 @@ fn classify(norm: &[u8]) -> Option<KeyKind> {
     if is(IN_OBJECT_KEYS) {
         return Some(KeyKind::InPersonObject);
     }
+    if is(NAME_FIELD_KEYS) {
+        return Some(KeyKind::NameField);
+    }
+    if is(ADDRESS_FIELD_KEYS) {
+        return Some(KeyKind::AddressField);
+    }
     None
 }
 
@@ -426,8 +465,16 @@ fn key_value(ctx: &Context, start: usize, end: usize, settings: &Settings) -> Op
         kind = Some(KeyKind::Person);
     }
     let kind = kind?;
+    if matches!(kind, KeyKind::NameField | KeyKind::AddressField) {
+        return field_value(ctx, end, xml, kind);
+    }
     if kind == KeyKind::InPersonObject && !in_person_object(ctx, key.start) {
-        return None;
+        // `"name":"张伟"` outside a person object: a Chinese name by its structure.
+        return if key.norm() == b"name" {
+            field_value(ctx, end, xml, KeyKind::NameField)
+        } else {
+            None
+        };
     }
     let (vs, mut ve, quoted) = value_after(ctx, end, xml)?;
     if kind == KeyKind::Generic && !quoted {
@@ -448,6 +495,18 @@ fn key_value(ctx: &Context, start: usize, end: usize, settings: &Settings) -> Op
         Detector::UserId
     };
     (vs >= ctx.emit_floor).then(|| Found::new(det, vs, ve))
+}
+
+/// The value after a name or address field's separator ending at `at`, when the whole value is a Chinese
+/// name or a postal address (`names_addresses` decides, as after a Chinese cue word).
+fn field_value(ctx: &Context, at: usize, xml: bool, kind: KeyKind) -> Option<Found> {
+    let (vs, ve, _) = value_after(ctx, at, xml)?;
+    let (det, end) = if kind == KeyKind::NameField {
+        (Detector::PersonName, names_addresses::name(ctx.hay, vs)?)
+    } else {
+        (Detector::Address, names_addresses::address(ctx.hay, vs)?)
+    };
+    (end == ve && vs >= ctx.emit_floor).then(|| Found::new(det, vs, ve))
 }
 
 /// Up to [`MAX_VALUE_CHARS`] characters, on the stack: a value is read once per candidate, and most
@@ -715,6 +774,8 @@ fn value_fits(kind: KeyKind, s: &str, quoted: bool) -> bool {
                 // `from=mail.example.com` is a host; `from=chen.jie` a person.
                 && !looks_like_a_host(body)
         }
+        // Decided by `field_value`, never here.
+        KeyKind::NameField | KeyKind::AddressField => false,
     }
 }
 

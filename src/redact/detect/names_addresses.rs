@@ -188,7 +188,7 @@ const NOT_NAMES: &[&str] = &[
 /// A name at `at`: a known surname (compound first), then one or two Han characters, then the end of the
 /// name: anything but a Han character, letter or digit, or a word that follows names (`电话`, `先生`). A
 /// surname before a form of address (`张先生`) is one too.
-fn name(hay: &[u8], at: usize) -> Option<usize> {
+pub(super) fn name(hay: &[u8], at: usize) -> Option<usize> {
     let run = han_run(hay, at, 8);
     if run.len() < 2 {
         return None;
@@ -295,7 +295,7 @@ fn division_at(run: &[Ch], i: usize, buf: &mut String) -> Option<usize> {
 /// (road, number, building, room) up to punctuation, a blank before non-address text, a quote, the end, or
 /// the next field's word (`电话`, `收件人`). It is an address when it names two divisions or a division and
 /// a road, number or building (`上海市` alone, `住在北京` stay).
-fn address(hay: &[u8], at: usize) -> Option<usize> {
+pub(super) fn address(hay: &[u8], at: usize) -> Option<usize> {
     let mut run: Vec<Ch> = Vec::with_capacity(MAX_ADDRESS);
     let mut c = Cursor::new(hay, at, at);
     while run.len() < MAX_ADDRESS {
