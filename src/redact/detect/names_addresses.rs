@@ -264,6 +264,19 @@ const AFTER_ADDRESS: &[&str] = &[
     "邮箱",
     "座机",
     "固话",
+    "密码",
+    "账号",
+    "账户",
+    "卡号",
+    "银行",
+    "订单",
+    "运单",
+    "单号",
+    "金额",
+    "共计",
+    "合计",
+    "时间",
+    "日期",
     "的",
     "了",
     "吗",
@@ -364,6 +377,9 @@ fn more_address_at(hay: &[u8], at: usize) -> bool {
         return false;
     }
     let text: String = word.iter().map(|ch| ch.c).collect();
+    if AFTER_ADDRESS.iter().any(|w| text.starts_with(w)) {
+        return false;
+    }
     division_at(&word, 0, &mut String::new()).is_some()
         || text.chars().any(|c| STRUCTURE.contains(c))
         || STRUCTURE_WORDS.iter().any(|w| text.contains(w))
@@ -455,6 +471,11 @@ mod tests {
         assert_eq!(
             one("地址：上海市徐汇区延安西路241号腾讯大厦52层 共计 11699.92元"),
             ["上海市徐汇区延安西路241号腾讯大厦52层"]
+        );
+        // ... and so does the next field's word after a blank, even one holding an address character.
+        assert_eq!(
+            one("地址：湖南省长沙市岳麓区湖滨路440号国贸中心16层 账号密码：secret"),
+            ["湖南省长沙市岳麓区湖滨路440号国贸中心16层"]
         );
         assert_eq!(
             one("收货地址 哈尔滨市南岗区望京街244号创新大厦16层 共计 91749.28 元"),
