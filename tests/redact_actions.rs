@@ -1,23 +1,9 @@
 //! Actions (redact template, mask, hash, drop_line, allow) and streaming edge cases, through the library API.
 
-use logveil::config::Config;
-use logveil::redact::{redact_all, Engine, Redactor};
+use logveil::redact::{redact_all, Redactor};
 
-fn engine(yaml: &str, env: &[(&str, &str)]) -> Engine {
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let cfg = Config::from_yaml_str_with_env(yaml, &|name| {
-        env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-    })
-    .unwrap();
-    Engine::new(&cfg.redaction).unwrap()
-}
-
-fn run(e: &Engine, input: &str) -> String {
-    String::from_utf8(redact_all(e, input.as_bytes()).0).unwrap()
-}
+mod common;
+use common::{engine_from_yaml as engine, redact_text as run};
 
 #[test]
 fn replacement_template_names_the_type_and_the_seed_replacement_is_used_as_is() {

@@ -3,27 +3,13 @@
 //! stable-token property: one identifier gives the same `[type:hex8]` token in every container, on every line
 //! and in every written form (full-width, `\uXXXX`-escaped, URL-encoded); two identifiers give two tokens.
 
-use logveil::config::Config;
-use logveil::redact::{redact_all, Engine};
+use logveil::redact::Engine;
 use proptest::prelude::*;
 
 const KEY: (&str, &str) = ("LOGVEIL_HASH_KEY", "0123456789abcdef0123456789abcdef");
 
-fn engine(yaml: &str, env: &[(&str, &str)]) -> Engine {
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let cfg = Config::from_yaml_str_with_env(yaml, &|name| {
-        env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-    })
-    .unwrap();
-    Engine::new(&cfg.redaction).unwrap()
-}
-
-fn run(e: &Engine, input: &str) -> String {
-    String::from_utf8(redact_all(e, input.as_bytes()).0).unwrap()
-}
+mod common;
+use common::{engine_from_yaml as engine, redact_text as run};
 
 /// The `[type:hex8]` tokens of `type_name` in `text`, in order.
 fn tokens(text: &str, type_name: &str) -> Vec<String> {

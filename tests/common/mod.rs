@@ -359,3 +359,21 @@ pub fn segment_streams(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// An engine from a YAML config, with `env` as the only environment variables it sees (a hash key, say).
+pub fn engine_from_yaml(yaml: &str, env: &[(&str, &str)]) -> logveil::redact::Engine {
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let cfg = logveil::config::Config::from_yaml_str_with_env(yaml, &|name| {
+        env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    })
+    .unwrap();
+    logveil::redact::Engine::new(&cfg.redaction).unwrap()
+}
+
+/// `input` redacted by `e`, as text.
+pub fn redact_text(e: &logveil::redact::Engine, input: &str) -> String {
+    String::from_utf8(logveil::redact::redact_all(e, input.as_bytes()).0).unwrap()
+}
