@@ -7,8 +7,9 @@
 //! app ids, bot ids (DingTalk `chatbotUserId`, `robotCode`), chat and group ids (`chatId`, Feishu `oc_…`).
 //! Only the keys listed here are read; every other key's value is left alone.
 
-use std::collections::HashSet;
 use std::sync::OnceLock;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::{names_addresses, numbers, Context, Detector, Found, Settings};
 use crate::redact::text::{self, Ch, Cursor, Form};
@@ -257,8 +258,8 @@ const SYSTEM_ACCOUNTS: &[&str] = &[
 
 /// The system accounts (lower case), as a set: a list compared one by one costs more than the rest of a
 /// decision.
-fn system_accounts() -> &'static HashSet<&'static str> {
-    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+fn system_accounts() -> &'static FxHashSet<&'static str> {
+    static SET: OnceLock<FxHashSet<&'static str>> = OnceLock::new();
     SET.get_or_init(|| SYSTEM_ACCOUNTS.iter().copied().collect())
 }
 
@@ -266,47 +267,60 @@ fn system_accounts() -> &'static HashSet<&'static str> {
 const NO_ONE_MAX_LEN: usize = 24;
 
 /// The values that are no one (lower case): placeholders and system accounts.
-fn no_one() -> &'static HashSet<&'static str> {
-    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+fn no_one() -> &'static FxHashSet<&'static [u8]> {
+    static SET: OnceLock<FxHashSet<&'static [u8]>> = OnceLock::new();
     SET.get_or_init(|| {
         NOT_A_PERSON
             .iter()
             .chain(SYSTEM_ACCOUNTS)
-            .copied()
+            .map(|w| w.as_bytes())
             .collect()
     })
 }
 
 fn is_system_account(name: &str) -> bool {
-    system_accounts().contains(name.to_lowercase().as_str())
+    let mut lower = [0u8; NO_ONE_MAX_LEN];
+    name.len() <= NO_ONE_MAX_LEN && {
+        let lower = &mut lower[..name.len()];
+        lower.copy_from_slice(name.as_bytes());
+        lower.make_ascii_lowercase();
+        std::str::from_utf8(lower).is_ok_and(|w| system_accounts().contains(w))
+    }
+}
+
+/// Every listed key and what it says, in the order of precedence of [`classify`] (a key in two lists is
+/// what the earlier one says): one lookup instead of a comparison per listed key.
+fn listed_keys() -> &'static FxHashMap<&'static [u8], KeyKind> {
+    static MAP: OnceLock<FxHashMap<&'static [u8], KeyKind>> = OnceLock::new();
+    MAP.get_or_init(|| {
+        let mut map = FxHashMap::default();
+        for (list, kind) in [
+            (QQ_KEYS, KeyKind::Qq),
+            (PERSON_KEYS, KeyKind::Person),
+            (GENERIC_KEYS, KeyKind::Generic),
+            (IN_OBJECT_KEYS, KeyKind::InPersonObject),
+            (NAME_FIELD_KEYS, KeyKind::NameField),
+            (ADDRESS_FIELD_KEYS, KeyKind::AddressField),
+        ] {
+            for &key in list {
+                map.entry(key).or_insert(kind);
+            }
+        }
+        map
+    })
 }
 
 fn classify(norm: &[u8]) -> Option<KeyKind> {
-    let is = |list: &[&[u8]]| list.contains(&norm);
-    if is(QQ_KEYS) {
-        return Some(KeyKind::Qq);
-    }
-    if is(PERSON_KEYS) {
-        return Some(KeyKind::Person);
+    let listed = listed_keys().get(norm).copied();
+    if matches!(listed, Some(KeyKind::Qq | KeyKind::Person)) {
+        return listed;
     }
     if PERSON_SUFFIXES.iter().any(|s| norm.ends_with(s))
         && !NOT_PERSON_PREFIXES.iter().any(|p| norm.starts_with(p))
     {
         return Some(KeyKind::Person);
     }
-    if is(GENERIC_KEYS) {
-        return Some(KeyKind::Generic);
-    }
-    if is(IN_OBJECT_KEYS) {
-        return Some(KeyKind::InPersonObject);
-    }
-    if is(NAME_FIELD_KEYS) {
-        return Some(KeyKind::NameField);
-    }
-    if is(ADDRESS_FIELD_KEYS) {
-        return Some(KeyKind::AddressField);
-    }
-    None
+    listed
 }
 
 /// Longest key read back, in characters.
@@ -338,9 +352,15 @@ fn read_key_back(ctx: &Context, c: &mut Cursor) -> Option<KeyAt> {
 fn plain_key_back(ctx: &Context, c: &mut Cursor) -> Option<Option<KeyAt>> {
     let (hay, end) = (ctx.hay, c.at);
     let key_byte = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
+    let lowest = ctx.read_floor.max(end.saturating_sub(MAX_KEY_CHARS));
     let mut s = end;
-    while s > ctx.read_floor && end - s < MAX_KEY_CHARS && key_byte(hay[s - 1]) {
+    // Where the last dotted part starts (`msg.from` is `from`).
+    let mut last_part = None;
+    while s > lowest && key_byte(hay[s - 1]) {
         s -= 1;
+        if hay[s] == b'.' && last_part.is_none() {
+            last_part = Some(s + 1);
+        }
     }
     let plain_stop = s > ctx.read_floor
         && end - s < MAX_KEY_CHARS
@@ -366,15 +386,13 @@ fn plain_key_back(ctx: &Context, c: &mut Cursor) -> Option<Option<KeyAt>> {
         return None;
     }
     c.at = s;
-    let last = hay[s..end]
-        .rsplit(|&b| b == b'.')
-        .next()
-        .unwrap_or_default();
     let mut buf = [0u8; MAX_KEY_CHARS];
     let mut len = 0;
-    for &b in last.iter().filter(|b| b.is_ascii_alphanumeric()) {
-        buf[len] = b.to_ascii_lowercase();
-        len += 1;
+    for &b in &hay[last_part.unwrap_or(s)..end] {
+        if b.is_ascii_alphanumeric() {
+            buf[len] = b.to_ascii_lowercase();
+            len += 1;
+        }
     }
     Some((len > 0).then_some(KeyAt { buf, len, start: s }))
 }
@@ -408,6 +426,56 @@ fn decoded_key_back(c: &mut Cursor) -> Option<KeyAt> {
     })
 }
 
+/// The key before a separator `:` or `=` ending at `end`, and its quotes and blanks, read on raw bytes when
+/// they are plain text: Some(key) (None: no key), or None when the text layer must read them (an XML tag's
+/// `>`, a full-width colon, an escaped quote, a key [`plain_key_back`] cannot read). A key read here is
+/// never inside logveil's own `[type:…]` pseudonym: the byte before it is one of [`plain_key_back`]'s
+/// delimiters, and none of them is, or ends an encoding of, `[`.
+fn plain_key_before_sep(ctx: &Context, end: usize) -> Option<Option<KeyAt>> {
+    let hay = ctx.hay;
+    if end <= ctx.read_floor || !matches!(hay[end - 1], b':' | b'=') {
+        return None;
+    }
+    let at = plain_quotes_back(ctx, end - 1)?;
+    plain_key_back(ctx, &mut ctx.cursor(at))
+}
+
+/// [`skip_quotes_back`] from `at` on raw bytes: where it stops, or None when a quote is escaped (a
+/// backslash before it: the text layer reads it). Bytes other than ASCII quotes and blanks stop it.
+fn plain_quotes_back(ctx: &Context, mut at: usize) -> Option<usize> {
+    let hay = ctx.hay;
+    for _ in 0..4 {
+        if at <= ctx.read_floor {
+            break;
+        }
+        match hay[at - 1] {
+            b' ' | b'\t' => at -= 1,
+            b'"' | b'\'' | b'`' => {
+                if at - 1 > ctx.read_floor && hay[at - 2] == b'\\' {
+                    return None;
+                }
+                at -= 1;
+            }
+            _ => break,
+        }
+    }
+    Some(at)
+}
+
+/// The character before `at` when its byte is one no encoding, escape or colour code ends with (ASCII
+/// punctuation other than quotes, `/`, `;`, `\`, and not a final byte of a colour code): Some(None) at the
+/// floor, None when the text layer must decode it.
+fn plain_char_before(ctx: &Context, at: usize) -> Option<Option<u8>> {
+    if at <= ctx.read_floor {
+        return Some(None);
+    }
+    let b = ctx.hay[at - 1];
+    let safe = b.is_ascii_punctuation()
+        && !(0x40..=0x7E).contains(&b)
+        && !matches!(b, b'"' | b'\'' | b'/' | b';');
+    safe.then_some(Some(b))
+}
+
 /// Moves back over quotes (at any escape level) and blanks.
 fn skip_quotes_back(c: &mut Cursor) {
     c.back_while(4, |ch| matches!(ch.c, '"' | '\'' | '`') || ch.is_blank());
@@ -432,35 +500,50 @@ pub fn detect_key(
 }
 
 fn key_value(ctx: &Context, start: usize, end: usize, settings: &Settings) -> Option<Found> {
-    let mut c = ctx.cursor(end);
-    let sep = c.prev()?;
-    let xml = sep.c == '>';
-    if !xml {
-        skip_quotes_back(&mut c);
-    }
-    let key = read_key_back(ctx, &mut c)?;
+    let (key, xml) = match plain_key_before_sep(ctx, end) {
+        Some(key) => (key?, false),
+        None => {
+            let mut c = ctx.cursor(end);
+            let sep = c.prev()?;
+            let xml = sep.c == '>';
+            if !xml {
+                skip_quotes_back(&mut c);
+            }
+            let key = read_key_back(ctx, &mut c)?;
+            if xml && c.peek_back().is_none_or(|ch| ch.c != '<') {
+                return None;
+            }
+            // `[user_id:3f9a1c2b]` is logveil's own pseudonym: redacted text passes again unchanged.
+            if !xml && c.peek_back().is_some_and(|ch| ch.c == '[') {
+                return None;
+            }
+            (key, xml)
+        }
+    };
     // The DFA saw the key's end: the key read back must reach into the candidate.
     if key.start > start {
         return None;
     }
-    if xml && c.peek_back().is_none_or(|ch| ch.c != '<') {
-        return None;
-    }
-    // `[user_id:3f9a1c2b]` is logveil's own pseudonym: redacted text passes again unchanged.
-    if !xml && c.peek_back().is_some_and(|ch| ch.c == '[') {
-        return None;
-    }
     let mut kind = classify(key.norm());
-    let mut before = ctx.cursor(key.start);
-    skip_quotes_back(&mut before);
-    let in_query = before
-        .peek_back()
-        .is_some_and(|ch| matches!(ch.c, '&' | '?'));
-    if kind == Some(KeyKind::Generic) && key.norm() == b"from" && in_query {
+    let before = || {
+        let mut before = ctx.cursor(key.start);
+        skip_quotes_back(&mut before);
+        before
+    };
+    let in_query = || {
+        plain_quotes_back(ctx, key.start)
+            .and_then(|at| plain_char_before(ctx, at))
+            .map_or_else(
+                || before().peek_back().map(|ch| ch.c),
+                |b| b.map(char::from),
+            )
+            .is_some_and(|c| matches!(c, '&' | '?'))
+    };
+    if kind == Some(KeyKind::Generic) && key.norm() == b"from" && in_query() {
         // A URL's `from=` names where a link came from, not who.
         return None;
     }
-    if kind.is_none() && key.norm() == b"chat" && names_a_direct_chat(before) {
+    if kind.is_none() && key.norm() == b"chat" && names_a_direct_chat(before()) {
         // WeCom: `Processing direct message from chat: ID user: ID`: a direct chat's id is the user's.
         kind = Some(KeyKind::Person);
     }
@@ -686,6 +769,11 @@ fn in_person_object(ctx: &Context, key_start: usize) -> bool {
 /// The value after a separator ending at `at`: `(start, end, quoted)`. None when there is none, or it is an
 /// object or array (its keys decide), or it runs on too long to be an identifier.
 fn value_after(ctx: &Context, at: usize, xml: bool) -> Option<(usize, usize, bool)> {
+    if !xml {
+        if let Some(answer) = plain_value_after(ctx.hay, at) {
+            return answer;
+        }
+    }
     let mut c = Cursor::new(ctx.hay, at, at);
     c.forward_while(3, |ch| ch.is_blank());
     if xml {
@@ -728,6 +816,79 @@ fn value_after(ctx: &Context, at: usize, xml: bool) -> Option<(usize, usize, boo
     Some((vs, c.at, false))
 }
 
+/// A byte that is a character of its own: ASCII that starts no escape, URL encoding, entity or colour code.
+fn is_plain(b: u8) -> bool {
+    b < 0x80 && !matches!(b, 0x1B | b'\\' | b'%' | b'&')
+}
+
+/// [`value_after`] (not in XML) on raw bytes, while every byte read is a character of its own: the answer,
+/// or None as soon as a byte that may start an encoded or non-ASCII character is met (then the text layer
+/// reads the value). Most values are plain: this reads them without decoding each character.
+fn plain_value_after(hay: &[u8], at: usize) -> Option<Option<(usize, usize, bool)>> {
+    // The byte at `i`: None (give up) unless it is plain; Some(None) at the end of the text.
+    let read = |i: usize| match hay.get(i) {
+        None => Some(None),
+        Some(&b) if is_plain(b) => Some(Some(b)),
+        Some(_) => None,
+    };
+    let mut i = at;
+    while i < at + 3 && read(i)?.is_some_and(|b| matches!(b, b' ' | b'\t')) {
+        i += 1;
+    }
+    let Some(first) = read(i)? else {
+        return Some(None);
+    };
+    if matches!(first, b'"' | b'\'') {
+        let vs = i + 1;
+        let mut j = vs;
+        while j - vs <= MAX_VALUE_CHARS
+            && read(j)?.is_some_and(|b| b != first && !matches!(b, b'\n' | b'\r'))
+        {
+            j += 1;
+        }
+        let n = j - vs;
+        let closed = read(j)? == Some(first);
+        return Some((n <= MAX_VALUE_CHARS && n > 0 && closed).then_some((vs, j, true)));
+    }
+    if matches!(first, b'{' | b'[' | b'<' | b'(') {
+        return Some(None);
+    }
+    let vs = i;
+    let mut j = vs;
+    while j - vs <= MAX_VALUE_CHARS && read(j)?.is_some_and(|b| !plain_unquoted_stop(b)) {
+        j += 1;
+    }
+    let n = j - vs;
+    if n > MAX_VALUE_CHARS || n == 0 {
+        return Some(None);
+    }
+    Some((read(j)? != Some(b'(')).then_some((vs, j, false)))
+}
+
+/// [`unquoted_stop`] for a plain byte (a test checks that the two agree on every one).
+fn plain_unquoted_stop(b: u8) -> bool {
+    matches!(
+        b,
+        b' ' | b'\t'
+            | b'\n'
+            | b'\r'
+            | b','
+            | b';'
+            | b'&'
+            | b')'
+            | b']'
+            | b'}'
+            | b'<'
+            | b'>'
+            | b'"'
+            | b'\''
+            | b'|'
+            | b':'
+            | b'('
+            | b'['
+    )
+}
+
 /// How an unquoted value ends.
 fn unquoted_stop(ch: &Ch) -> bool {
     ch.is_blank()
@@ -749,10 +910,10 @@ fn value_fits(kind: KeyKind, s: &str, quoted: bool) -> bool {
         let lower = &mut lower[..s.len()];
         lower.copy_from_slice(s.as_bytes());
         lower.make_ascii_lowercase();
-        std::str::from_utf8(lower).is_ok_and(|w| no_one().contains(w))
+        no_one().contains(&*lower)
     };
     if no_one_word
-        || s.chars().all(|c| matches!(c, '*' | 'x' | 'X'))
+        || s.bytes().all(|b| matches!(b, b'*' | b'x' | b'X'))
         || s.starts_with("${")
         || s.starts_with("{{")
         || s.starts_with('%')
@@ -770,7 +931,7 @@ fn value_fits(kind: KeyKind, s: &str, quoted: bool) -> bool {
             let body = s.strip_prefix('@').unwrap_or(s);
             !body.is_empty()
                 && (kind == KeyKind::InPersonObject || !body.chars().any(char::is_whitespace))
-                && !body.contains(['/', '\\', '@', '='])
+                && !body.bytes().any(|b| matches!(b, b'/' | b'\\' | b'@' | b'='))
                 // `from=mail.example.com` is a host; `from=chen.jie` a person.
                 && !looks_like_a_host(body)
         }
@@ -816,11 +977,14 @@ const HOST_SUFFIXES: &[&str] = &[
 
 /// A host name or dotted number: its last label is a domain suffix or digits.
 fn looks_like_a_host(v: &str) -> bool {
-    match v.rsplit_once('.') {
+    match v.bytes().rposition(|b| b == b'.') {
         None => false,
-        Some((_, last)) => {
-            last.bytes().all(|b| b.is_ascii_digit())
-                || HOST_SUFFIXES.contains(&last.to_ascii_lowercase().as_str())
+        Some(dot) => {
+            let last = &v.as_bytes()[dot + 1..];
+            last.iter().all(u8::is_ascii_digit)
+                || HOST_SUFFIXES
+                    .iter()
+                    .any(|h| h.as_bytes().eq_ignore_ascii_case(last))
         }
     }
 }
@@ -971,6 +1135,20 @@ fn path_starts_at(ctx: &Context, at: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_plain_value_reader_stops_where_the_text_layer_does() {
+        for b in (0u8..0x80).filter(|&b| is_plain(b)) {
+            let ch = Ch {
+                c: char::from(b),
+                start: 0,
+                end: 1,
+                form: Form::Raw,
+            };
+            assert_eq!(plain_unquoted_stop(b), unquoted_stop(&ch), "byte {b:#04x}");
+            assert_eq!(text::char_at(&[b], 0), Some(ch), "byte {b:#04x}");
+        }
+    }
 
     #[test]
     fn no_word_of_the_no_one_sets_is_longer_than_their_lookup_buffer() {
