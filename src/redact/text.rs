@@ -414,7 +414,7 @@ fn char_at_slow(hay: &[u8], at: usize, b: u8) -> Option<Ch> {
 }
 
 /// Longest encoded character in bytes (`\\\\\\\xHH` four times, a surrogate pair, `%25HH` four times).
-const MAX_ENCODED: usize = 48;
+pub const MAX_ENCODED: usize = 48;
 
 /// Bytes that can start an encoded character.
 #[inline]

@@ -476,6 +476,26 @@ fn plain_char_before(ctx: &Context, at: usize) -> Option<Option<u8>> {
     safe.then_some(Some(b))
 }
 
+/// The key before a separator ending at `end` (`:`, `=`, a full-width colon, or `>` of an XML start tag), read
+/// through the text layer, and whether it is an XML tag's.
+fn decoded_key_before_sep(ctx: &Context, end: usize) -> Option<(KeyAt, bool)> {
+    let mut c = ctx.cursor(end);
+    let sep = c.prev()?;
+    let xml = sep.c == '>';
+    if !xml {
+        skip_quotes_back(&mut c);
+    }
+    let key = read_key_back(ctx, &mut c)?;
+    if xml && c.peek_back().is_none_or(|ch| ch.c != '<') {
+        return None;
+    }
+    // `[user_id:3f9a1c2b]` is logveil's own pseudonym: redacted text passes again unchanged.
+    if !xml && c.peek_back().is_some_and(|ch| ch.c == '[') {
+        return None;
+    }
+    Some((key, xml))
+}
+
 /// Moves back over quotes (at any escape level) and blanks.
 fn skip_quotes_back(c: &mut Cursor) {
     c.back_while(4, |ch| matches!(ch.c, '"' | '\'' | '`') || ch.is_blank());
@@ -502,23 +522,7 @@ pub fn detect_key(
 fn key_value(ctx: &Context, start: usize, end: usize, settings: &Settings) -> Option<Found> {
     let (key, xml) = match plain_key_before_sep(ctx, end) {
         Some(key) => (key?, false),
-        None => {
-            let mut c = ctx.cursor(end);
-            let sep = c.prev()?;
-            let xml = sep.c == '>';
-            if !xml {
-                skip_quotes_back(&mut c);
-            }
-            let key = read_key_back(ctx, &mut c)?;
-            if xml && c.peek_back().is_none_or(|ch| ch.c != '<') {
-                return None;
-            }
-            // `[user_id:3f9a1c2b]` is logveil's own pseudonym: redacted text passes again unchanged.
-            if !xml && c.peek_back().is_some_and(|ch| ch.c == '[') {
-                return None;
-            }
-            (key, xml)
-        }
+        None => decoded_key_before_sep(ctx, end)?,
     };
     // The DFA saw the key's end: the key read back must reach into the candidate.
     if key.start > start {
@@ -736,34 +740,134 @@ fn display_name_end(hay: &[u8], from: usize) -> Option<usize> {
 /// Is the key starting at `key_start` inside an object that describes a person (`"from":{"id":...`,
 /// `'user': {'id': ...`, `User(id=...`)?
 fn in_person_object(ctx: &Context, key_start: usize) -> bool {
+    let opener = match plain_opener_back(ctx, key_start) {
+        Some(at) => at.map(|at| (at, char::from(ctx.hay[at]))),
+        None => decoded_opener_back(ctx, key_start),
+    };
+    let Some((at, opener)) = opener else {
+        return false;
+    };
+    let key = if opener == '(' {
+        // A Python repr: the class name before the parenthesis.
+        read_key_back(ctx, &mut ctx.cursor(at))
+    } else {
+        plain_object_key(ctx, at).unwrap_or_else(|| decoded_object_key(ctx, at))
+    };
+    key.is_some_and(|k| PERSON_OBJECTS.contains(&k.norm()))
+}
+
+/// Where the unclosed `{` or `(` before `key_start` is, and which (the same line, at most
+/// [`MAX_OBJECT_LOOKBACK`] characters back), read through the text layer.
+fn decoded_opener_back(ctx: &Context, key_start: usize) -> Option<(usize, char)> {
     let mut c = ctx.cursor(key_start);
     let mut depth = 0usize;
     let mut seen = 0;
-    let opener = loop {
-        let Some(ch) = c.prev() else { return false };
+    loop {
+        let ch = c.prev()?;
         seen += 1;
         if seen > MAX_OBJECT_LOOKBACK || ch.is_newline() {
-            return false;
+            return None;
         }
         match ch.c {
             '}' | ')' => depth += 1,
-            '{' | '(' if depth == 0 => break ch.c,
+            // An encoded brace (`\u007b`) is a brace to a reader; the key before it is read from its start.
+            '{' | '(' if depth == 0 => return Some((ch.start, ch.c)),
             '{' | '(' => depth -= 1,
             _ => {}
         }
-    };
-    if opener == '(' {
-        // A Python repr: the class name before the parenthesis.
-        return read_key_back(ctx, &mut c).is_some_and(|k| PERSON_OBJECTS.contains(&k.norm()));
     }
-    // An object in an array (`"mentions":[{"id":...`).
+}
+
+/// The key of the object that opens at `at`, read through the text layer (an object in an array too:
+/// `"mentions":[{"id":...`).
+fn decoded_object_key(ctx: &Context, at: usize) -> Option<KeyAt> {
+    let mut c = ctx.cursor(at);
     c.back_while(2, |ch| ch.c == '[' || ch.is_blank());
     match c.prev() {
         Some(ch) if matches!(ch.c, ':' | '=') => {}
-        _ => return false,
+        _ => return None,
     }
     skip_quotes_back(&mut c);
-    read_key_back(ctx, &mut c).is_some_and(|k| PERSON_OBJECTS.contains(&k.norm()))
+    read_key_back(ctx, &mut c)
+}
+
+/// The key of the object or array item that opens at `at` (`"from":{`, `"mentions": [{`), read on raw bytes
+/// when they are plain: Some(key) (None: no key), or None when the text layer must read it.
+fn plain_object_key(ctx: &Context, opener: usize) -> Option<Option<KeyAt>> {
+    let hay = ctx.hay;
+    let mut at = opener;
+    for _ in 0..2 {
+        if at > ctx.read_floor && matches!(hay[at - 1], b'[' | b' ' | b'\t') {
+            // `[` may end a colour code (`ESC[`): the text layer reads one.
+            if hay[at - 1] == b'[' && at - 1 > ctx.read_floor && !is_plain(hay[at - 2]) {
+                return None;
+            }
+            at -= 1;
+        }
+    }
+    // A letter, digit, quote or `;` may end an encoded `:` or `=` (`%3A`, `\u003d`): the text layer reads it.
+    match plain_char_before(ctx, at)? {
+        Some(b':' | b'=') => plain_key_before_sep(ctx, at),
+        _ => Some(None),
+    }
+}
+
+/// [`in_person_object`]'s walk back to the unclosed `{` or `(` on raw bytes, while every byte is plain: where
+/// the opener is (Some(None): none within reach), or None when a byte that may belong to an encoded character
+/// or a colour code is met (the text layer walks then). Plain bytes are one character each, so the count of
+/// characters read is the count of bytes.
+fn plain_opener_back(ctx: &Context, key_start: usize) -> Option<Option<usize>> {
+    let hay = ctx.hay;
+    let lowest = ctx
+        .read_floor
+        .max(key_start.saturating_sub(MAX_OBJECT_LOOKBACK));
+    let mut at = key_start;
+    let mut depth = 0usize;
+    loop {
+        // Most bytes are none of the ones that matter here.
+        while at > lowest && !matches!(hay[at - 1], b'{' | b'}' | b'(' | b')' | b'\n' | b'\r') {
+            if !is_plain(hay[at - 1]) {
+                return None;
+            }
+            at -= 1;
+        }
+        if at <= ctx.read_floor {
+            return Some(None);
+        }
+        let b = hay[at - 1];
+        at -= 1;
+        if key_start - at > MAX_OBJECT_LOOKBACK {
+            // The last bytes read may end an encoded character that starts further back (one character for
+            // the text layer): the answer holds only when no introducer is within reach of them.
+            let reach = at.saturating_sub(text::MAX_ENCODED).max(ctx.read_floor);
+            return hay[reach..=at].iter().all(|&b| is_plain(b)).then_some(None);
+        }
+        match b {
+            b'\n' | b'\r' => return Some(None),
+            b'}' | b')' => depth += 1,
+            b'{' | b'(' if depth == 0 => {
+                // The opener is itself, unless `{` is the final byte of a colour code (`ESC[1{`: after
+                // parameters, or after `[` that follows ESC or an escape's last letter or digit). No
+                // encoding ends in a brace or a parenthesis.
+                let before = |i: usize| (i > ctx.read_floor).then(|| hay[i - 1]);
+                let colour_code = b == b'{'
+                    && match before(at) {
+                        Some(b'0'..=b'9' | b';' | b':') => true,
+                        Some(b'[') => {
+                            before(at - 1).is_some_and(|p| p == 0x1B || p.is_ascii_alphanumeric())
+                        }
+                        _ => false,
+                    };
+                if colour_code {
+                    let ch = text::char_before(hay, at + 1, ctx.read_floor)?;
+                    return (ch.start == at && ch.form == Form::Raw).then_some(Some(at));
+                }
+                return Some(Some(at));
+            }
+            b'{' | b'(' => depth -= 1,
+            _ => {}
+        }
+    }
 }
 
 /// The value after a separator ending at `at`: `(start, end, quoted)`. None when there is none, or it is an
@@ -774,6 +878,11 @@ fn value_after(ctx: &Context, at: usize, xml: bool) -> Option<(usize, usize, boo
             return answer;
         }
     }
+    decoded_value_after(ctx, at, xml)
+}
+
+/// [`value_after`] through the text layer.
+fn decoded_value_after(ctx: &Context, at: usize, xml: bool) -> Option<(usize, usize, bool)> {
     let mut c = Cursor::new(ctx.hay, at, at);
     c.forward_while(3, |ch| ch.is_blank());
     if xml {
@@ -1135,6 +1244,142 @@ fn path_starts_at(ctx: &Context, at: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Texts around keys, separators, values and objects, in every spelling the text layer decodes (escaped
+    /// quotes and separators, URL and entity encodings, colour codes, full-width and CJK text, blanks).
+    fn spelled_texts() -> Vec<String> {
+        let keys = [
+            "user",
+            "from",
+            "id",
+            "msg.from",
+            "userId",
+            "sender_user_id",
+            "name",
+            "qq",
+            "x",
+        ];
+        let quotes = ["", "\"", "'", "\\\"", "&quot;", "%22", "\\u0022", "`"];
+        let seps = [
+            ":", "=", ": ", " = ", "\\u003a", "%3A", "&#58;", "：", ">", ":\t",
+        ];
+        let values = [
+            "zhangwei",
+            "\"SunLi\"",
+            "'li.lei'",
+            "\\\"wm0a1b\\\"",
+            "张伟",
+            "\\u5f20\\u4f1f",
+            "a%20b",
+            "\u{1b}[31mred\u{1b}[0m",
+            "@all",
+            "x y",
+            "ou_1&amp;2",
+            "\"\"",
+            "null,",
+            "User(id=1)",
+            "{\"id\":1}",
+            "a\u{a0}b",
+        ];
+        let before = [
+            "",
+            "{",
+            "\"from\":{",
+            "\"user\": [{",
+            "{\"mentions\":[{\"x\":1},{",
+            "User(",
+            "\u{1b}[1{",
+            "\\u007b",
+            "%7B",
+            "(a) {b} ",
+            "\"from\":{\"k\":\"\\u4e2d\",",
+            "?a=1&",
+            "&amp;",
+            "[user_id:",
+            "line\n{",
+            "{\"sender\":\"\\n\",",
+        ];
+        let mut out = Vec::new();
+        for b in before {
+            for k in keys {
+                for q in quotes {
+                    for sep in seps {
+                        for v in values {
+                            out.push(format!("{b}{q}{k}{q}{sep}{v}"));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn raw_byte_readers_agree_with_the_text_layer_wherever_they_answer() {
+        let (mut keys, mut values, mut openers) = (0, 0, 0);
+        let key_of = |k: Option<KeyAt>| k.map(|k| (k.norm().to_vec(), k.start));
+        for text in spelled_texts() {
+            let hay = text.as_bytes();
+            for at in 1..=hay.len() {
+                let ctx = Context::new(hay, at, 0);
+                if let Some(plain) = plain_key_before_sep(&ctx, at) {
+                    keys += 1;
+                    let decoded = decoded_key_before_sep(&ctx, at).map(|(k, xml)| {
+                        assert!(!xml, "{text:?} at {at}");
+                        k
+                    });
+                    assert_eq!(key_of(plain), key_of(decoded), "key in {text:?} at {at}");
+                }
+                if let Some(plain) = plain_value_after(hay, at) {
+                    values += 1;
+                    let decoded = decoded_value_after(&ctx, at, false);
+                    assert_eq!(plain, decoded, "value in {text:?} at {at}");
+                }
+                if let Some(plain) = plain_opener_back(&ctx, at) {
+                    openers += 1;
+                    let plain = plain.map(|o| (o, char::from(hay[o])));
+                    assert_eq!(
+                        plain,
+                        decoded_opener_back(&ctx, at),
+                        "opener in {text:?} at {at}"
+                    );
+                    if let Some((o, '{')) = plain {
+                        if let Some(k) = plain_object_key(&ctx, o) {
+                            assert_eq!(
+                                key_of(k),
+                                key_of(decoded_object_key(&ctx, o)),
+                                "object key in {text:?} at {o}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // The raw readers answered often enough for the comparison to mean something.
+        assert!(
+            keys > 10_000 && values > 10_000 && openers > 10_000,
+            "{keys} {values} {openers}"
+        );
+        eprintln!("compared: {keys} keys, {values} values, {openers} openers");
+    }
+
+    #[test]
+    fn an_objects_opener_is_found_past_a_long_plain_stretch_only_within_reach() {
+        let long = format!(
+            "{{\"from\":{{\"k\":\"{}\",\"id\":1",
+            "a".repeat(MAX_OBJECT_LOOKBACK)
+        );
+        let hay = long.as_bytes();
+        let at = long.rfind("\"id\"").unwrap();
+        let ctx = Context::new(hay, at, 0);
+        assert_eq!(plain_opener_back(&ctx, at), Some(None));
+        assert_eq!(decoded_opener_back(&ctx, at), None);
+        let near = "{\"from\":{\"k\":\"v\",\"id\":1";
+        let at = near.rfind("\"id\"").unwrap();
+        let ctx = Context::new(near.as_bytes(), at, 0);
+        assert_eq!(plain_opener_back(&ctx, at), Some(Some(8)));
+        assert!(in_person_object(&ctx, at));
+    }
 
     #[test]
     fn the_plain_value_reader_stops_where_the_text_layer_does() {
