@@ -5,7 +5,76 @@
 
 use super::checksums::date_valid;
 use super::{Context, Detector, Found, Settings};
-use crate::redact::text::{Ch, Cursor};
+use crate::redact::text::{Ch, Cursor, Form};
+use std::ops::Deref;
+
+/// Up to `N` characters, kept on the stack (the detectors run on every cue: no allocation per call).
+#[derive(Clone, Copy)]
+pub(super) struct Chars<const N: usize> {
+    buf: [Ch; N],
+    len: usize,
+}
+
+impl<const N: usize> Chars<N> {
+    const EMPTY: Ch = Ch {
+        c: '\0',
+        start: 0,
+        end: 0,
+        form: Form::Raw,
+    };
+
+    pub(super) fn new() -> Self {
+        Chars {
+            buf: [Self::EMPTY; N],
+            len: 0,
+        }
+    }
+
+    /// The first `N` characters of `chars`.
+    pub(super) fn collect(chars: impl Iterator<Item = Ch>) -> Self {
+        let mut v = Self::new();
+        for ch in chars.take(N) {
+            v.push(ch);
+        }
+        v
+    }
+
+    /// Adds `ch` (the caller stops at `N`).
+    pub(super) fn push(&mut self, ch: Ch) {
+        self.buf[self.len] = ch;
+        self.len += 1;
+    }
+}
+
+impl<const N: usize> Deref for Chars<N> {
+    type Target = [Ch];
+    fn deref(&self) -> &[Ch] {
+        &self.buf[..self.len]
+    }
+}
+
+/// The characters `chs` spell `word` at their start.
+pub(super) fn starts_with(chs: &[Ch], word: &str) -> bool {
+    let mut it = chs.iter();
+    word.chars().all(|w| it.next().is_some_and(|ch| ch.c == w))
+}
+
+/// Eats the first of `words` that the characters ahead spell (as [`Cursor::eat`]), decoding the next
+/// character once to pass over the words that cannot start there (their first byte differs from the
+/// character's first UTF-8 byte, in any ASCII case).
+pub(super) fn eat_first(c: &mut Cursor, words: &[&str]) -> bool {
+    let Some(next) = c.peek() else {
+        return false;
+    };
+    let mut utf8 = [0u8; 4];
+    let lead = next.c.encode_utf8(&mut utf8).as_bytes()[0];
+    words.iter().any(|w| {
+        w.as_bytes()
+            .first()
+            .is_some_and(|b| b.eq_ignore_ascii_case(&lead))
+            && c.eat(w)
+    })
+}
 
 /// What a cue word announces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,28 +142,27 @@ fn skip_to_value(c: &mut Cursor) {
         c.forward_while(3, |ch| {
             ch.is_blank() || matches!(ch.c, ':' | '=' | '"' | '\'' | '是' | '为' | '為')
         });
-        for label in [
-            "号码",
-            "号",
-            "日期",
-            "年月日",
-            "_date",
-            "date",
-            "_id",
-            "id",
-            "_number",
-            "_num",
-            "_no",
-            "number",
-            "no.",
-            "no",
-            "#",
-            "of birth",
-        ] {
-            if c.eat(label) {
-                break;
-            }
-        }
+        eat_first(
+            c,
+            &[
+                "号码",
+                "号",
+                "日期",
+                "年月日",
+                "_date",
+                "date",
+                "_id",
+                "id",
+                "_number",
+                "_num",
+                "_no",
+                "number",
+                "no.",
+                "no",
+                "#",
+                "of birth",
+            ],
+        );
         if c.at == before {
             return;
         }
@@ -133,12 +201,17 @@ pub fn detect(ctx: &Context, start: usize, settings: &Settings, out: &mut Vec<Fo
     }
 }
 
-/// The characters from `at` while they are ASCII letters, digits or in `extra` (at most `max`).
-fn run(hay: &[u8], at: usize, max: usize, extra: &[char]) -> Vec<Ch> {
-    Cursor::new(hay, at, at)
-        .take(max + 1)
-        .take_while(|ch| ch.c.is_ascii_alphanumeric() || extra.contains(&ch.c))
-        .collect()
+/// The longest run [`run`] reads: one more than the longest value (a WeChat id's 24), to see it is longer.
+const MAX_RUN: usize = 25;
+
+/// The characters from `at` while they are ASCII letters, digits or in `extra` (at most `max + 1`).
+fn run(hay: &[u8], at: usize, max: usize, extra: &[char]) -> Chars<MAX_RUN> {
+    debug_assert!(max < MAX_RUN);
+    Chars::collect(
+        Cursor::new(hay, at, at)
+            .take(max + 1)
+            .take_while(|ch| ch.c.is_ascii_alphanumeric() || extra.contains(&ch.c)),
+    )
 }
 
 /// The value ends here: no letter or digit glued after it, and no `@` (an e-mail address's local part is
@@ -189,11 +262,29 @@ fn landline(hay: &[u8], at: usize) -> Option<usize> {
     ends_word(hay, c.at).then_some(c.at)
 }
 
-fn digits(c: &mut Cursor, max: usize) -> Vec<u8> {
-    let mut d = Vec::new();
-    c.forward_while(max + 1, |ch| match ch.digit() {
+/// Up to 12 digits, on the stack.
+struct Digits {
+    buf: [u8; 12],
+    len: usize,
+}
+
+impl Deref for Digits {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// The digits ahead (at most `max + 1`, `max` at most 11); moves past them.
+fn digits(c: &mut Cursor, max: usize) -> Digits {
+    let mut d = Digits {
+        buf: [0; 12],
+        len: 0,
+    };
+    c.forward_while((max + 1).min(d.buf.len()), |ch| match ch.digit() {
         Some(x) => {
-            d.push(x);
+            d.buf[d.len] = x;
+            d.len += 1;
             true
         }
         None => false,

@@ -5,11 +5,13 @@
 //! left alone (a name in a sentence, `北京时间`, `上海` in a company name).
 //!
 //! The surnames and the administrative divisions are data (`data/`, see `data/SOURCE.md` for their source
-//! and license), read once into hash sets on first use.
+//! and license), read once into hash sets on first use. The detectors compare decoded characters in place
+//! (no string is built per call): they run on every cue word, and most cues hold no name.
 
+use super::cues::{eat_first, starts_with, Chars};
 use super::{Context, Detector, Found};
 use crate::redact::text::{Ch, Cursor};
-use std::collections::HashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::OnceLock;
 
 const SURNAMES: &str = include_str!("data/surnames.txt");
@@ -20,17 +22,53 @@ const MAX_DIVISION: usize = 16;
 /// The most characters an address may have.
 const MAX_ADDRESS: usize = 64;
 
-struct Sets {
-    surnames: HashSet<&'static str>,
-    divisions: HashSet<&'static str>,
+/// The surnames. FxHash (here and for the divisions): the sets are built in, so no hash flooding to fear,
+/// and a short word hashes in a few instructions (SipHash made the first use cost millions).
+fn surnames() -> &'static FxHashSet<&'static str> {
+    static SET: OnceLock<FxHashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| words(SURNAMES).collect())
 }
 
-fn sets() -> &'static Sets {
-    static SETS: OnceLock<Sets> = OnceLock::new();
-    SETS.get_or_init(|| Sets {
-        surnames: SURNAMES.lines().filter(|l| !l.is_empty()).collect(),
-        divisions: DIVISIONS.lines().filter(|l| !l.is_empty()).collect(),
+/// The division names (built on the first address cue only: names need none).
+struct Divisions {
+    names: FxHashSet<&'static str>,
+    /// The first two characters of the names, each with the most characters a name starting with them has:
+    /// most text after an address cue starts no division, and is passed over in one look-up.
+    starts: FxHashMap<&'static str, usize>,
+}
+
+fn divisions() -> &'static Divisions {
+    static SET: OnceLock<Divisions> = OnceLock::new();
+    SET.get_or_init(|| {
+        let count = words(DIVISIONS).count();
+        let mut names = FxHashSet::with_capacity_and_hasher(count, Default::default());
+        let mut starts = FxHashMap::default();
+        for d in words(DIVISIONS) {
+            names.insert(d);
+            let n = d.chars().count();
+            if n >= 2 {
+                let two = d.char_indices().nth(2).map_or(d.len(), |(i, _)| i);
+                let most = starts.entry(&d[..two]).or_insert(n);
+                *most = n.max(*most);
+            }
+        }
+        Divisions { names, starts }
     })
+}
+
+/// The lines of a word list.
+fn words(list: &'static str) -> impl Iterator<Item = &'static str> {
+    list.lines().filter(|l| !l.is_empty())
+}
+
+/// The characters `chs` as UTF-8 in `buf` (which holds them: at most 4 bytes each).
+fn utf8<'b>(chs: &[Ch], buf: &'b mut [u8]) -> &'b str {
+    let mut n = 0;
+    for ch in chs {
+        n += ch.c.encode_utf8(&mut buf[n..]).len();
+    }
+    // Only whole characters were written.
+    std::str::from_utf8(&buf[..n]).unwrap_or_default()
 }
 
 /// What a cue word announces.
@@ -65,11 +103,15 @@ fn is_han(c: char) -> bool {
     matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
 }
 
-/// The cue word at `start` and where it ends.
+/// The most characters a cue word has.
+const MAX_CUE: usize = 3;
+
+/// The cue word at `start` and where it ends. (The characters there are decoded once for all the words.)
 fn cue_at(ctx: &Context, start: usize) -> Option<(Cue, usize)> {
+    let ahead = Chars::<MAX_CUE>::collect(ctx.cursor(start));
     CUES.iter().find_map(|(w, cue)| {
-        let mut c = ctx.cursor(start);
-        c.eat(w).then_some((*cue, c.at))
+        let n = w.chars().count();
+        (n <= ahead.len() && starts_with(&ahead, w)).then(|| (*cue, ahead[n - 1].end))
     })
 }
 
@@ -85,11 +127,7 @@ fn skip_to_value(c: &mut Cursor) {
                     ':' | '=' | '"' | '\'' | '>' | '是' | '为' | '為' | '叫' | '“' | '「'
                 )
         });
-        for label in ["姓名", "名字", "名称", "<![CDATA["] {
-            if c.eat(label) {
-                break;
-            }
-        }
+        eat_first(c, &["姓名", "名字", "名称", "<![CDATA["]);
         if c.at == before {
             return;
         }
@@ -117,12 +155,12 @@ pub fn detect(ctx: &Context, start: usize, out: &mut Vec<Found>) -> usize {
     }
 }
 
-/// The Han characters from `at` (at most `max`).
-fn han_run(hay: &[u8], at: usize, max: usize) -> Vec<Ch> {
-    Cursor::new(hay, at, at)
-        .take(max)
-        .take_while(|ch| is_han(ch.c))
-        .collect()
+/// The most characters [`name`] reads.
+const MAX_NAME_RUN: usize = 8;
+
+/// The Han characters from `at` (at most `N`).
+fn han_run<const N: usize>(hay: &[u8], at: usize) -> Chars<N> {
+    Chars::collect(Cursor::new(hay, at, at).take_while(|ch| is_han(ch.c)))
 }
 
 /// Words that may follow a name directly (`收件人张三电话…`, `联系人李四先生`).
@@ -189,28 +227,37 @@ const NOT_NAMES: &[&str] = &[
 /// name: anything but a Han character, letter or digit, or a word that follows names (`电话`, `先生`). A
 /// surname before a form of address (`张先生`) is one too.
 pub(super) fn name(hay: &[u8], at: usize) -> Option<usize> {
-    let run = han_run(hay, at, 8);
-    if run.len() < 2 {
+    // Most runs start with no surname: two characters tell.
+    let head = han_run::<2>(hay, at);
+    if head.len() < 2 {
         return None;
     }
-    let text: String = run.iter().map(|ch| ch.c).collect();
-    if NOT_NAMES.iter().any(|w| text.starts_with(w)) {
+    let s = surnames();
+    let mut buf = [0u8; 8];
+    let first2 = utf8(&head, &mut buf);
+    let first1 = &first2[..head[0].c.len_utf8()];
+    let surname = [s.contains(first2), s.contains(first1)];
+    if surname == [false, false] {
         return None;
     }
-    let s = sets();
-    let first2: String = run[..2].iter().map(|ch| ch.c).collect();
-    let first1 = &first2[..run[0].c.len_utf8()];
-    let mut surname_lens = Vec::with_capacity(2);
-    if s.surnames.contains(first2.as_str()) {
-        surname_lens.push(2);
-    }
-    if s.surnames.contains(first1) {
-        surname_lens.push(1);
-    }
-    for sl in surname_lens {
+    let run = han_run::<MAX_NAME_RUN>(hay, at);
+    // No name starts with a word that is none (checked last: it rarely matters).
+    name_after_surname(hay, &run, surname)
+        .filter(|_| !NOT_NAMES.iter().any(|w| starts_with(&run, w)))
+}
+
+/// The name at the start of `run` (two Han characters or more) after a surname of two characters
+/// (`surname[0]`) or one (`surname[1]`), the compound first.
+fn name_after_surname(hay: &[u8], run: &[Ch], surname: [bool; 2]) -> Option<usize> {
+    for (sl, known) in [(2, surname[0]), (1, surname[1])] {
+        if !known {
+            continue;
+        }
         // `联系人：张先生`: the surname alone before a form of address.
-        let rest: String = run[sl..].iter().map(|ch| ch.c).collect();
-        if ["先生", "女士", "小姐"].iter().any(|w| rest.starts_with(w)) {
+        if ["先生", "女士", "小姐"]
+            .iter()
+            .any(|w| starts_with(&run[sl..], w))
+        {
             return Some(run[sl - 1].end);
         }
         for given in [2usize, 1] {
@@ -222,9 +269,8 @@ pub(super) fn name(hay: &[u8], at: usize) -> Option<usize> {
                 continue;
             }
             let end = run[n - 1].end;
-            let rest: String = run[n..].iter().map(|ch| ch.c).collect();
             let ok = if n < run.len() {
-                AFTER_NAME.iter().any(|w| rest.starts_with(w))
+                AFTER_NAME.iter().any(|w| starts_with(&run[n..], w))
             } else {
                 name_ends(hay, end)
             };
@@ -290,18 +336,23 @@ const AFTER_ADDRESS: &[&str] = &[
 ];
 
 /// The longest division name at `run[i..]`: how many characters it has.
-fn division_at(run: &[Ch], i: usize, buf: &mut String) -> Option<usize> {
-    let s = sets();
-    let max = MAX_DIVISION.min(run.len() - i);
-    buf.clear();
-    let mut ends = Vec::with_capacity(max);
-    for ch in &run[i..i + max] {
-        buf.push(ch.c);
-        ends.push(buf.len());
+fn division_at(run: &[Ch], i: usize) -> Option<usize> {
+    let s = divisions();
+    if run.len() < i + 2 {
+        return None;
+    }
+    let mut buf = [0u8; 4 * MAX_DIVISION];
+    let most = *s.starts.get(utf8(&run[i..i + 2], &mut buf))?;
+    let max = MAX_DIVISION.min(most).min(run.len() - i);
+    let mut ends = [0usize; MAX_DIVISION];
+    let mut len = 0;
+    for (ch, end) in run[i..i + max].iter().zip(&mut ends) {
+        len += ch.c.encode_utf8(&mut buf[len..]).len();
+        *end = len;
     }
     (2..=max)
         .rev()
-        .find(|&n| s.divisions.contains(&buf[..ends[n - 1]]))
+        .find(|&n| std::str::from_utf8(&buf[..ends[n - 1]]).is_ok_and(|d| s.names.contains(d)))
 }
 
 /// An address at `at`: one or more administrative divisions (`广东省深圳市南山区`, `北京朝阳区`), then the rest
@@ -309,7 +360,7 @@ fn division_at(run: &[Ch], i: usize, buf: &mut String) -> Option<usize> {
 /// the next field's word (`电话`, `收件人`). It is an address when it names two divisions or a division and
 /// a road, number or building (`上海市` alone, `住在北京` stay).
 pub(super) fn address(hay: &[u8], at: usize) -> Option<usize> {
-    let mut run: Vec<Ch> = Vec::with_capacity(MAX_ADDRESS);
+    let mut run = Chars::<MAX_ADDRESS>::new();
     let mut c = Cursor::new(hay, at, at);
     while run.len() < MAX_ADDRESS {
         let Some(ch) = c.peek() else { break };
@@ -334,12 +385,11 @@ pub(super) fn address(hay: &[u8], at: usize) -> Option<usize> {
         }
         break;
     }
-    let mut buf = String::new();
-    let first = division_at(&run, 0, &mut buf)?;
+    let first = division_at(&run, 0)?;
     let mut i = first;
     let mut divisions = 1;
     while i < run.len() {
-        match division_at(&run, i, &mut buf) {
+        match division_at(&run, i) {
             Some(n) => {
                 i += n;
                 divisions += 1;
@@ -350,14 +400,13 @@ pub(super) fn address(hay: &[u8], at: usize) -> Option<usize> {
     // The rest, up to the next field's word.
     let mut end = i;
     let mut structure = false;
-    let text: Vec<char> = run.iter().map(|ch| ch.c).collect();
     while end < run.len() {
-        let tail: String = text[end..text.len().min(end + 3)].iter().collect();
-        if AFTER_ADDRESS.iter().any(|w| tail.starts_with(w)) {
+        let tail = &run[end..run.len().min(end + 3)];
+        if AFTER_ADDRESS.iter().any(|w| starts_with(tail, w)) {
             break;
         }
         structure |=
-            STRUCTURE.contains(text[end]) || STRUCTURE_WORDS.iter().any(|w| tail.starts_with(w));
+            STRUCTURE.contains(run[end].c) || STRUCTURE_WORDS.iter().any(|w| starts_with(tail, w));
         end += 1;
     }
     if divisions < 2 && !structure {
@@ -369,20 +418,18 @@ pub(super) fn address(hay: &[u8], at: usize) -> Option<usize> {
 /// Does the word at `at` (Han characters, letters and digits up to the next blank or punctuation) go on
 /// with an address: a division, or a road, number or building word in it?
 fn more_address_at(hay: &[u8], at: usize) -> bool {
-    let word: Vec<Ch> = Cursor::new(hay, at, at)
-        .take(MAX_ADDRESS)
-        .take_while(|ch| is_han(ch.c) || ch.c.is_ascii_alphanumeric() || matches!(ch.c, '-' | '#'))
-        .collect();
+    let word = Chars::<MAX_ADDRESS>::collect(Cursor::new(hay, at, at).take_while(|ch| {
+        is_han(ch.c) || ch.c.is_ascii_alphanumeric() || matches!(ch.c, '-' | '#')
+    }));
     if word.is_empty() {
         return false;
     }
-    let text: String = word.iter().map(|ch| ch.c).collect();
-    if AFTER_ADDRESS.iter().any(|w| text.starts_with(w)) {
+    if AFTER_ADDRESS.iter().any(|w| starts_with(&word, w)) {
         return false;
     }
-    division_at(&word, 0, &mut String::new()).is_some()
-        || text.chars().any(|c| STRUCTURE.contains(c))
-        || STRUCTURE_WORDS.iter().any(|w| text.contains(w))
+    division_at(&word, 0).is_some()
+        || word.iter().any(|ch| STRUCTURE.contains(ch.c))
+        || (0..word.len()).any(|i| STRUCTURE_WORDS.iter().any(|w| starts_with(&word[i..], w)))
 }
 
 #[cfg(test)]
@@ -417,12 +464,13 @@ mod tests {
 
     #[test]
     fn the_data_is_there() {
-        let s = sets();
-        assert!(s.surnames.len() > 400, "{}", s.surnames.len());
+        let s = surnames();
+        assert!(s.len() > 400, "{}", s.len());
         for w in ["王", "欧阳", "诸葛", "司马"] {
-            assert!(s.surnames.contains(w), "{w}");
+            assert!(s.contains(w), "{w}");
         }
-        assert!(s.divisions.len() > 3000, "{}", s.divisions.len());
+        let d = &divisions().names;
+        assert!(d.len() > 3000, "{}", d.len());
         for w in [
             "北京市",
             "北京",
@@ -434,7 +482,7 @@ mod tests {
             "南山",
             "朝阳区",
         ] {
-            assert!(s.divisions.contains(w), "{w}");
+            assert!(d.contains(w), "{w}");
         }
         let longest = DIVISIONS.lines().map(|l| l.chars().count()).max();
         assert!(longest <= Some(MAX_DIVISION), "{longest:?}");
