@@ -522,7 +522,13 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
             r"(?i:date|id|number|no)?[^A-Za-z.@]",
             r"|(?:电话|座机|固话|传真|护照|微信|出生|生日)",
             r"(?:[\x00-\x7F]|号|是|为|為|：|日|年|\xC2\xA0|\xE2\x80[\x82-\x8A\xAF]|\xE3\x80\x80)",
-            r"|车牌)"
+            r"|车牌",
+            // The same words `\uXXXX`-escaped (json.dumps writes 电话 as `\u7535\u8bdd`; also inside a string
+            // escaped again), followed by ASCII other than an escape, or by one of the words above escaped.
+            r"|\\(?i:u(?:7535|56fa)\\{1,3}u8bdd|u5ea7\\{1,3}u673a|u4f20\\{1,3}u771f|u62a4\\{1,3}u7167",
+            r"|u5fae\\{1,3}u4fe1|u51fa\\{1,3}u751f|u751f\\{1,3}u65e5)",
+            r"(?:[\x00-\x5B\x5D-\x7F]|\\{1,3}(?i:u(?:53f7|662f|4e3a|70ba|ff1a|65e5|5e74|3000|00a0)))",
+            r"|\\(?i:u8f66\\{1,3}u724c))"
         ),
     },
     BuiltinPattern {

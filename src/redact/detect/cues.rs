@@ -118,6 +118,16 @@ const CUES: &[(&str, Cue)] = &[
 /// word ends, if it starts a word.
 fn cue_at(ctx: &Context, start: usize) -> Option<(Cue, usize)> {
     let raw = &ctx.hay[start..];
+    if raw.first() == Some(&b'\\') {
+        // A Chinese cue written as escapes (`\u7535\u8bdd`): read through the text layer.
+        return CUES
+            .iter()
+            .filter(|(w, _)| !w.is_ascii())
+            .find_map(|(w, cue)| {
+                let mut c = ctx.cursor(start);
+                c.eat(w).then_some((*cue, c.at))
+            });
+    }
     let (word, cue) = CUES.iter().find(|(w, _)| {
         raw.get(..w.len())
             .is_some_and(|r| r.eq_ignore_ascii_case(w.as_bytes()))
