@@ -469,32 +469,51 @@ fn reach(hay: &[u8], s: usize) -> Reach {
 
 /// The encoded character (escape, URL encoding, entity) that starts earliest in `[lo, end)` and ends exactly
 /// at `end`. An undecodable `\xHH` counts only when nothing else does.
+///
+/// Introducers are read from `end` backwards, down to the first barrier (see [`is_barrier`]): reading back
+/// over a run of `\uXXXX` decodes one escape per character, not every one in the window.
 fn encoded_ending_at(hay: &[u8], lo: usize, end: usize, floor: usize) -> Option<Ch> {
     let window = &hay[lo..end];
-    let mut fallback = None;
-    for p in memchr::memchr3_iter(b'\\', b'%', b'&', window) {
+    let (mut found, mut fallback) = (None, None);
+    for p in memchr::memchr3_iter(b'\\', b'%', b'&', window).rev() {
         let s = lo + p;
-        let can_end_there = match reach(hay, s) {
+        if !is_intro(hay, s, floor) {
+            continue;
+        }
+        let r = reach(hay, s);
+        let can_end_there = match r {
             Reach::Exactly(e) => e == end,
             Reach::AtMost(e) => e >= end,
         };
-        if !can_end_there || !is_intro(hay, s, floor) {
-            continue;
+        if can_end_there {
+            match char_at(hay, s) {
+                Some(c)
+                    if c.end == end
+                        && matches!(c.form, Form::Escape | Form::Percent | Form::Entity) =>
+                {
+                    found = Some(c);
+                }
+                Some(c) if c.end == end && c.form == Form::Invalid => fallback = Some(c),
+                _ => {}
+            }
         }
-        match char_at(hay, s) {
-            Some(c)
-                if c.end == end
-                    && matches!(c.form, Form::Escape | Form::Percent | Form::Entity) =>
-            {
-                return Some(c);
-            }
-            Some(c) if c.end == end && c.form == Form::Invalid && fallback.is_none() => {
-                fallback = Some(c)
-            }
-            _ => {}
+        if is_barrier(r, s, end) {
+            break;
         }
     }
-    fallback
+    found.or(fallback)
+}
+
+/// No character that starts before the introducer `s` ends at `end` or holds the byte before it, when `s`
+/// has an exact [`Reach`] (a backslash run that begins there, then `u`/`U` and no surrogate or ESC, or a
+/// one-letter escape) and `end` is past its first byte. A backslash inside an encoded character is in its
+/// leading run (then `s` would not begin a run), begins the second half of a surrogate pair (`u` then `D`),
+/// begins a later `\xHH` unit (`x`), or is a colour code's final byte (its last byte): none lets a character
+/// from before `s` hold `s + 1`. The property test `bounded_introducers_decode_as_before` compares this with
+/// decoding every introducer.
+#[inline]
+fn is_barrier(r: Reach, s: usize, end: usize) -> bool {
+    matches!(r, Reach::Exactly(_)) && s + 2 <= end
 }
 
 /// The logical character that ends at `end`, decoded backwards, reading no byte below `floor`: the encoded
@@ -632,20 +651,29 @@ pub fn skip_into(hay: &[u8], at: usize, floor: usize) -> usize {
     {
         return at;
     }
+    // The earliest introducer whose character runs over `at` wins: read back from `at` to a barrier.
     let lo = floor.max(at.saturating_sub(MAX_ENCODED));
     let window = &hay[lo..at];
-    for p in memchr::memchr3_iter(b'\\', b'%', b'&', window) {
+    let mut covered = at;
+    for p in memchr::memchr3_iter(b'\\', b'%', b'&', window).rev() {
         let s = lo + p;
-        let (Reach::Exactly(e) | Reach::AtMost(e)) = reach(hay, s);
-        if e > at && is_intro(hay, s, floor) {
+        if !is_intro(hay, s, floor) {
+            continue;
+        }
+        let r = reach(hay, s);
+        let (Reach::Exactly(e) | Reach::AtMost(e)) = r;
+        if e > at {
             if let Some(c) = char_at(hay, s) {
                 if c.end > at && c.form != Form::Invalid {
-                    return c.end;
+                    covered = c.end;
                 }
             }
         }
+        if is_barrier(r, s, at + 1) {
+            break;
+        }
     }
-    at
+    covered
 }
 
 /// A walk over logical characters, forwards from `at` or backwards from it, never below `floor`.
@@ -1063,6 +1091,15 @@ mod tests {
             "&amp",
             "&#",
             "&&#49;",
+            "\\u001b[\\u597d",
+            "\\e[1;\\n",
+            "\\ud83d\\\\ude00",
+            "\\\\ud83d\\ude00",
+            "\\xe5\\u597d",
+            "\\xe5\\\\xaf\\\\x86",
+            "\\033[\\",
+            "\\x1b[\\x41",
+            "\\x1b[\\u0031",
             "\u{1b}[36m",
             "138",
             "5678",
