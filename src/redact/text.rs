@@ -307,19 +307,18 @@ fn entity_at(hay: &[u8], at: usize) -> Option<Ch> {
 /// Length of an ANSI control sequence at `at`: `ESC[1;33m`, also written as an escape (`\u001b[36m`,
 /// `\x1b[36m`, `\033[36m`, `\e[36m`).
 pub fn ansi_len_at(hay: &[u8], at: usize) -> Option<usize> {
-    let b = *hay.get(at)?;
-    let intro = if b == 0x1B {
-        1
-    } else if b == b'\\' {
-        let e = escape_at(hay, at)?;
-        if e.c != '\u{1B}' {
-            return None;
-        }
-        e.end - at
-    } else {
-        return None;
+    let intro_end = match *hay.get(at)? {
+        0x1B => at + 1,
+        b'\\' => escape_at(hay, at).filter(|e| e.c == '\u{1B}')?.end,
+        _ => return None,
     };
-    let mut i = at + intro;
+    ansi_len_after(hay, at, intro_end)
+}
+
+/// Length of the ANSI control sequence at `at` whose ESC (raw or escaped) ends at `intro_end`: `[`, its
+/// parameters and its final byte follow.
+fn ansi_len_after(hay: &[u8], at: usize, intro_end: usize) -> Option<usize> {
+    let mut i = intro_end;
     if hay.get(i) != Some(&b'[') {
         return None;
     }
@@ -374,18 +373,21 @@ pub fn char_at(hay: &[u8], at: usize) -> Option<Ch> {
 }
 
 fn char_at_slow(hay: &[u8], at: usize, b: u8) -> Option<Ch> {
-    if b == 0x1B || b == b'\\' {
-        if let Some(n) = ansi_len_at(hay, at) {
-            return Some(Ch {
-                c: '\u{1B}',
-                start: at,
-                end: at + n,
-                form: Form::Ansi,
-            });
-        }
-    }
+    let ansi = |intro_end: usize| {
+        ansi_len_after(hay, at, intro_end).map(|n| Ch {
+            c: '\u{1B}',
+            start: at,
+            end: at + n,
+            form: Form::Ansi,
+        })
+    };
     let decoded = match b {
-        b'\\' => escape_at(hay, at),
+        0x1B => ansi(at + 1),
+        // An escaped ESC that opens a colour code is the code (decoded once for both).
+        b'\\' => match escape_at(hay, at) {
+            Some(e) if e.c == '\u{1B}' => ansi(e.end).or(Some(e)),
+            e => e,
+        },
         b'%' => percent_at(hay, at),
         b'&' => entity_at(hay, at),
         _ => None,
@@ -427,31 +429,91 @@ fn is_intro(hay: &[u8], s: usize, floor: usize) -> bool {
     }
 }
 
+/// Where the logical character at introducer `s` can end, seen without decoding it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// If it is encoded at all it ends here (else it is the introducer alone, one raw byte).
+    Exactly(usize),
+    /// It ends here or before.
+    AtMost(usize),
+}
+
+/// A cheap bound on the character at introducer `s` (`\`, `%` or `&`): a `\uXXXX` that is neither a
+/// surrogate (`\uD...`) nor an escaped ESC opening a colour code (`\u001b`), and a one-letter escape (`\n`,
+/// `\"`), end exactly after themselves; an entity ends within 10 bytes, a URL-encoded character within four
+/// `%25HH` units; any other escape within [`MAX_ENCODED`] bytes. Decoding only the introducers whose
+/// character can reach a given byte keeps reading back over a run of escapes linear.
+#[inline]
+fn reach(hay: &[u8], s: usize) -> Reach {
+    match hay[s] {
+        b'&' => Reach::AtMost(s + 10),
+        b'%' => Reach::AtMost(s + 20),
+        _ => {
+            let k = hay[s..]
+                .iter()
+                .take(MAX_BACKSLASHES)
+                .take_while(|&&b| b == b'\\')
+                .count();
+            match (hay.get(s + k), hay.get(s + k + 1)) {
+                (Some(b'u' | b'U'), Some(h)) if !matches!(h, b'0' | b'd' | b'D') => {
+                    Reach::Exactly(s + k + 5)
+                }
+                (Some(b'n' | b'r' | b't' | b'f' | b'b' | b'v' | b'a' | b'"' | b'\'' | b'/'), _) => {
+                    Reach::Exactly(s + k + 1)
+                }
+                _ => Reach::AtMost(s + MAX_ENCODED),
+            }
+        }
+    }
+}
+
 /// The encoded character (escape, URL encoding, entity) that starts earliest in `[lo, end)` and ends exactly
 /// at `end`. An undecodable `\xHH` counts only when nothing else does.
+///
+/// Introducers are read from `end` backwards, down to the first barrier (see [`is_barrier`]): reading back
+/// over a run of `\uXXXX` decodes one escape per character, not every one in the window.
 fn encoded_ending_at(hay: &[u8], lo: usize, end: usize, floor: usize) -> Option<Ch> {
     let window = &hay[lo..end];
-    memchr::memchr3(b'\\', b'%', b'&', window)?;
-    let mut fallback = None;
-    for p in memchr::memchr3_iter(b'\\', b'%', b'&', window) {
+    let (mut found, mut fallback) = (None, None);
+    for p in memchr::memchr3_iter(b'\\', b'%', b'&', window).rev() {
         let s = lo + p;
         if !is_intro(hay, s, floor) {
             continue;
         }
-        match char_at(hay, s) {
-            Some(c)
-                if c.end == end
-                    && matches!(c.form, Form::Escape | Form::Percent | Form::Entity) =>
-            {
-                return Some(c);
+        let r = reach(hay, s);
+        let can_end_there = match r {
+            Reach::Exactly(e) => e == end,
+            Reach::AtMost(e) => e >= end,
+        };
+        if can_end_there {
+            match char_at(hay, s) {
+                Some(c)
+                    if c.end == end
+                        && matches!(c.form, Form::Escape | Form::Percent | Form::Entity) =>
+                {
+                    found = Some(c);
+                }
+                Some(c) if c.end == end && c.form == Form::Invalid => fallback = Some(c),
+                _ => {}
             }
-            Some(c) if c.end == end && c.form == Form::Invalid && fallback.is_none() => {
-                fallback = Some(c)
-            }
-            _ => {}
+        }
+        if is_barrier(r, s, end) {
+            break;
         }
     }
-    fallback
+    found.or(fallback)
+}
+
+/// No character that starts before the introducer `s` ends at `end` or holds the byte before it, when `s`
+/// has an exact [`Reach`] (a backslash run that begins there, then `u`/`U` and no surrogate or ESC, or a
+/// one-letter escape) and `end` is past its first byte. A backslash inside an encoded character is in its
+/// leading run (then `s` would not begin a run), begins the second half of a surrogate pair (`u` then `D`),
+/// begins a later `\xHH` unit (`x`), or is a colour code's final byte (its last byte): none lets a character
+/// from before `s` hold `s + 1`. The property test `bounded_introducers_decode_as_before` compares this with
+/// decoding every introducer.
+#[inline]
+fn is_barrier(r: Reach, s: usize, end: usize) -> bool {
+    matches!(r, Reach::Exactly(_)) && s + 2 <= end
 }
 
 /// The logical character that ends at `end`, decoded backwards, reading no byte below `floor`: the encoded
@@ -589,19 +651,29 @@ pub fn skip_into(hay: &[u8], at: usize, floor: usize) -> usize {
     {
         return at;
     }
+    // The earliest introducer whose character runs over `at` wins: read back from `at` to a barrier.
     let lo = floor.max(at.saturating_sub(MAX_ENCODED));
     let window = &hay[lo..at];
-    for p in memchr::memchr3_iter(b'\\', b'%', b'&', window) {
+    let mut covered = at;
+    for p in memchr::memchr3_iter(b'\\', b'%', b'&', window).rev() {
         let s = lo + p;
-        if is_intro(hay, s, floor) {
+        if !is_intro(hay, s, floor) {
+            continue;
+        }
+        let r = reach(hay, s);
+        let (Reach::Exactly(e) | Reach::AtMost(e)) = r;
+        if e > at {
             if let Some(c) = char_at(hay, s) {
                 if c.end > at && c.form != Form::Invalid {
-                    return c.end;
+                    covered = c.end;
                 }
             }
         }
+        if is_barrier(r, s, at + 1) {
+            break;
+        }
     }
-    at
+    covered
 }
 
 /// A walk over logical characters, forwards from `at` or backwards from it, never below `floor`.
@@ -839,5 +911,249 @@ mod tests {
         assert_eq!(c.prev().unwrap().c, 'c');
         assert_eq!(c.prev().unwrap().c, 'b');
         assert!(c.prev().is_none());
+    }
+
+    /// The decoding as it was before introducers were bounded without decoding (kept to compare against):
+    /// the ANSI check decodes an escape, then the escape is decoded again.
+    mod before {
+        use super::super::*;
+
+        fn ansi_len_at(hay: &[u8], at: usize) -> Option<usize> {
+            let b = *hay.get(at)?;
+            let intro = if b == 0x1B {
+                1
+            } else if b == b'\\' {
+                let e = escape_at(hay, at)?;
+                if e.c != '\u{1B}' {
+                    return None;
+                }
+                e.end - at
+            } else {
+                return None;
+            };
+            let mut i = at + intro;
+            if hay.get(i) != Some(&b'[') {
+                return None;
+            }
+            i += 1;
+            let params = i;
+            while i < hay.len()
+                && i - params < 24
+                && (hay[i].is_ascii_digit() || matches!(hay[i], b';' | b':'))
+            {
+                i += 1;
+            }
+            hay.get(i)
+                .is_some_and(|b| (0x40..=0x7E).contains(b))
+                .then_some(i + 1 - at)
+        }
+
+        pub fn char_at(hay: &[u8], at: usize) -> Option<Ch> {
+            let b = *hay.get(at)?;
+            if b == 0x1B || b == b'\\' {
+                if let Some(n) = ansi_len_at(hay, at) {
+                    return Some(Ch {
+                        c: '\u{1B}',
+                        start: at,
+                        end: at + n,
+                        form: Form::Ansi,
+                    });
+                }
+            }
+            let decoded = match b {
+                b'\\' => escape_at(hay, at),
+                b'%' => percent_at(hay, at),
+                b'&' => entity_at(hay, at),
+                _ => None,
+            };
+            if decoded.is_some() {
+                return decoded;
+            }
+            if b < 0x80 {
+                return Some(Ch {
+                    c: char::from(b),
+                    start: at,
+                    end: at + 1,
+                    form: Form::Raw,
+                });
+            }
+            let n = utf8_len(b);
+            match hay.get(at..at + n).filter(|_| n > 0).and_then(utf8_char) {
+                Some(c) => Some(ch(c, at, at + n, Form::Raw)),
+                None => Some(Ch {
+                    c: char::REPLACEMENT_CHARACTER,
+                    start: at,
+                    end: at + 1,
+                    form: Form::Invalid,
+                }),
+            }
+        }
+
+        pub fn encoded_ending_at(hay: &[u8], lo: usize, end: usize, floor: usize) -> Option<Ch> {
+            let window = &hay[lo..end];
+            let mut fallback = None;
+            for p in memchr::memchr3_iter(b'\\', b'%', b'&', window) {
+                let s = lo + p;
+                if !is_intro(hay, s, floor) {
+                    continue;
+                }
+                match char_at(hay, s) {
+                    Some(c)
+                        if c.end == end
+                            && matches!(c.form, Form::Escape | Form::Percent | Form::Entity) =>
+                    {
+                        return Some(c);
+                    }
+                    Some(c) if c.end == end && c.form == Form::Invalid && fallback.is_none() => {
+                        fallback = Some(c)
+                    }
+                    _ => {}
+                }
+            }
+            fallback
+        }
+
+        pub fn skip_into(hay: &[u8], at: usize, floor: usize) -> usize {
+            if at == floor
+                || !(hay[at - 1].is_ascii_alphanumeric()
+                    || matches!(hay[at - 1], b'\\' | b'%' | b'&' | b'#'))
+            {
+                return at;
+            }
+            let near = floor.max(at.saturating_sub(12));
+            if !hay[near..at]
+                .iter()
+                .any(|&b| matches!(b, b'\\' | b'%' | b'&'))
+            {
+                return at;
+            }
+            let lo = floor.max(at.saturating_sub(MAX_ENCODED));
+            for p in memchr::memchr3_iter(b'\\', b'%', b'&', &hay[lo..at]) {
+                let s = lo + p;
+                if is_intro(hay, s, floor) {
+                    if let Some(c) = char_at(hay, s) {
+                        if c.end > at && c.form != Form::Invalid {
+                            return c.end;
+                        }
+                    }
+                }
+            }
+            at
+        }
+    }
+
+    /// Escape-heavy text: every encoding, broken and nested ones, and bytes that glue them together oddly.
+    fn escape_heavy() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        const PIECES: &[&str] = &[
+            "\\u597d",
+            "\\u7684",
+            "\\uff0c",
+            "\\U53F7",
+            "\\\\u5bc6",
+            "\\\\\\\\u7801",
+            "\\ud83d\\ude00",
+            "\\ud83d",
+            "\\ude00",
+            "\\\\ud83d\\\\ude00",
+            "\\u001b[36m",
+            "\\u001B[1;33m",
+            "\\x1b[0m",
+            "\\033[32m",
+            "\\e[m",
+            "\\e[",
+            "\\u0031",
+            "\\u0025",
+            "\\u12",
+            "\\uzz12",
+            "\\xe5\\xaf\\x86",
+            "\\xe5\\\\xaf\\x86",
+            "\\xe5",
+            "\\x41",
+            "\\101",
+            "\\n",
+            "\\\"",
+            "\\\\\"",
+            "\\/",
+            "\\t",
+            "\\\\\\\\\\\\\\\\u5bc6",
+            "\\",
+            "%E5%AF%86",
+            "%253A",
+            "%25E5%25AF%2586",
+            "%2",
+            "%3A",
+            "%20",
+            "&quot;",
+            "&#64;",
+            "&#x40;",
+            "&nbsp;",
+            "&amp",
+            "&#",
+            "&&#49;",
+            "\\u001b[\\u597d",
+            "\\e[1;\\n",
+            "\\ud83d\\\\ude00",
+            "\\\\ud83d\\ude00",
+            "\\xe5\\u597d",
+            "\\xe5\\\\xaf\\\\x86",
+            "\\033[\\",
+            "\\x1b[\\x41",
+            "\\x1b[\\u0031",
+            "\u{1b}[36m",
+            "138",
+            "5678",
+            "1",
+            "a",
+            "b",
+            "d",
+            "u",
+            "x",
+            "[",
+            ";",
+            "m",
+            "#",
+            " ",
+            "密",
+            "\u{ff11}",
+            "\u{ff0c}",
+        ];
+        let piece = prop_oneof![
+            3 => proptest::sample::select(PIECES).prop_map(|p| p.as_bytes().to_vec()),
+            1 => proptest::collection::vec(
+                proptest::sample::select(b"\\ux%&#;0125bdDeE[m7aF\"\xe5".to_vec()),
+                1..6,
+            ),
+        ];
+        proptest::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// Bounding introducers without decoding them finds the same characters, both ways, from every
+        /// byte and with every floor.
+        #[test]
+        fn bounded_introducers_decode_as_before(hay in escape_heavy(), floor_at in 0usize..64) {
+            let floor = floor_at.min(hay.len());
+            for at in 0..=hay.len() {
+                proptest::prop_assert_eq!(char_at(&hay, at), before::char_at(&hay, at), "char_at {}", at);
+                if at >= floor {
+                    proptest::prop_assert_eq!(
+                        skip_into(&hay, at, floor),
+                        before::skip_into(&hay, at, floor),
+                        "skip_into {} floor {}", at, floor
+                    );
+                }
+                if at > floor {
+                    let lo = floor.max(at.saturating_sub(MAX_ENCODED));
+                    proptest::prop_assert_eq!(
+                        encoded_ending_at(&hay, lo, at, floor),
+                        before::encoded_ending_at(&hay, lo, at, floor),
+                        "encoded_ending_at {} floor {}", at, floor
+                    );
+                }
+            }
+        }
     }
 }

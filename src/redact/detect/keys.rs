@@ -4,7 +4,7 @@
 //! HTML-escaped JSON (`&quot;key&quot;:`). Read backwards through the text layer.
 
 use super::Context;
-use crate::redact::text::{self, Cursor};
+use crate::redact::text::{self, Ch, Cursor};
 
 /// The key in front of a value.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +25,11 @@ impl Key {
     }
     fn contains(&self, w: &[u8]) -> bool {
         has(&self.norm, w)
+    }
+    /// The label holds the word `w`: compared as bytes (UTF-8 never matches inside a character), without
+    /// the string searcher's set-up, which costs more than the search in a label of six characters.
+    fn label_has(&self, w: &str) -> bool {
+        has(self.label.as_bytes(), w.as_bytes())
     }
 }
 
@@ -47,22 +52,29 @@ fn words_of(raw: &[u8]) -> Vec<Vec<u8>> {
     words
 }
 
-/// Moves back over a value's opening: quotes (at any escape level), blanks, colour codes.
-fn skip_opening(c: &mut Cursor) {
-    c.back_while(4, |ch| {
-        matches!(ch.c, '"' | '\'' | '`') || ch.is_blank() || ch.is_ansi()
-    });
+/// Moves back over a value's opening: quotes (at any escape level), blanks, colour codes (at most four).
+/// Returns the character before it, read once for the caller (in an escaped label it costs a decode).
+fn skip_opening(c: &mut Cursor) -> Option<Ch> {
+    for _ in 0..4 {
+        let ch = c.peek_back()?;
+        if !(matches!(ch.c, '"' | '\'' | '`') || ch.is_blank() || ch.is_ansi()) {
+            return Some(ch);
+        }
+        c.at = ch.start;
+    }
+    c.peek_back()
 }
 
 fn is_cjk_letter(c: char) -> bool {
     !c.is_ascii() && c.is_alphanumeric() && !text::is_cjk_punct(c)
 }
 
-/// The Chinese label that ends where `c` stands (at most six characters).
-fn cjk_label(c: &Cursor) -> String {
+/// The Chinese label whose last character is `last`, right before `c` (at most six characters).
+fn cjk_label(c: &Cursor, last: Ch) -> String {
     let mut c = *c;
-    let mut label: Vec<char> = Vec::new();
-    c.back_while(6, |ch| {
+    c.at = last.start;
+    let mut label: Vec<char> = vec![last.c];
+    c.back_while(5, |ch| {
         let ok = is_cjk_letter(ch.c);
         if ok {
             label.push(ch.c);
@@ -72,12 +84,13 @@ fn cjk_label(c: &Cursor) -> String {
     label.iter().rev().collect()
 }
 
-/// A Chinese label right before `c`, if one stands there: its key when it ends like a number's name (号, 码),
-/// the only labels that can name an identifier; None inside when it is another word.
-fn cjk_key(c: &Cursor) -> Option<Option<Key>> {
-    let last = c.peek_back().filter(|ch| is_cjk_letter(ch.c))?;
+/// A Chinese label right before `c` (whose last character is `last`), if one stands there: its key when it
+/// ends like a number's name (号, 码), the only labels that can name an identifier; None inside when it is
+/// another word.
+fn cjk_key(c: &Cursor, last: Option<Ch>) -> Option<Option<Key>> {
+    let last = last.filter(|ch| is_cjk_letter(ch.c))?;
     Some(matches!(last.c, '号' | '码').then(|| Key {
-        label: cjk_label(c),
+        label: cjk_label(c, last),
         ..Key::default()
     }))
 }
@@ -85,9 +98,9 @@ fn cjk_key(c: &Cursor) -> Option<Option<Key>> {
 /// The key of the value that starts at `start`. None when no key stands right before the value.
 pub fn key_before(ctx: &Context, start: usize) -> Option<Key> {
     let mut c = ctx.cursor(start);
-    skip_opening(&mut c);
+    let last = skip_opening(&mut c);
     // A Chinese label may be glued to its value or one blank away (`订单号 4111...`).
-    if let Some(key) = cjk_key(&c) {
+    if let Some(key) = cjk_key(&c, last) {
         return key;
     }
     let cdata = c.eat_back("<![CDATA[");
@@ -98,8 +111,8 @@ pub fn key_before(ctx: &Context, start: usize) -> Option<Key> {
         _ => return None,
     };
     if !xml {
-        skip_opening(&mut c);
-        if let Some(key) = cjk_key(&c) {
+        let last = skip_opening(&mut c);
+        if let Some(key) = cjk_key(&c, last) {
             return key;
         }
     }
@@ -157,7 +170,8 @@ fn words_before(mut c: Cursor) -> Vec<u8> {
 }
 
 fn has(hay: &[u8], w: &[u8]) -> bool {
-    hay.windows(w.len()).any(|x| x == w)
+    // The first byte rules out most windows before a slice comparison.
+    hay.windows(w.len()).any(|x| x[0] == w[0] && x == w)
 }
 
 /// Words that make a key (or the words before it) name a card or an account, whatever it ends in.
@@ -266,7 +280,7 @@ const LABEL_PERSONAL: &[&str] = &[
 pub fn names_an_identifier(key: &Key) -> bool {
     if !key.label.is_empty() {
         return LABEL_ID_ENDINGS.iter().any(|e| key.label.ends_with(e))
-            && !LABEL_PERSONAL.iter().any(|w| key.label.contains(w));
+            && !LABEL_PERSONAL.iter().any(|w| key.label_has(w));
     }
     // `pan` (primary account number) only as a word of the key: `spanId`, `company` are not cards.
     if key.has_word(b"pan")
@@ -285,8 +299,8 @@ pub fn names_an_identifier(key: &Key) -> bool {
 pub fn names_a_machine_id(key: &Key) -> bool {
     if !key.label.is_empty() {
         return LABEL_ID_ENDINGS.iter().any(|e| key.label.ends_with(e))
-            && LABEL_MACHINE.iter().any(|w| key.label.contains(w))
-            && !LABEL_PERSONAL.iter().any(|w| key.label.contains(w));
+            && LABEL_MACHINE.iter().any(|w| key.label_has(w))
+            && !LABEL_PERSONAL.iter().any(|w| key.label_has(w));
     }
     let personal = PERSONAL_STEMS.iter().any(|w| key.contains(w))
         || PERSONAL_WORDS.iter().any(|w| key.has_word(w))
@@ -295,4 +309,93 @@ pub fn names_a_machine_id(key: &Key) -> bool {
     !personal
         && MACHINE_STEMS.iter().any(|w| key.contains(w))
         && ID_ENDINGS.iter().any(|e| key.norm.ends_with(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn label(s: &str) -> Key {
+        Key {
+            label: s.to_string(),
+            ..Key::default()
+        }
+    }
+
+    #[test]
+    fn label_words_are_found_as_the_string_search_finds_them() {
+        let labels = [
+            "订单号",
+            "手机号码",
+            "交易流水号",
+            "银行卡号",
+            "号",
+            "会员编号",
+            "账户号",
+            "证件号码",
+            "用户账号",
+            "快递单号",
+            "户",
+            "卡",
+            "版本号",
+            "流水",
+            "",
+        ];
+        let words = LABEL_ID_ENDINGS
+            .iter()
+            .chain(LABEL_MACHINE)
+            .chain(LABEL_PERSONAL);
+        for l in labels {
+            for w in words.clone() {
+                assert_eq!(label(l).label_has(w), l.contains(w), "{l:?} {w:?}");
+            }
+        }
+        assert!(names_a_machine_id(&label("交易流水号")));
+        assert!(names_a_machine_id(&label("订单编号")));
+        assert!(!names_a_machine_id(&label("手机号")));
+        assert!(!names_a_machine_id(&label("银行卡号")));
+        assert!(!names_a_machine_id(&label("订单")));
+        assert!(names_an_identifier(&label("快递单号")));
+        assert!(!names_an_identifier(&label("账户号")));
+    }
+
+    #[test]
+    fn a_chinese_label_reads_the_same_raw_escaped_and_behind_openings() {
+        let label_of = |text: &str| {
+            let start = text.find("138").unwrap();
+            let ctx = Context::new(text.as_bytes(), start, 0);
+            key_before(&ctx, start).map(|k| k.label)
+        };
+        for text in [
+            "交易流水号13812345678",
+            "交易流水号 13812345678",
+            "交易流水号：\"13812345678",
+            "\\u4ea4\\u6613\\u6d41\\u6c34\\u53f7 13812345678",
+            "\\u4ea4\\u6613\\u6d41\\u6c34\\u53f7\\uff1a\\\"13812345678",
+            "\\\\u4ea4\\\\u6613\\\\u6d41\\\\u6c34\\\\u53f7=13812345678",
+        ] {
+            assert_eq!(label_of(text), Some("交易流水号".to_string()), "{text:?}");
+        }
+        // Six characters at most; a label of another word is no key, nor is an opening four deep.
+        assert_eq!(
+            label_of("我的交易流水编号13812345678"),
+            Some("交易流水编号".to_string())
+        );
+        assert_eq!(label_of("手机13812345678"), None);
+        assert_eq!(label_of("号\"\"\"\"\"13812345678"), None);
+    }
+
+    #[test]
+    fn key_words_are_found_at_any_offset() {
+        for (hay, w, want) in [
+            (&b"outtradeno"[..], &b"trade"[..], true),
+            (b"msgid", b"msg", true),
+            (b"ordeorder", b"order", true),
+            (b"ordr", b"order", false),
+            (b"or", b"order", false),
+            (b"sku", b"sku", true),
+        ] {
+            assert_eq!(has(hay, w), want, "{hay:?} {w:?}");
+        }
+    }
 }
