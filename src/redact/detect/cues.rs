@@ -149,8 +149,11 @@ fn cue_at(ctx: &Context, start: usize) -> Option<(Cue, usize)> {
 fn skip_to_value(c: &mut Cursor) {
     for _ in 0..4 {
         let before = c.at;
+        // A colour code around the value or after the word (`电话\x1b[0m: ...`) is passed over too.
         c.forward_while(3, |ch| {
-            ch.is_blank() || matches!(ch.c, ':' | '=' | '"' | '\'' | '是' | '为' | '為')
+            ch.is_blank()
+                || ch.is_ansi()
+                || matches!(ch.c, ':' | '=' | '"' | '\'' | '是' | '为' | '為')
         });
         eat_first(
             c,

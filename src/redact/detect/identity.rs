@@ -884,7 +884,8 @@ fn value_after(ctx: &Context, at: usize, xml: bool) -> Option<(usize, usize, boo
 /// [`value_after`] through the text layer.
 fn decoded_value_after(ctx: &Context, at: usize, xml: bool) -> Option<(usize, usize, bool)> {
     let mut c = Cursor::new(ctx.hay, at, at);
-    c.forward_while(3, |ch| ch.is_blank());
+    // A colour code before the value (`from=\x1b[33mzhangwei\x1b[0m`) is passed over; one after it ends it.
+    c.forward_while(3, |ch| ch.is_blank() || ch.is_ansi());
     if xml {
         let cdata = c.eat("<![CDATA[");
         let vs = c.at;

@@ -122,6 +122,7 @@ fn skip_to_value(c: &mut Cursor) {
         let before = c.at;
         c.forward_while(4, |ch| {
             ch.is_blank()
+                || ch.is_ansi()
                 || matches!(
                     ch.c,
                     ':' | '=' | '"' | '\'' | '>' | '是' | '为' | '為' | '叫' | '“' | '「'
