@@ -9,7 +9,7 @@ use regex_automata::{Anchored, PatternID};
 use super::actions::{render_template, Action, ActionKind, ActionSpec};
 use super::detect::{Detector, Settings};
 use super::dfa_build::{BuildFailure, Dfa};
-use super::engine::{Engine, PatternDescription, Source, UserInfo};
+use super::engine::{with_dfa, Engine, EngineDfa, PatternDescription, Source, UserInfo};
 use super::patterns::{BUILTIN_DETECTORS, BUILTIN_PATTERNS};
 use super::{EngineConfig, EngineError, UserPattern};
 
@@ -58,7 +58,8 @@ impl Engine {
         let (fwd, rev) = if any_builtin && plan.users.is_empty() {
             builtin_dfas()?
         } else {
-            build_dfas(&plan.regexes, &plan.named, cfg.dfa_store.as_deref())?
+            let (fwd, rev) = build_dfas(&plan.regexes, &plan.named, cfg.dfa_store.as_deref())?;
+            (EngineDfa::Owned(fwd), EngineDfa::Owned(rev))
         };
         let first_user = plan
             .sources
@@ -96,8 +97,7 @@ impl Engine {
     /// Start states per look-behind byte, the set of bytes that can start a match, and per-pattern first bytes.
     fn prepare_starts(&mut self) -> Result<(), EngineError> {
         let start_for = |lb: Option<u8>| {
-            self.fwd
-                .start_state(&start::Config::new().anchored(Anchored::No).look_behind(lb))
+            with_dfa!(&self.fwd, d => d.start_state(&start::Config::new().anchored(Anchored::No).look_behind(lb)))
                 .map_err(|e| EngineError::Build(format!("start state: {e}")))
         };
         self.start_none = start_for(None)?;
@@ -112,7 +112,7 @@ impl Engine {
         for b in 0..=255u8 {
             self.can_start[usize::from(b)] = contexts
                 .iter()
-                .any(|&s| self.fwd.next_state(s, b) != after[usize::from(b)]);
+                .any(|&s| with_dfa!(&self.fwd, d => d.next_state(s, b)) != after[usize::from(b)]);
         }
         self.start_after = after;
         self.first_bytes = (0..self.sources.len())
@@ -127,7 +127,7 @@ impl Engine {
         let cfg = start::Config::new().anchored(Anchored::Pattern(PatternID::new_unchecked(pid)));
         let mut starts = Vec::new();
         for lb in std::iter::once(None).chain((0..=255u8).map(Some)) {
-            if let Ok(s) = self.fwd.start_state(&cfg.clone().look_behind(lb)) {
+            if let Ok(s) = with_dfa!(&self.fwd, d => d.start_state(&cfg.clone().look_behind(lb))) {
                 starts.push(s);
             }
         }
@@ -136,7 +136,7 @@ impl Engine {
         for b in 0..=255u8 {
             if starts
                 .iter()
-                .any(|&s| !self.fwd.is_dead_state(self.fwd.next_state(s, b)))
+                .any(|&s| with_dfa!(&self.fwd, d => !d.is_dead_state(d.next_state(s, b))))
             {
                 set[usize::from(b >> 6)] |= 1 << (b & 63);
             }
@@ -372,7 +372,7 @@ fn build_dfas(
 }
 
 /// The built-in patterns' DFAs, built at compile time by build.rs (validated when loaded).
-fn builtin_dfas() -> Result<(Dfa, Dfa), EngineError> {
+fn builtin_dfas() -> Result<(EngineDfa, EngineDfa), EngineError> {
     /// `include_bytes!` with the 4-byte alignment a DFA's transition table needs.
     #[repr(C)]
     struct Aligned<B: ?Sized> {
@@ -389,7 +389,7 @@ fn builtin_dfas() -> Result<(Dfa, Dfa), EngineError> {
     };
     let load = |a: &'static Aligned<[u8]>| {
         dense::DFA::from_bytes(&a.bytes)
-            .map(|(dfa, _)| dfa.to_owned())
+            .map(|(dfa, _)| EngineDfa::Builtin(dfa))
             .map_err(|e| EngineError::Build(format!("built-in DFA: {e}")))
     };
     Ok((load(FWD)?, load(REV)?))

@@ -13,6 +13,7 @@ use super::detect::{self, tokens, Context, Detector, Found, PemCarry, Settings};
 use super::dfa_build::Dfa;
 use super::patterns::Handler;
 use super::Findings;
+use regex_automata::dfa::dense;
 
 /// How far before its DFA candidate a hit can begin (an e-mail local part is at most 64 characters, a
 /// DSN password before `@tcp(` at most 256 bytes).
@@ -70,11 +71,30 @@ pub struct ChunkState {
     drop_rest_keeps_ending: bool,
 }
 
+/// A DFA as the engine holds it: the built-in patterns' in place in the binary (validated, never copied: a
+/// copy would double the largest part of the process's memory), or one built or loaded at run time.
+#[derive(Debug)]
+pub(super) enum EngineDfa {
+    Builtin(dense::DFA<&'static [u32]>),
+    Owned(Dfa),
+}
+
+/// Runs `$body` with `$d` bound to the DFA inside `$dfa`, whichever it is (the body is compiled for each).
+macro_rules! with_dfa {
+    ($dfa:expr, $d:ident => $body:expr) => {
+        match $dfa {
+            EngineDfa::Builtin($d) => $body,
+            EngineDfa::Owned($d) => $body,
+        }
+    };
+}
+pub(super) use with_dfa;
+
 /// The compiled redaction engine: immutable, shareable between threads.
 #[derive(Debug)]
 pub struct Engine {
-    pub(super) fwd: Dfa,
-    pub(super) rev: Dfa,
+    pub(super) fwd: EngineDfa,
+    pub(super) rev: EngineDfa,
     pub(super) sources: Vec<Source>,
     pub(super) users: Vec<UserInfo>,
     pub(super) types: Vec<String>,
@@ -141,7 +161,10 @@ impl Engine {
 
     /// Memory used by the forward and reverse DFAs.
     pub fn dfa_bytes(&self) -> (usize, usize) {
-        (self.fwd.memory_usage(), self.rev.memory_usage())
+        (
+            with_dfa!(&self.fwd, d => d.memory_usage()),
+            with_dfa!(&self.rev, d => d.memory_usage()),
+        )
     }
 
     pub fn pattern_count(&self) -> usize {
@@ -229,7 +252,16 @@ impl Engine {
     /// the pattern and end of the first match. Bytes that cannot start a match are skipped while the DFA is
     /// in a start state.
     fn find_fwd(&self, hay: &[u8], from: usize) -> Option<(usize, usize)> {
-        let dfa = &self.fwd;
+        with_dfa!(&self.fwd, d => self.find_fwd_in(d, hay, from))
+    }
+
+    #[inline(always)]
+    fn find_fwd_in<A: Automaton>(
+        &self,
+        dfa: &A,
+        hay: &[u8],
+        from: usize,
+    ) -> Option<(usize, usize)> {
         let to = hay.len();
         let mut at = self.skip(hay, from, to);
         let mut sid = self.start_at(hay, at);
@@ -292,7 +324,17 @@ impl Engine {
     /// Where the match of `pid` that ends at `end` starts (reverse DFA, anchored at `end`, not below `lo`):
     /// the search `try_search_rev` makes, without its set-up per call. `lo` when there is none.
     fn find_start(&self, hay: &[u8], lo: usize, end: usize, pid: usize) -> usize {
-        let rev = &self.rev;
+        with_dfa!(&self.rev, d => Self::find_start_in(d, hay, lo, end, pid))
+    }
+
+    #[inline(always)]
+    fn find_start_in<A: Automaton>(
+        rev: &A,
+        hay: &[u8],
+        lo: usize,
+        end: usize,
+        pid: usize,
+    ) -> usize {
         let cfg = start::Config::new()
             .anchored(Anchored::Pattern(PatternID::new_unchecked(pid)))
             .look_behind(hay.get(end).copied());
@@ -337,8 +379,7 @@ impl Engine {
         let input = Input::new(hay)
             .range(at..)
             .anchored(Anchored::Pattern(PatternID::new_unchecked(pid)));
-        self.fwd
-            .try_search_fwd(&input)
+        with_dfa!(&self.fwd, d => d.try_search_fwd(&input))
             .ok()
             .flatten()
             .map(|hm| hm.offset())
