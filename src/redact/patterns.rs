@@ -247,6 +247,9 @@ pub enum Handler {
     LarkUserId,
     /// `<@`: a Slack or Discord user mention (`<@U024BE7LH>`, `<@!80351110224678912>`).
     Mention,
+    /// `message from ` / `DM from `: the console phrases chat gateways log a sender with
+    /// (`received message from NAME in CHAT`, `DM from NAME: text`).
+    SenderPhrase,
     /// A word that makes the value after it personal: 电话/座机 (landline), 护照 (passport), QQ, 微信
     /// (WeChat id), 车牌 (plate), 出生/生日/DOB (birth date).
     ContextCue,
@@ -499,6 +502,13 @@ pub const BUILTIN_PATTERNS: &[BuiltinPattern] = &[
         handler: Handler::Mention,
         detectors: &[Detector::UserId],
         regex: r"(?-u:<@!?[0-9A-Z])",
+    },
+    BuiltinPattern {
+        handler: Handler::SenderPhrase,
+        detectors: &[Detector::UserId],
+        // The validator reads the sender and what must follow it (` in ` after `message from`, `:` after
+        // either), so that `message from server failed` stays.
+        regex: r"(?-u:(?i:message|dm) from )",
     },
     BuiltinPattern {
         handler: Handler::ContextCue,

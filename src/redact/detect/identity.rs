@@ -1154,6 +1154,93 @@ pub fn detect_mention(ctx: &Context, start: usize, out: &mut Vec<Found>) -> usiz
     ve
 }
 
+/// Decides on a console phrase `[start, end)` that names a sender (`message from `, `DM from `): the one word
+/// after it is a person's id when what follows it says so: ` in ` (`received message from NAME in CHAT`) or
+/// `:` (`DM from NAME: text`, `message from @NAME: hi`), and the word could be a user id (not a placeholder, a
+/// system account, a host or a path). Feishu `ou_` ids are found by their shape wherever they stand.
+pub fn detect_sender_phrase(
+    ctx: &Context,
+    start: usize,
+    end: usize,
+    out: &mut Vec<Found>,
+) -> usize {
+    let mut c = Cursor::new(ctx.hay, end, end);
+    let vs = c.at;
+    let n = c.forward_while(MAX_VALUE_CHARS + 1, |ch| {
+        !(ch.is_blank()
+            || ch.is_newline()
+            || ch.is_ansi()
+            || ch.form == Form::Invalid
+            || matches!(
+                ch.c,
+                ':' | ',' | ';' | '"' | '\'' | '(' | ')' | '<' | '>' | '[' | ']'
+            ))
+    });
+    let ve = c.at;
+    if n == 0 || n > MAX_VALUE_CHARS {
+        return end;
+    }
+    let said = c.peek().is_some_and(|ch| ch.c == ':') || {
+        let mut after = c;
+        after.forward_while(1, |ch| ch.c == ' ') == 1 && after.eat("in ")
+    };
+    if !said || vs < ctx.emit_floor {
+        return end;
+    }
+    let value = Value::read(ctx.hay, vs, ve);
+    let word = value.as_str();
+    let mut norm = [0u8; MAX_KEY_CHARS];
+    let mut len = 0;
+    for b in word
+        .bytes()
+        .filter(u8::is_ascii_alphanumeric)
+        .take(MAX_KEY_CHARS)
+    {
+        norm[len] = b.to_ascii_lowercase();
+        len += 1;
+    }
+    let norm = &norm[..len];
+    // `message from chat: ID user: ID` names a key, whose value the key rules read; `message from server in
+    // 3 ms` names a part of the system.
+    if classify(norm).is_some()
+        || NOT_A_SENDER.contains(&norm)
+        || !value_fits(KeyKind::Generic, word, false)
+    {
+        return end;
+    }
+    debug_assert!(start < end);
+    out.push(Found::new(Detector::UserId, vs, ve));
+    ve
+}
+
+/// Words after `message from` that name a part of a system, not a person.
+const NOT_A_SENDER: &[&[u8]] = &[
+    b"chat",
+    b"group",
+    b"room",
+    b"channel",
+    b"thread",
+    b"server",
+    b"client",
+    b"queue",
+    b"broker",
+    b"upstream",
+    b"downstream",
+    b"backend",
+    b"frontend",
+    b"gateway",
+    b"worker",
+    b"peer",
+    b"host",
+    b"node",
+    b"agent",
+    b"plugin",
+    b"webhook",
+    b"callback",
+    b"socket",
+    b"websocket",
+];
+
 /// Home-directory roots whose "user" is no person besides system accounts: shared folders, placeholders.
 const NOT_A_HOME_USER: &[&str] = &[
     "public",
