@@ -258,9 +258,9 @@ const SYSTEM_ACCOUNTS: &[&str] = &[
 
 /// The system accounts (lower case), as a set: a list compared one by one costs more than the rest of a
 /// decision.
-fn system_accounts() -> &'static FxHashSet<&'static str> {
-    static SET: OnceLock<FxHashSet<&'static str>> = OnceLock::new();
-    SET.get_or_init(|| SYSTEM_ACCOUNTS.iter().copied().collect())
+fn system_accounts() -> &'static FxHashSet<&'static [u8]> {
+    static SET: OnceLock<FxHashSet<&'static [u8]>> = OnceLock::new();
+    SET.get_or_init(|| SYSTEM_ACCOUNTS.iter().map(|w| w.as_bytes()).collect())
 }
 
 /// The longest word of [`NOT_A_PERSON`] and [`SYSTEM_ACCOUNTS`], in bytes.
@@ -279,12 +279,18 @@ fn no_one() -> &'static FxHashSet<&'static [u8]> {
 }
 
 fn is_system_account(name: &str) -> bool {
+    holds_lower_case(system_accounts(), name)
+}
+
+/// Does `set` (of lower-case words, none longer than [`NO_ONE_MAX_LEN`] bytes) hold `s` in ASCII lower case?
+/// Lower-cased on the stack: this runs once per candidate.
+fn holds_lower_case(set: &FxHashSet<&[u8]>, s: &str) -> bool {
     let mut lower = [0u8; NO_ONE_MAX_LEN];
-    name.len() <= NO_ONE_MAX_LEN && {
-        let lower = &mut lower[..name.len()];
-        lower.copy_from_slice(name.as_bytes());
+    s.len() <= NO_ONE_MAX_LEN && {
+        let lower = &mut lower[..s.len()];
+        lower.copy_from_slice(s.as_bytes());
         lower.make_ascii_lowercase();
-        std::str::from_utf8(lower).is_ok_and(|w| system_accounts().contains(w))
+        set.contains(&*lower)
     }
 }
 
@@ -334,6 +340,22 @@ struct KeyAt {
 }
 
 impl KeyAt {
+    /// The key written `bytes` (starting at `start`), normalized: its ASCII letters and digits, lower case (at
+    /// most [`MAX_KEY_CHARS`]).
+    fn normalized(bytes: &[u8], start: usize) -> KeyAt {
+        let mut buf = [0u8; MAX_KEY_CHARS];
+        let mut len = 0;
+        for &b in bytes
+            .iter()
+            .filter(|b| b.is_ascii_alphanumeric())
+            .take(MAX_KEY_CHARS)
+        {
+            buf[len] = b.to_ascii_lowercase();
+            len += 1;
+        }
+        KeyAt { buf, len, start }
+    }
+
     fn norm(&self) -> &[u8] {
         &self.buf[..self.len]
     }
@@ -386,15 +408,8 @@ fn plain_key_back(ctx: &Context, c: &mut Cursor) -> Option<Option<KeyAt>> {
         return None;
     }
     c.at = s;
-    let mut buf = [0u8; MAX_KEY_CHARS];
-    let mut len = 0;
-    for &b in &hay[last_part.unwrap_or(s)..end] {
-        if b.is_ascii_alphanumeric() {
-            buf[len] = b.to_ascii_lowercase();
-            len += 1;
-        }
-    }
-    Some((len > 0).then_some(KeyAt { buf, len, start: s }))
+    let key = KeyAt::normalized(&hay[last_part.unwrap_or(s)..end], s);
+    Some((key.len > 0).then_some(key))
 }
 
 /// [`read_key_back`] through the decoding layer.
@@ -1014,15 +1029,7 @@ fn unquoted_stop(ch: &Ch) -> bool {
 
 /// Is `s` (a value, decoded) an identifier of a person, for a key of `kind`?
 fn value_fits(kind: KeyKind, s: &str, quoted: bool) -> bool {
-    // No word of the sets is longer than NO_ONE_MAX_LEN bytes: longer values are not looked up.
-    let mut lower = [0u8; NO_ONE_MAX_LEN];
-    let no_one_word = s.len() <= NO_ONE_MAX_LEN && {
-        let lower = &mut lower[..s.len()];
-        lower.copy_from_slice(s.as_bytes());
-        lower.make_ascii_lowercase();
-        no_one().contains(&*lower)
-    };
-    if no_one_word
+    if holds_lower_case(no_one(), s)
         || s.bytes().all(|b| matches!(b, b'*' | b'x' | b'X'))
         || s.starts_with("${")
         || s.starts_with("{{")
@@ -1154,16 +1161,11 @@ pub fn detect_mention(ctx: &Context, start: usize, out: &mut Vec<Found>) -> usiz
     ve
 }
 
-/// Decides on a console phrase `[start, end)` that names a sender (`message from `, `DM from `): the one word
+/// Decides on a console phrase ending at `end` that names a sender (`message from `, `DM from `): the one word
 /// after it is a person's id when what follows it says so: ` in ` (`received message from NAME in CHAT`) or
 /// `:` (`DM from NAME: text`, `message from @NAME: hi`), and the word could be a user id (not a placeholder, a
 /// system account, a host or a path). Feishu `ou_` ids are found by their shape wherever they stand.
-pub fn detect_sender_phrase(
-    ctx: &Context,
-    start: usize,
-    end: usize,
-    out: &mut Vec<Found>,
-) -> usize {
+pub fn detect_sender_phrase(ctx: &Context, end: usize, out: &mut Vec<Found>) -> usize {
     let mut c = Cursor::new(ctx.hay, end, end);
     let vs = c.at;
     let n = c.forward_while(MAX_VALUE_CHARS + 1, |ch| {
@@ -1189,17 +1191,8 @@ pub fn detect_sender_phrase(
     }
     let value = Value::read(ctx.hay, vs, ve);
     let word = value.as_str();
-    let mut norm = [0u8; MAX_KEY_CHARS];
-    let mut len = 0;
-    for b in word
-        .bytes()
-        .filter(u8::is_ascii_alphanumeric)
-        .take(MAX_KEY_CHARS)
-    {
-        norm[len] = b.to_ascii_lowercase();
-        len += 1;
-    }
-    let norm = &norm[..len];
+    let key = KeyAt::normalized(word.as_bytes(), vs);
+    let norm = key.norm();
     // `message from chat: ID user: ID` names a key, whose value the key rules read; `message from server in
     // 3 ms` names a part of the system.
     if classify(norm).is_some()
@@ -1208,7 +1201,6 @@ pub fn detect_sender_phrase(
     {
         return end;
     }
-    debug_assert!(start < end);
     out.push(Found::new(Detector::UserId, vs, ve));
     ve
 }

@@ -124,7 +124,7 @@ pub fn detect(
         Handler::IdentityKey => identity::detect_key(ctx, start, end, settings, out),
         Handler::LarkUserId => identity::detect_lark(ctx, start, out),
         Handler::Mention => identity::detect_mention(ctx, start, out),
-        Handler::SenderPhrase => identity::detect_sender_phrase(ctx, start, end, out),
+        Handler::SenderPhrase => identity::detect_sender_phrase(ctx, end, out),
         Handler::HomeDir => identity::detect_home(ctx, start, end, out),
         Handler::ContextCue => cues::detect(ctx, start, settings, out),
         Handler::Wxid => cues::detect_wxid(ctx, start, out),
