@@ -12,6 +12,8 @@
 //!
 //! Detectors read their context only through this module, so a new encoding is added here, once.
 
+use std::ops::Deref;
+
 /// How far back from a candidate any detector may read (bytes). The streaming wrapper keeps at least this much
 /// already-written input as context, so a decision never depends on where the input was cut.
 pub const MAX_LOOKBEHIND: usize = 512;
@@ -676,6 +678,63 @@ pub fn skip_into(hay: &[u8], at: usize, floor: usize) -> usize {
     covered
 }
 
+/// Up to `N` characters, kept on the stack (detectors that run on every candidate allocate nothing).
+#[derive(Clone, Copy)]
+pub struct Chars<const N: usize> {
+    buf: [Ch; N],
+    len: usize,
+}
+
+impl<const N: usize> Chars<N> {
+    const EMPTY: Ch = Ch {
+        c: '\0',
+        start: 0,
+        end: 0,
+        form: Form::Raw,
+    };
+
+    pub fn new() -> Self {
+        Chars {
+            buf: [Self::EMPTY; N],
+            len: 0,
+        }
+    }
+
+    /// The first `N` characters of `chars`.
+    pub fn collect(chars: impl Iterator<Item = Ch>) -> Self {
+        let mut v = Self::new();
+        for ch in chars.take(N) {
+            v.push(ch);
+        }
+        v
+    }
+
+    /// Adds `ch` (the caller stops at `N`).
+    pub fn push(&mut self, ch: Ch) {
+        self.buf[self.len] = ch;
+        self.len += 1;
+    }
+}
+
+impl<const N: usize> Default for Chars<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> Deref for Chars<N> {
+    type Target = [Ch];
+    fn deref(&self) -> &[Ch] {
+        &self.buf[..self.len]
+    }
+}
+
+/// The characters `chs` spell `word` at their start.
+pub fn starts_with(chs: &[Ch], word: &str) -> bool {
+    let mut it = chs.iter();
+    word.chars().all(|w| it.next().is_some_and(|ch| ch.c == w))
+}
+
 /// A walk over logical characters, forwards from `at` or backwards from it, never below `floor`.
 #[derive(Debug, Clone, Copy)]
 pub struct Cursor<'a> {
@@ -750,6 +809,23 @@ impl<'a> Cursor<'a> {
         }
         *self = c;
         true
+    }
+
+    /// Eats the first of `words` that the characters ahead spell (as [`Cursor::eat`]), decoding the next
+    /// character once to pass over the words that cannot start there (their first byte differs from the
+    /// character's first UTF-8 byte, in any ASCII case).
+    pub fn eat_first(&mut self, words: &[&str]) -> bool {
+        let Some(next) = self.peek() else {
+            return false;
+        };
+        let mut utf8 = [0u8; 4];
+        let lead = next.c.encode_utf8(&mut utf8).as_bytes()[0];
+        words.iter().any(|w| {
+            w.as_bytes()
+                .first()
+                .is_some_and(|b| b.eq_ignore_ascii_case(&lead))
+                && self.eat(w)
+        })
     }
 
     /// The characters behind spell `word` (ASCII case-insensitive); moves before them if so.

@@ -5,76 +5,8 @@
 
 use super::checksums::date_valid;
 use super::{Context, Detector, Found, Settings};
-use crate::redact::text::{Ch, Cursor, Form};
+use crate::redact::text::{Chars, Cursor};
 use std::ops::Deref;
-
-/// Up to `N` characters, kept on the stack (the detectors run on every cue: no allocation per call).
-#[derive(Clone, Copy)]
-pub(super) struct Chars<const N: usize> {
-    buf: [Ch; N],
-    len: usize,
-}
-
-impl<const N: usize> Chars<N> {
-    const EMPTY: Ch = Ch {
-        c: '\0',
-        start: 0,
-        end: 0,
-        form: Form::Raw,
-    };
-
-    pub(super) fn new() -> Self {
-        Chars {
-            buf: [Self::EMPTY; N],
-            len: 0,
-        }
-    }
-
-    /// The first `N` characters of `chars`.
-    pub(super) fn collect(chars: impl Iterator<Item = Ch>) -> Self {
-        let mut v = Self::new();
-        for ch in chars.take(N) {
-            v.push(ch);
-        }
-        v
-    }
-
-    /// Adds `ch` (the caller stops at `N`).
-    pub(super) fn push(&mut self, ch: Ch) {
-        self.buf[self.len] = ch;
-        self.len += 1;
-    }
-}
-
-impl<const N: usize> Deref for Chars<N> {
-    type Target = [Ch];
-    fn deref(&self) -> &[Ch] {
-        &self.buf[..self.len]
-    }
-}
-
-/// The characters `chs` spell `word` at their start.
-pub(super) fn starts_with(chs: &[Ch], word: &str) -> bool {
-    let mut it = chs.iter();
-    word.chars().all(|w| it.next().is_some_and(|ch| ch.c == w))
-}
-
-/// Eats the first of `words` that the characters ahead spell (as [`Cursor::eat`]), decoding the next
-/// character once to pass over the words that cannot start there (their first byte differs from the
-/// character's first UTF-8 byte, in any ASCII case).
-pub(super) fn eat_first(c: &mut Cursor, words: &[&str]) -> bool {
-    let Some(next) = c.peek() else {
-        return false;
-    };
-    let mut utf8 = [0u8; 4];
-    let lead = next.c.encode_utf8(&mut utf8).as_bytes()[0];
-    words.iter().any(|w| {
-        w.as_bytes()
-            .first()
-            .is_some_and(|b| b.eq_ignore_ascii_case(&lead))
-            && c.eat(w)
-    })
-}
 
 /// What a cue word announces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,27 +87,24 @@ fn skip_to_value(c: &mut Cursor) {
                 || ch.is_ansi()
                 || matches!(ch.c, ':' | '=' | '"' | '\'' | '是' | '为' | '為')
         });
-        eat_first(
-            c,
-            &[
-                "号码",
-                "号",
-                "日期",
-                "年月日",
-                "_date",
-                "date",
-                "_id",
-                "id",
-                "_number",
-                "_num",
-                "_no",
-                "number",
-                "no.",
-                "no",
-                "#",
-                "of birth",
-            ],
-        );
+        c.eat_first(&[
+            "号码",
+            "号",
+            "日期",
+            "年月日",
+            "_date",
+            "date",
+            "_id",
+            "id",
+            "_number",
+            "_num",
+            "_no",
+            "number",
+            "no.",
+            "no",
+            "#",
+            "of birth",
+        ]);
         if c.at == before {
             return;
         }

@@ -8,9 +8,8 @@
 //! and license), read once into hash sets on first use. The detectors compare decoded characters in place
 //! (no string is built per call): they run on every cue word, and most cues hold no name.
 
-use super::cues::{eat_first, starts_with, Chars};
 use super::{Context, Detector, Found};
-use crate::redact::text::{Ch, Cursor};
+use crate::redact::text::{starts_with, Ch, Chars, Cursor};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::OnceLock;
 
@@ -128,7 +127,7 @@ fn skip_to_value(c: &mut Cursor) {
                     ':' | '=' | '"' | '\'' | '>' | '是' | '为' | '為' | '叫' | '“' | '「'
                 )
         });
-        eat_first(c, &["姓名", "名字", "名称", "<![CDATA["]);
+        c.eat_first(&["姓名", "名字", "名称", "<![CDATA["]);
         if c.at == before {
             return;
         }
