@@ -88,6 +88,8 @@ impl Engine {
             start_after: Vec::new(),
             start_none: StateID::ZERO,
             first_bytes: Vec::new(),
+            lane_stop: 0,
+            lanes: super::engine::MAX_LANES,
             descriptions: plan.descriptions,
         };
         engine.prepare_starts()?;
@@ -115,6 +117,7 @@ impl Engine {
                 .any(|&s| with_dfa!(&self.fwd, d => d.next_state(s, b)) != after[usize::from(b)]);
         }
         self.start_after = after;
+        self.lane_stop = with_dfa!(&self.fwd, d => lane_stop(d));
         self.first_bytes = (0..self.sources.len())
             .map(|pid| self.first_bytes_of(pid))
             .collect();
@@ -143,6 +146,21 @@ impl Engine {
         }
         set
     }
+}
+
+/// The lowest start state's id when every state below it is the dead, the quit or a match state (states are
+/// laid out dead, quit, matches, then start states, when the DFA has no accelerated states); 0 otherwise.
+fn lane_stop<T: AsRef<[u32]>>(d: &dense::DFA<T>) -> usize {
+    for k in 0.. {
+        let id = StateID::new_unchecked(k << d.stride2());
+        if d.is_start_state(id) || !d.is_special_state(id) {
+            return id.as_usize();
+        }
+        if !(d.is_dead_state(id) || d.is_quit_state(id) || d.is_match_state(id)) {
+            return 0;
+        }
+    }
+    0
 }
 
 impl Plan {

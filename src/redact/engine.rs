@@ -19,6 +19,51 @@ use regex_automata::dfa::dense;
 /// DSN password before `@tcp(` at most 256 bytes).
 const REACH_BACK: usize = 64 * 4 + 16;
 
+/// A region is cut (at line starts) into at most this many lanes, whose DFA searches run interleaved on one
+/// thread: one DFA step waits for the load of the step before it, and the steps of independent lanes fill
+/// that wait (three lanes: the search runs 1.7x faster on sparse text, 2.1x on dense; see
+/// [`Engine::find_lanes`]).
+pub const MAX_LANES: usize = 3;
+
+/// Input per lane at least: below it a region is one lane.
+const LANE_MIN_BYTES: usize = 4 << 10;
+
+thread_local! {
+    /// Output buffers of the lanes after the first, reused by the regions this thread redacts.
+    static LANE_OUTS: std::cell::RefCell<[Vec<u8>; MAX_LANES]> = Default::default();
+}
+
+/// Where a forward search stands: the next byte, the DFA state before it, and the last match seen.
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    at: usize,
+    sid: StateID,
+    found: Option<(usize, usize)>,
+}
+
+/// One region's scan between candidates (see [`Engine::scan`]): where it goes on from, how far its hits
+/// reached, and whether it is over.
+#[derive(Debug)]
+struct Scan {
+    pos: usize,
+    to: usize,
+    reach: usize,
+    done: bool,
+}
+
+/// One region's redaction between hits (see [`Engine::redact_region`]): the input offset up to which the
+/// output is written, the start of the current line in the output, and a line being dropped.
+#[derive(Debug)]
+struct Emit {
+    to: usize,
+    floor: usize,
+    line_out: usize,
+    line_began_here: bool,
+    drop_to: Option<usize>,
+    drop_rest: Option<bool>,
+    scratch: Vec<u8>,
+}
+
 /// Where a DFA pattern came from.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Source {
@@ -113,6 +158,11 @@ pub struct Engine {
     pub(super) start_none: StateID,
     /// Per pattern: bytes it can start with (to try other patterns where a candidate failed).
     pub(super) first_bytes: Vec<[u64; 4]>,
+    /// The lowest start state's id: the forward DFA's states below it are the dead, quit and match states
+    /// (the only ones a lane stops at, see [`Engine::find_lanes`]); 0 when that does not hold.
+    pub(super) lane_stop: usize,
+    /// How many lanes a region is cut into at most (see [`Engine::redact_region`]).
+    pub(super) lanes: usize,
     /// The patterns as compiled, for `config check`.
     pub(super) descriptions: Vec<PatternDescription>,
 }
@@ -165,6 +215,12 @@ impl Engine {
             with_dfa!(&self.fwd, d => d.memory_usage()),
             with_dfa!(&self.rev, d => d.memory_usage()),
         )
+    }
+
+    /// Sets how many lanes a region is cut into at most (1 to [`MAX_LANES`]; 1: none): the output is the same
+    /// bytes whatever the lanes (tests compare them, benches time them).
+    pub fn set_lanes(&mut self, lanes: usize) {
+        self.lanes = lanes.clamp(1, MAX_LANES);
     }
 
     pub fn pattern_count(&self) -> usize {
@@ -252,7 +308,18 @@ impl Engine {
     /// the pattern and end of the first match. Bytes that cannot start a match are skipped while the DFA is
     /// in a start state.
     fn find_fwd(&self, hay: &[u8], from: usize) -> Option<(usize, usize)> {
-        with_dfa!(&self.fwd, d => self.find_fwd_in(d, hay, from))
+        with_dfa!(&self.fwd, d => self.find_fwd_in(d, hay, self.cursor_at(hay, from)))
+    }
+
+    /// A search that begins at `from` (past the bytes there that cannot start a candidate).
+    #[inline]
+    fn cursor_at(&self, hay: &[u8], from: usize) -> Cursor {
+        let at = self.skip(hay, from, hay.len());
+        Cursor {
+            at,
+            sid: self.start_at(hay, at),
+            found: None,
+        }
     }
 
     #[inline(always)]
@@ -260,12 +327,14 @@ impl Engine {
         &self,
         dfa: &A,
         hay: &[u8],
-        from: usize,
+        cur: Cursor,
     ) -> Option<(usize, usize)> {
         let to = hay.len();
-        let mut at = self.skip(hay, from, to);
-        let mut sid = self.start_at(hay, at);
-        let mut found: Option<(usize, usize)> = None;
+        let Cursor {
+            mut at,
+            mut sid,
+            mut found,
+        } = cur;
         while at < to {
             // Four transitions per round while none of them reaches a special state.
             while at + 4 <= to {
@@ -319,6 +388,44 @@ impl Engine {
             found = Some((dfa.match_pattern(sid, 0).as_usize(), to));
         }
         found
+    }
+
+    /// The searches of several lanes, one step of each in turn, until one of them ends (the dead or the
+    /// quit state, or the end of `hay`): that lane's slot and its candidate, as [`Engine::find_fwd`] gives
+    /// it; the other cursors stand where they are, to go on later. The steps of one lane depend on each
+    /// other (each waits for the transition table's load of the last), those of different lanes do not, so
+    /// they overlap. No skip: a lane goes through the start states as through any other (its steps stay
+    /// free of branches the processor cannot predict), and stops only at states below `lane_stop`.
+    #[inline(always)]
+    fn find_lanes<A: Automaton, const N: usize>(
+        &self,
+        dfa: &A,
+        hay: &[u8],
+        curs: &mut [Cursor; N],
+    ) -> (usize, Option<(usize, usize)>) {
+        let to = hay.len();
+        let stop = self.lane_stop;
+        loop {
+            for (i, c) in curs.iter_mut().enumerate() {
+                if c.at >= to {
+                    let sid = dfa.next_eoi_state(c.sid);
+                    if dfa.is_match_state(sid) {
+                        c.found = Some((dfa.match_pattern(sid, 0).as_usize(), to));
+                    }
+                    return (i, c.found);
+                }
+                let sid = dfa.next_state(c.sid, hay[c.at]);
+                c.sid = sid;
+                if sid.as_usize() < stop {
+                    if dfa.is_match_state(sid) {
+                        c.found = Some((dfa.match_pattern(sid, 0).as_usize(), c.at));
+                    } else {
+                        return (i, c.found);
+                    }
+                }
+                c.at += 1;
+            }
+        }
     }
 
     /// Where the match of `pid` that ends at `end` starts (reverse DFA, anchored at `end`, not below `lo`):
@@ -447,6 +554,27 @@ impl Engine {
     where
         F: FnMut(&Hit) -> usize,
     {
+        let mut sc = self.scan_begin(hay, from, to, st, &mut on_hit);
+        let (mut hits, mut found) = (Vec::new(), Vec::new());
+        while !sc.done {
+            let cand = self.find_fwd(hay, sc.pos);
+            self.scan_feed(hay, &mut sc, cand, st, (&mut hits, &mut found), &mut on_hit);
+        }
+        sc.reach
+    }
+
+    /// The start of [`Engine::scan`]: the rest of a PEM block that began in an earlier region.
+    fn scan_begin<F>(
+        &self,
+        hay: &[u8],
+        from: usize,
+        to: usize,
+        st: &mut ChunkState,
+        on_hit: &mut F,
+    ) -> Scan
+    where
+        F: FnMut(&Hit) -> usize,
+    {
         let mut pos = from;
         let mut reach = to;
         if st.pem.open {
@@ -467,74 +595,98 @@ impl Engine {
                 reach = reach.max(pos);
             }
         }
-        if self.sources.is_empty() {
-            return reach;
+        Scan {
+            pos,
+            to,
+            reach,
+            done: self.sources.is_empty() || pos >= to,
         }
-        let mut hits = Vec::new();
-        let mut found = Vec::new();
-        while pos < to {
-            let Some((pid, mend)) = self.find_fwd(hay, pos) else {
-                break;
-            };
-            let start = self.find_start(hay, pos, mend, pid);
-            // A candidate past the cut belongs to the next region, unless its hit can begin before the
-            // cut: an address's local part, a DSN password before `@tcp(`, a number's e-mail local part.
-            let beyond = start >= to;
-            let reaches_back = matches!(
-                self.sources[pid],
-                Source::Builtin(Handler::EmailAnchor | Handler::GoDsn | Handler::Numeric)
-            );
-            if beyond && (!reaches_back || start >= to + REACH_BACK) {
-                break;
-            }
-            hits.clear();
-            let mut resume = self.decide(hay, pid, (start, mend), pos, st, (&mut hits, &mut found));
-            if beyond {
-                hits.retain(|h| h.start < to);
-                if hits.is_empty() {
-                    break;
-                }
-            }
+    }
+
+    /// One step of [`Engine::scan`]: decides on the candidate the search from `sc.pos` gave (None: there is
+    /// none), reports its hits and moves `sc` on.
+    fn scan_feed<F>(
+        &self,
+        hay: &[u8],
+        sc: &mut Scan,
+        cand: Option<(usize, usize)>,
+        st: &mut ChunkState,
+        (hits, found): (&mut Vec<Hit>, &mut Vec<Found>),
+        on_hit: &mut F,
+    ) where
+        F: FnMut(&Hit) -> usize,
+    {
+        let (mut pos, to) = (sc.pos, sc.to);
+        let Some((pid, mend)) = cand else {
+            sc.done = true;
+            return;
+        };
+        let start = self.find_start(hay, pos, mend, pid);
+        // A candidate past the cut belongs to the next region, unless its hit can begin before the
+        // cut: an address's local part, a DSN password before `@tcp(`, a number's e-mail local part.
+        let beyond = start >= to;
+        let reaches_back = matches!(
+            self.sources[pid],
+            Source::Builtin(Handler::EmailAnchor | Handler::GoDsn | Handler::Numeric)
+        );
+        if beyond && (!reaches_back || start >= to + REACH_BACK) {
+            sc.done = true;
+            return;
+        }
+        hits.clear();
+        let mut resume = self.decide(hay, pid, (start, mend), pos, st, (hits, found));
+        if beyond {
+            hits.retain(|h| h.start < to);
             if hits.is_empty() {
-                // Another pattern may match at the same start (a user pattern, say): lower priority only,
-                // since the DFA already preferred `pid` over the ones before it. Of the built-in patterns only
-                // Numeric shares its first bytes with higher ones (a bot token's or an address's digits).
-                let numeric = match self.sources[pid] {
-                    Source::Builtin(Handler::BotToken | Handler::Ipv4) => self.numeric,
-                    _ => None,
-                };
-                let others = numeric
-                    .into_iter()
-                    .chain(self.first_user.max(pid + 1)..self.sources.len());
-                for other in others {
-                    if let Some(e) = self.match_at(hay, start, other) {
-                        let r =
-                            self.decide(hay, other, (start, e), pos, st, (&mut hits, &mut found));
-                        if !hits.is_empty() {
-                            resume = r;
-                            break;
-                        }
+                sc.done = true;
+                return;
+            }
+        }
+        if hits.is_empty() {
+            // Another pattern may match at the same start (a user pattern, say): lower priority only,
+            // since the DFA already preferred `pid` over the ones before it. Of the built-in patterns only
+            // Numeric shares its first bytes with higher ones (a bot token's or an address's digits).
+            let numeric = match self.sources[pid] {
+                Source::Builtin(Handler::BotToken | Handler::Ipv4) => self.numeric,
+                _ => None,
+            };
+            let others = numeric
+                .into_iter()
+                .chain(self.first_user.max(pid + 1)..self.sources.len());
+            for other in others {
+                if let Some(e) = self.match_at(hay, start, other) {
+                    let r = self.decide(hay, other, (start, e), pos, st, (hits, found));
+                    if !hits.is_empty() {
+                        resume = r;
+                        break;
                     }
                 }
             }
-            let mut next = resume.max(start + 1);
-            for h in &hits {
-                if h.start < pos {
-                    continue;
-                }
-                pos = on_hit(h).max(h.end);
-                next = next.max(pos);
-                reach = reach.max(pos);
+        }
+        let mut next = resume.max(start + 1);
+        for h in hits.iter() {
+            if h.start < pos {
+                continue;
             }
-            pos = next;
+            pos = on_hit(h).max(h.end);
+            next = next.max(pos);
+            sc.reach = sc.reach.max(pos);
         }
         // Past `to`, only what hits covered is done: bytes a failed candidate ran over are scanned again
         // with the next region.
-        reach
+        sc.pos = next;
+        sc.done = next >= to;
     }
 
     /// Redacts `hay[from..to]` into `out` (see [`Engine::scan`] for the contract). Returns the input offset
     /// up to which output was written (at least `to`; more when a hit ran past `to`).
+    ///
+    /// A region of many lines is cut at line starts into lanes ([`MAX_LANES`] at most) whose searches run
+    /// interleaved ([`Engine::find_lanes`]), each lane redacted into its own output from the state a region
+    /// has at a line start. The outputs are joined in order; where a lane did not end exactly at the next
+    /// one's start in that state (a PEM block or a dropped line going on past its end: rare), the rest of
+    /// the region is redacted again, in one lane, from where and how the lane before really ended. The
+    /// output is the same bytes whatever the lanes.
     pub fn redact_region(
         &self,
         hay: &[u8],
@@ -544,106 +696,288 @@ impl Engine {
         out: &mut Vec<u8>,
         findings: &mut Findings,
     ) -> usize {
-        let mut floor = from;
-        if st.drop_rest_of_line {
-            match memchr::memchr(b'\n', &hay[from..to]) {
-                Some(i) => {
-                    let nl = from + i;
-                    floor = nl + 1;
-                    st.drop_rest_of_line = false;
-                    if st.drop_rest_keeps_ending {
-                        let cr = nl > 0 && hay[nl - 1] == b'\r';
-                        out.extend_from_slice(if cr { b"\r\n" } else { b"\n" });
-                    }
+        let lanes = if self.lane_stop == 0 || self.sources.is_empty() {
+            1
+        } else {
+            self.lanes.min((to.saturating_sub(from)) / LANE_MIN_BYTES)
+        };
+        if lanes >= 2 && *st == ChunkState::default() {
+            return self.redact_lanes(hay, from, to, lanes, st, out, findings);
+        }
+        self.redact_one(hay, from, to, st, out, findings)
+    }
+
+    /// [`Engine::redact_region`] in one lane.
+    fn redact_one(
+        &self,
+        hay: &[u8],
+        from: usize,
+        to: usize,
+        st: &mut ChunkState,
+        out: &mut Vec<u8>,
+        findings: &mut Findings,
+    ) -> usize {
+        let Some(mut e) = self.emit_begin(hay, from, to, st, out, findings) else {
+            return to;
+        };
+        let floor = e.floor;
+        let end = self.scan(hay, floor, to, st, |h| {
+            self.emit_hit(hay, &mut e, out, findings, h)
+        });
+        self.emit_end(hay, e, end, st, out)
+    }
+
+    /// [`Engine::redact_region`] in up to `lanes` lanes, from the state at a line start.
+    #[allow(clippy::too_many_arguments)]
+    fn redact_lanes(
+        &self,
+        hay: &[u8],
+        from: usize,
+        to: usize,
+        lanes: usize,
+        st: &mut ChunkState,
+        out: &mut Vec<u8>,
+        findings: &mut Findings,
+    ) -> usize {
+        const { assert!(MAX_LANES == 3) };
+        // Lane i is `starts[i]..starts[i + 1]` (the last one ends at `to`).
+        let mut starts = [from; MAX_LANES + 1];
+        let mut n = 1;
+        for k in 1..lanes.min(MAX_LANES) {
+            let target = (from + k * (to - from) / lanes).max(starts[n - 1]);
+            match memchr::memchr(b'\n', &hay[target..to]) {
+                Some(i) if target + i + 1 < to => {
+                    starts[n] = target + i + 1;
+                    n += 1;
                 }
-                None => return to,
+                _ => break,
             }
         }
-        // Where the current line starts in the output (for drop_line). A line longer than a region began in
-        // an earlier one: what of it was already written stays, the rest is dropped.
-        let mut line_out = out.len();
-        let mut line_began_here = floor == 0 || hay[floor - 1] == b'\n';
-        let mut drop_to: Option<usize> = None;
-        let mut drop_rest: Option<bool> = None;
-        let mut scratch = Vec::new();
+        if n < 2 {
+            return self.redact_one(hay, from, to, st, out, findings);
+        }
+        starts[n] = to;
+        // The other lanes' outputs go to this thread's buffers, kept from one region to the next.
+        let mut outs: [Vec<u8>; MAX_LANES] =
+            LANE_OUTS.with(|b| std::mem::take(&mut *b.borrow_mut()));
+        outs[0] = std::mem::take(out);
+        let mut finds: [Findings; MAX_LANES] = std::array::from_fn(|_| self.new_findings());
+        finds[0] = std::mem::replace(findings, self.new_findings());
+        if finds[0].counts.len() < self.types.len() {
+            finds[0].counts.resize(self.types.len(), 0);
+        }
+        let mut sts: [ChunkState; MAX_LANES] = Default::default();
+        let mut emits: [Emit; MAX_LANES] =
+            std::array::from_fn(|i| Emit::new(hay, starts[i], starts[i + 1], outs[i].len()));
+        let mut scans: [Scan; MAX_LANES] = std::array::from_fn(|i| Scan {
+            pos: starts[i],
+            to: starts[i + 1],
+            reach: starts[i + 1],
+            done: false,
+        });
+        let mut curs: [Cursor; MAX_LANES] = std::array::from_fn(|i| self.cursor_at(hay, starts[i]));
+        // The lane searching in each slot; slots `..live` are searching.
+        let mut lane_of = [0, 1, 2];
+        let mut live = n;
+        let (mut hits, mut found) = (Vec::new(), Vec::new());
+        while live > 0 {
+            let (slot, cand) = with_dfa!(&self.fwd, d => match live {
+                1 => (0, self.find_fwd_in(d, hay, curs[0])),
+                2 => match curs.first_chunk_mut::<2>() {
+                    Some(two) => self.find_lanes(d, hay, two),
+                    None => unreachable!(),
+                },
+                _ => self.find_lanes(d, hay, &mut curs),
+            });
+            let lane = lane_of[slot];
+            let (e, o, f) = (&mut emits[lane], &mut outs[lane], &mut finds[lane]);
+            self.scan_feed(
+                hay,
+                &mut scans[lane],
+                cand,
+                &mut sts[lane],
+                (&mut hits, &mut found),
+                &mut |h| self.emit_hit(hay, e, o, f, h),
+            );
+            if scans[lane].done {
+                live -= 1;
+                curs[slot] = curs[live];
+                lane_of[slot] = lane_of[live];
+            } else {
+                curs[slot] = self.cursor_at(hay, scans[lane].pos);
+            }
+        }
+        // Join the lanes in order: lane 0 went on from `st`, `out` and `findings`; each next one is taken
+        // when the lane before it ended at its start in the state of a line start.
+        let mut stop = to;
+        let lanes = emits
+            .into_iter()
+            .zip(scans)
+            .zip(&mut outs)
+            .zip(sts)
+            .zip(finds);
+        for (i, ((((e, sc), o), mut s), f)) in lanes.take(n).enumerate() {
+            if i == 0 {
+                stop = self.emit_end(hay, e, sc.reach, &mut s, o);
+                (*out, *st, *findings) = (std::mem::take(o), s, f);
+            } else if stop == starts[i] && *st == ChunkState::default() {
+                stop = self.emit_end(hay, e, sc.reach, &mut s, o);
+                out.extend_from_slice(o);
+                findings.add(&f);
+                *st = s;
+            } else {
+                if stop < to {
+                    stop = self.redact_one(hay, stop, to, st, out, findings);
+                }
+                break;
+            }
+        }
+        for o in &mut outs {
+            o.clear();
+        }
+        LANE_OUTS.with(|b| *b.borrow_mut() = outs);
+        stop
+    }
+
+    /// The start of [`Engine::redact_region`]: the rest of a line being dropped since an earlier region is
+    /// passed over (None: all of the region is).
+    fn emit_begin(
+        &self,
+        hay: &[u8],
+        from: usize,
+        to: usize,
+        st: &mut ChunkState,
+        out: &mut Vec<u8>,
+        findings: &mut Findings,
+    ) -> Option<Emit> {
+        let mut floor = from;
+        if st.drop_rest_of_line {
+            let i = memchr::memchr(b'\n', &hay[from..to])?;
+            let nl = from + i;
+            floor = nl + 1;
+            st.drop_rest_of_line = false;
+            if st.drop_rest_keeps_ending {
+                let cr = nl > 0 && hay[nl - 1] == b'\r';
+                out.extend_from_slice(if cr { b"\r\n" } else { b"\n" });
+            }
+        }
         if findings.counts.len() < self.types.len() {
             findings.counts.resize(self.types.len(), 0);
         }
-        let end = self.scan(hay, floor, to, st, |h| {
-            let action = &self.actions[h.action];
-            if let Some(d) = drop_to {
-                if h.start < d {
-                    return d;
-                }
+        Some(Emit::new(hay, floor, to, out.len()))
+    }
+
+    /// Writes one hit (and the gap before it) to `out`: its replacement, or nothing for a dropped line.
+    /// Returns where scanning continues.
+    fn emit_hit(
+        &self,
+        hay: &[u8],
+        e: &mut Emit,
+        out: &mut Vec<u8>,
+        findings: &mut Findings,
+        h: &Hit,
+    ) -> usize {
+        let to = e.to;
+        let action = &self.actions[h.action];
+        if let Some(d) = e.drop_to {
+            if h.start < d {
+                return d;
             }
-            if h.continues && action.kind != ActionKind::DropLine {
-                // Counted, and replaced, where it began: the output does not depend on where the input
-                // was cut into regions. (Allowed, its text is written as it is.)
-                if action.kind != ActionKind::Allow {
-                    floor = h.end;
-                }
-                return h.end;
+        }
+        if h.continues && action.kind != ActionKind::DropLine {
+            // Counted, and replaced, where it began: the output does not depend on where the input
+            // was cut into regions. (Allowed, its text is written as it is.)
+            if action.kind != ActionKind::Allow {
+                e.floor = h.end;
             }
-            findings.counts[h.type_id] += 1;
-            if action.kind == ActionKind::Allow {
-                return h.end;
-            }
-            // Emit the gap, noting the last line start in it.
-            let gap = &hay[floor..h.start];
-            if let Some(nl) = memchr::memrchr(b'\n', gap) {
-                line_out = out.len() + nl + 1;
-                line_began_here = true;
-            }
-            out.extend_from_slice(gap);
-            floor = h.start;
-            match action.kind {
-                ActionKind::DropLine => {
-                    findings.lines_dropped += 1;
-                    out.truncate(line_out);
-                    match memchr::memchr(b'\n', &hay[h.end.min(to)..to]) {
-                        Some(i) => {
-                            let nl = h.end.min(to) + i;
-                            floor = nl + 1;
-                            if !line_began_here {
-                                // Part of this line is already out: end it, or it runs into the next.
-                                let cr = nl > 0 && hay[nl - 1] == b'\r';
-                                out.extend_from_slice(if cr { b"\r\n" } else { b"\n" });
-                            }
-                        }
-                        None => {
-                            floor = to.max(h.end);
-                            drop_rest = Some(!line_began_here);
+            return h.end;
+        }
+        findings.counts[h.type_id] += 1;
+        if action.kind == ActionKind::Allow {
+            return h.end;
+        }
+        // Emit the gap, noting the last line start in it.
+        let gap = &hay[e.floor..h.start];
+        if let Some(nl) = memchr::memrchr(b'\n', gap) {
+            e.line_out = out.len() + nl + 1;
+            e.line_began_here = true;
+        }
+        out.extend_from_slice(gap);
+        e.floor = h.start;
+        match action.kind {
+            ActionKind::DropLine => {
+                findings.lines_dropped += 1;
+                out.truncate(e.line_out);
+                match memchr::memchr(b'\n', &hay[h.end.min(to)..to]) {
+                    Some(i) => {
+                        let nl = h.end.min(to) + i;
+                        e.floor = nl + 1;
+                        if !e.line_began_here {
+                            // Part of this line is already out: end it, or it runs into the next.
+                            let cr = nl > 0 && hay[nl - 1] == b'\r';
+                            out.extend_from_slice(if cr { b"\r\n" } else { b"\n" });
                         }
                     }
-                    line_out = out.len();
-                    line_began_here = true;
-                    drop_to = Some(floor);
-                    floor
+                    None => {
+                        e.floor = to.max(h.end);
+                        e.drop_rest = Some(!e.line_began_here);
+                    }
                 }
-                _ => {
-                    let type_name = &self.types[action.type_id];
-                    let key = self.hash_key.as_ref();
-                    action.render(
-                        hay,
-                        (h.start, h.core, h.end),
-                        type_name,
-                        key,
-                        out,
-                        &mut scratch,
-                    );
-                    floor = h.end;
-                    h.end
-                }
+                e.line_out = out.len();
+                e.line_began_here = true;
+                e.drop_to = Some(e.floor);
+                e.floor
             }
-        });
-        if let Some(keep_ending) = drop_rest {
+            _ => {
+                let type_name = &self.types[action.type_id];
+                let key = self.hash_key.as_ref();
+                action.render(
+                    hay,
+                    (h.start, h.core, h.end),
+                    type_name,
+                    key,
+                    out,
+                    &mut e.scratch,
+                );
+                e.floor = h.end;
+                h.end
+            }
+        }
+    }
+
+    /// The end of [`Engine::redact_region`]: the text after the last hit, up to `end` (where scanning
+    /// stopped), and a line still being dropped. Returns the input offset written up to.
+    fn emit_end(
+        &self,
+        hay: &[u8],
+        e: Emit,
+        end: usize,
+        st: &mut ChunkState,
+        out: &mut Vec<u8>,
+    ) -> usize {
+        if let Some(keep_ending) = e.drop_rest {
             st.drop_rest_of_line = true;
             st.drop_rest_keeps_ending = keep_ending;
         }
-        let stop = end.max(floor);
-        if floor < stop {
-            out.extend_from_slice(&hay[floor..stop]);
+        let stop = end.max(e.floor);
+        if e.floor < stop {
+            out.extend_from_slice(&hay[e.floor..stop]);
         }
         stop
+    }
+}
+
+impl Emit {
+    /// Redaction of `hay[floor..to]`, whose output goes on at `out_len`.
+    fn new(hay: &[u8], floor: usize, to: usize, out_len: usize) -> Emit {
+        Emit {
+            to,
+            floor,
+            line_out: out_len,
+            line_began_here: floor == 0 || hay[floor - 1] == b'\n',
+            drop_to: None,
+            drop_rest: None,
+            scratch: Vec::new(),
+        }
     }
 }

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 pub use actions::{ActionKind, ActionSpec, HashKey};
 pub use dfa_store::DfaStore;
-pub use engine::{Engine, Hit, Pseudonym, PseudonymError};
+pub use engine::{Engine, Hit, Pseudonym, PseudonymError, MAX_LANES};
 pub use stream::{redact_all, Carry, Redactor};
 
 use actions::DEFAULT_REPLACEMENT;
