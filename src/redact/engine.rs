@@ -406,24 +406,50 @@ impl Engine {
         let to = hay.len();
         let stop = self.lane_stop;
         loop {
-            for (i, c) in curs.iter_mut().enumerate() {
-                if c.at >= to {
-                    let sid = dfa.next_eoi_state(c.sid);
-                    if dfa.is_match_state(sid) {
-                        c.found = Some((dfa.match_pattern(sid, 0).as_usize(), to));
-                    }
-                    return (i, c.found);
+            // As many steps as every lane has bytes for, with one test per round of whether any lane
+            // reached a state below `stop` (rare: a match, or the end of a candidate).
+            let k = curs.iter().map(|c| to - c.at).min().unwrap_or(0);
+            if k == 0 {
+                // A lane at the end of `hay`.
+                let i = curs.iter().position(|c| c.at >= to).unwrap_or(0);
+                let c = &mut curs[i];
+                let sid = dfa.next_eoi_state(c.sid);
+                if dfa.is_match_state(sid) {
+                    c.found = Some((dfa.match_pattern(sid, 0).as_usize(), to));
                 }
-                let sid = dfa.next_state(c.sid, hay[c.at]);
-                c.sid = sid;
-                if sid.as_usize() < stop {
-                    if dfa.is_match_state(sid) {
-                        c.found = Some((dfa.match_pattern(sid, 0).as_usize(), c.at));
-                    } else {
-                        return (i, c.found);
+                return (i, c.found);
+            }
+            let bytes: [&[u8]; N] = std::array::from_fn(|j| &hay[curs[j].at..curs[j].at + k]);
+            let mut sids: [StateID; N] = std::array::from_fn(|j| curs[j].sid);
+            let mut steps = k;
+            // Column `i` of every lane in turn: the steps of one round are independent of each other.
+            #[allow(clippy::needless_range_loop)]
+            for i in 0..k {
+                let mut any = false;
+                for j in 0..N {
+                    sids[j] = dfa.next_state(sids[j], bytes[j][i]);
+                    any |= sids[j].as_usize() < stop;
+                }
+                if any {
+                    steps = i + 1;
+                    break;
+                }
+            }
+            // Every lane took `steps` steps; the last one may have reached a match, dead or quit state.
+            let mut ended = None;
+            for (j, c) in curs.iter_mut().enumerate() {
+                c.sid = sids[j];
+                c.at += steps;
+                if sids[j].as_usize() < stop {
+                    if dfa.is_match_state(sids[j]) {
+                        c.found = Some((dfa.match_pattern(sids[j], 0).as_usize(), c.at - 1));
+                    } else if ended.is_none() {
+                        ended = Some(j);
                     }
                 }
-                c.at += 1;
+            }
+            if let Some(j) = ended {
+                return (j, curs[j].found);
             }
         }
     }
