@@ -782,16 +782,17 @@ impl Engine {
         if n < 2 {
             return self.redact_one(hay, from, to, st, out, findings);
         }
-        starts[n] = to;
+        // Lanes past `n` are empty (never searched, never joined).
+        starts[n..].fill(to);
         // The other lanes' outputs go to this thread's buffers, kept from one region to the next.
         let mut outs: [Vec<u8>; MAX_LANES] =
             LANE_OUTS.with(|b| std::mem::take(&mut *b.borrow_mut()));
         outs[0] = std::mem::take(out);
-        let mut finds: [Findings; MAX_LANES] = std::array::from_fn(|_| self.new_findings());
-        finds[0] = std::mem::replace(findings, self.new_findings());
-        if finds[0].counts.len() < self.types.len() {
-            finds[0].counts.resize(self.types.len(), 0);
-        }
+        let mut finds: [Findings; MAX_LANES] = std::array::from_fn(|i| match i {
+            0 => std::mem::take(findings),
+            _ => self.new_findings(),
+        });
+        self.fit(&mut finds[0]);
         let mut sts: [ChunkState; MAX_LANES] = Default::default();
         let mut emits: [Emit; MAX_LANES] =
             std::array::from_fn(|i| Emit::new(hay, starts[i], starts[i + 1], outs[i].len()));
@@ -803,7 +804,7 @@ impl Engine {
         });
         let mut curs: [Cursor; MAX_LANES] = std::array::from_fn(|i| self.cursor_at(hay, starts[i]));
         // The lane searching in each slot; slots `..live` are searching.
-        let mut lane_of = [0, 1, 2];
+        let mut lane_of: [usize; MAX_LANES] = std::array::from_fn(|i| i);
         let mut live = n;
         let (mut hits, mut found) = (Vec::new(), Vec::new());
         while live > 0 {
@@ -887,10 +888,15 @@ impl Engine {
                 out.extend_from_slice(if cr { b"\r\n" } else { b"\n" });
             }
         }
+        self.fit(findings);
+        Some(Emit::new(hay, floor, to, out.len()))
+    }
+
+    /// Makes `findings` (the caller's, perhaps from before this engine) hold a count for each of its types.
+    fn fit(&self, findings: &mut Findings) {
         if findings.counts.len() < self.types.len() {
             findings.counts.resize(self.types.len(), 0);
         }
-        Some(Emit::new(hay, floor, to, out.len()))
     }
 
     /// Writes one hit (and the gap before it) to `out`: its replacement, or nothing for a dropped line.
