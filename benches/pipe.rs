@@ -5,6 +5,9 @@
 //! - logveil:  `logveil pipe --out DIR --recipient R --gzip-level 6 < LOG`
 //! - shell:    `perl -pe '<the seed's 4 regexes>' < LOG | gzip -6 | age -r R > OUT`
 //! - pigz:     `pigz -6 -p 2 < LOG > OUT` (compression only: no redaction, no encryption)
+//! - floor:    `logveil pipe` with every built-in detector off (gzip, age, the threads and the writes:
+//!   what `pipe` costs before it redacts anything). The 1.3x pigz target leaves redaction the difference
+//!   between the floor and pigz / 1.3; the table says how much that is.
 //!
 //! Prints MB/s (input megabytes, 10^6 bytes, per second of wall time) for each run, the median and best
 //! of the runs, the CPU seconds each contestant used (user + system, all its processes), the ratios
@@ -104,6 +107,10 @@ fn bench_log(
     if baseline.is_some() {
         names.push("baseline pipe (level 6)");
     }
+    names.push("logveil pipe, detectors off");
+    let floor_idx = names.len() - 1;
+    let floor_config = dir.join("detectors-off.yaml");
+    fs::write(&floor_config, detectors_off_yaml()).unwrap();
     let threads = std::env::var("LOGVEIL_BENCH_PIPE_THREADS").ok();
     let threads_name = threads
         .as_ref()
@@ -120,6 +127,7 @@ fn bench_log(
     let seg_dir = dir.join("segments");
     let base_seg_dir = dir.join("segments-baseline");
     let threads_seg_dir = dir.join("segments-threads");
+    let floor_seg_dir = dir.join("segments-floor");
     let shell_out = dir.join("shell.gz.age");
     let pigz_out = dir.join("pigz.gz");
     for run in 0..runs {
@@ -132,6 +140,7 @@ fn bench_log(
                 0 | 3.. => {
                     let (bin, seg_dir) = match (which, baseline) {
                         _ if Some(which) == threads_idx => (bin, &threads_seg_dir),
+                        _ if which == floor_idx => (bin, &floor_seg_dir),
                         (3, Some(b)) => (b, &base_seg_dir),
                         _ => (bin, &seg_dir),
                     };
@@ -140,6 +149,9 @@ fn bench_log(
                     cmd.args(["-q", "pipe", "--gzip-level", "6", "--recipient", recipient]);
                     if let (true, Some(t)) = (Some(which) == threads_idx, &threads) {
                         cmd.args(["--threads", t]);
+                    }
+                    if which == floor_idx {
+                        cmd.arg("--config").arg(&floor_config);
                     }
                     let mut child = cmd
                         .arg("--out")
@@ -190,6 +202,7 @@ fn bench_log(
         if let Some(i) = threads_idx {
             out_sizes[i] = dir_size(&threads_seg_dir);
         }
+        out_sizes[floor_idx] = dir_size(&floor_seg_dir);
         let line: Vec<String> = (0..n)
             .map(|i| format!("{} {:.1} MB/s", names[i], wall[i][run]))
             .collect();
@@ -247,6 +260,16 @@ fn bench_log(
             min_cpus[3] / min_cpus[0]
         );
     }
+    // Wall seconds for the whole log, from the medians.
+    let secs = |i: usize| size as f64 / 1e6 / medians[i];
+    println!(
+        "floor (detectors off) / pigz: median {:.2}x; redaction adds {:.2} CPU s and {:.2} s wall to the floor; \
+         1.3x pigz leaves it {:.2} s wall",
+        medians[floor_idx] / medians[2],
+        min_cpus[0] - min_cpus[floor_idx],
+        secs(0) - secs(floor_idx),
+        secs(2) / 1.3 - secs(floor_idx)
+    );
     println!(
         "CPU seconds (less is better, steadier than wall time on a busy machine): shell/logveil {:.2}x, pigz/logveil {:.2}x",
         min_cpus[1] / min_cpus[0],
@@ -259,8 +282,20 @@ fn bench_log(
     let _ = fs::remove_dir_all(&seg_dir);
     let _ = fs::remove_dir_all(&base_seg_dir);
     let _ = fs::remove_dir_all(&threads_seg_dir);
+    let _ = fs::remove_dir_all(&floor_seg_dir);
+    let _ = fs::remove_file(&floor_config);
     let _ = fs::remove_file(&shell_out);
     let _ = fs::remove_file(&pigz_out);
+}
+
+/// A config that turns every built-in detector off (no user patterns either): `pipe` then copies its
+/// input into sealed segments unchanged.
+fn detectors_off_yaml() -> String {
+    let mut y = String::from("logveil:\n  detectors:\n");
+    for d in logveil::redact::patterns::Detector::ALL {
+        y.push_str(&format!("    {}: false\n", d.name()));
+    }
+    y
 }
 
 fn dir_size(dir: &Path) -> u64 {
