@@ -76,11 +76,12 @@ pub struct ParallelRedactor {
     opts: Options,
     /// None with one thread: everything is redacted on the caller's thread.
     pool: Option<Pool>,
-    /// Input not yet handed out; it begins at input offset `buf_start`.
+    /// `buf[..head]`: the last [`CONTEXT`] bytes of input before `buf_start` (look-behind, so that a
+    /// chunk handed out carries its own and is redacted where it is); `buf[head..]`: input not yet handed
+    /// out, from input offset `buf_start`.
     buf: Vec<u8>,
+    head: usize,
     buf_start: u64,
-    /// The last [`CONTEXT`] bytes of input before `buf_start`.
-    before: Vec<u8>,
     /// `buf_start` is inside a line longer than a chunk (redacted in order, on this thread).
     mid_line: bool,
     /// `input_end` of the last piece.
@@ -160,7 +161,9 @@ struct Job {
     reply: Sender<Done>,
     seq: u64,
     start: u64,
+    /// Look-behind, then the chunk: `input[ctx..]`.
     input: Vec<u8>,
+    ctx: usize,
     /// The carry the job starts from: a guess, unless nothing was in flight when it was sent.
     carry: Carry,
     out: Vec<u8>,
@@ -170,6 +173,7 @@ struct Done {
     seq: u64,
     start: u64,
     input: Vec<u8>,
+    ctx: usize,
     carry_in: Carry,
     result: std::thread::Result<Redacted>,
 }
@@ -180,16 +184,22 @@ struct Redacted {
     carry: Carry,
 }
 
-/// Redacts `input` into `out`, going on from `carry`; with `last`, finishes the stream.
+/// Redacts `input[ctx..]` into `out`, going on from `carry` (`input[..ctx]` is the look-behind before
+/// it); with `last`, finishes the stream.
 fn redact_part(
     engine: &Engine,
     carry: Carry,
     input: &[u8],
+    ctx: usize,
     last: bool,
     mut out: Vec<u8>,
 ) -> Redacted {
     let mut r = Redactor::resume(engine, carry);
-    r.push(input, &mut out);
+    // Whole lines after the look-behind the carry holds (every chunk but a long line's pieces): redacted
+    // in place. Otherwise they go through the window.
+    if !r.push_after_context(input, ctx, &mut out) {
+        r.push(&input[ctx..], &mut out);
+    }
     if last {
         r.finish(&mut out);
     }
@@ -209,6 +219,7 @@ fn worker(engine: Arc<Engine>, jobs: Arc<Mutex<Receiver<Job>>>) {
             seq,
             start,
             input,
+            ctx,
             carry,
             out,
         }) = job
@@ -217,12 +228,13 @@ fn worker(engine: Arc<Engine>, jobs: Arc<Mutex<Receiver<Job>>>) {
         };
         let carry_in = carry.clone();
         let result = panic::catch_unwind(AssertUnwindSafe(|| {
-            redact_part(&engine, carry, &input, false, out)
+            redact_part(&engine, carry, &input, ctx, false, out)
         }));
         let done_msg = Done {
             seq,
             start,
             input,
+            ctx,
             carry_in,
             result,
         };
@@ -280,8 +292,8 @@ impl ParallelRedactor {
             opts,
             pool,
             buf: Vec::new(),
+            head: 0,
             buf_start: 0,
-            before: Vec::new(),
             mid_line: false,
             last_end: 0,
             next_seq: 0,
@@ -335,11 +347,12 @@ impl ParallelRedactor {
     /// of it; every piece is then ready. The next `push` begins a new stream, at input offset 0.
     pub fn finish(&mut self) {
         self.wait_for(0);
-        self.inline(self.buf.len(), true);
+        self.inline(self.buf.len() - self.head, true);
         self.mid_line = false;
         self.buf_start = 0;
         self.last_end = 0;
-        self.before.clear();
+        self.buf.clear();
+        self.head = 0;
     }
 
     /// Chunks redone on the caller's thread so far because something (a PEM block, a dropped long line) went
@@ -352,11 +365,7 @@ impl ParallelRedactor {
     /// many: `tail`). Nothing in flight is touched.
     pub fn release_buffers(&mut self) {
         self.spare = Vec::new();
-        if self.buf.is_empty() {
-            self.buf = Vec::new();
-        } else {
-            self.buf.shrink_to_fit();
-        }
+        self.buf.shrink_to_fit();
     }
 
     /// Gives a piece's buffer back for reuse.
@@ -376,24 +385,25 @@ impl ParallelRedactor {
     fn dispatch(&mut self, all_lines: bool) {
         let chunk = self.opts.chunk_bytes;
         loop {
+            let pending = &self.buf[self.head..];
             if self.mid_line {
-                match memchr::memchr(b'\n', &self.buf) {
+                match memchr::memchr(b'\n', pending) {
                     Some(i) => {
                         self.inline(i + 1, false);
                         self.mid_line = false;
                     }
-                    None if self.buf.len() >= chunk => return self.inline(self.buf.len(), false),
+                    None if pending.len() >= chunk => return self.inline(pending.len(), false),
                     None => return,
                 }
-            } else if self.buf.len() >= chunk {
-                match memchr::memrchr(b'\n', &self.buf[..chunk]) {
+            } else if pending.len() >= chunk {
+                match memchr::memrchr(b'\n', &pending[..chunk]) {
                     Some(i) => self.send(i + 1),
                     // A line longer than a chunk begins here.
                     None => self.mid_line = true,
                 }
             } else {
                 if all_lines {
-                    if let Some(i) = memchr::memrchr(b'\n', &self.buf) {
+                    if let Some(i) = memchr::memrchr(b'\n', pending) {
                         self.send(i + 1);
                     }
                 }
@@ -402,7 +412,7 @@ impl ParallelRedactor {
         }
     }
 
-    /// Sends `buf[..len]` (whole lines) to a worker.
+    /// Sends the next `len` input bytes (whole lines) to a worker.
     fn send(&mut self, len: usize) {
         if self.pool.is_none() {
             return self.inline(len, false);
@@ -411,12 +421,14 @@ impl ParallelRedactor {
         // With nothing in flight the true carry is known; otherwise the usual one at a line start is
         // assumed, and checked when the piece is taken.
         let carry = if self.busy() {
-            Carry::at_line_start_in(self.spare_buf(), &self.before, self.opts.max_line)
+            let mut buf = self.spare_buf();
+            buf.clear();
+            Carry::at_line_start_in(buf, &self.buf[..self.head], self.opts.max_line)
         } else {
             self.carry.clone()
         };
         let start = self.buf_start;
-        let input = self.take_input(len);
+        let (input, ctx) = self.take_input(len);
         let reply = match &self.pool {
             Some(pool) => pool.reply.clone(),
             None => unreachable!("checked above"),
@@ -426,6 +438,7 @@ impl ParallelRedactor {
             seq: self.next_seq,
             start,
             input,
+            ctx,
             carry,
             out: self.spare_buf(),
         };
@@ -436,7 +449,7 @@ impl ParallelRedactor {
         }
     }
 
-    /// Redacts `buf[..len]` on this thread, after everything before it.
+    /// Redacts the next `len` input bytes on this thread, after everything before it.
     fn inline(&mut self, len: usize, last: bool) {
         self.wait_for(0);
         if len == 0 && !last {
@@ -445,8 +458,8 @@ impl ParallelRedactor {
         let carry = self.take_carry();
         let out = self.spare_buf();
         let start = self.buf_start;
-        let input = self.take_input(len);
-        let r = redact_part(&self.engine, carry, &input, last, out);
+        let (input, ctx) = self.take_input(len);
+        let r = redact_part(&self.engine, carry, &input, ctx, last, out);
         self.recycle(input);
         self.take(start, len, r);
     }
@@ -455,23 +468,20 @@ impl ParallelRedactor {
         std::mem::replace(&mut self.carry, Carry::at_line_start(&[], 0))
     }
 
-    /// Takes `buf[..len]` out of the input buffer (it is handed out) without copying it: the rest moves to
-    /// a spare buffer. Notes the look-behind it leaves.
-    fn take_input(&mut self, len: usize) -> Vec<u8> {
+    /// Takes the next `len` input bytes out of the input buffer without copying them, with the look-behind
+    /// before them: `(buffer, ctx)`, the bytes being `buffer[ctx..]`. The look-behind they leave and the rest
+    /// of the input move to a spare buffer.
+    fn take_input(&mut self, len: usize) -> (Vec<u8>, usize) {
+        let end = self.head + len;
+        let keep_from = end.saturating_sub(CONTEXT);
         let mut rest = self.spare_buf();
-        rest.extend_from_slice(&self.buf[len..]);
-        self.buf.truncate(len);
+        rest.clear();
+        rest.extend_from_slice(&self.buf[keep_from..]);
+        self.buf.truncate(end);
         let input = std::mem::replace(&mut self.buf, rest);
-        if len >= CONTEXT {
-            self.before.clear();
-            self.before.extend_from_slice(&input[len - CONTEXT..]);
-        } else {
-            self.before.extend_from_slice(&input);
-            let extra = self.before.len().saturating_sub(CONTEXT);
-            self.before.drain(..extra);
-        }
+        let ctx = std::mem::replace(&mut self.head, end - keep_from);
         self.buf_start += len as u64;
-        input
+        (input, ctx)
     }
 
     /// Makes the redaction of the `len` input bytes at `start` the next piece.
@@ -521,6 +531,7 @@ impl ParallelRedactor {
             let Done {
                 start,
                 input,
+                ctx,
                 carry_in,
                 result,
                 ..
@@ -529,7 +540,7 @@ impl ParallelRedactor {
                 Ok(r) => r,
                 Err(payload) => panic::resume_unwind(payload),
             };
-            let len = input.len();
+            let len = input.len() - ctx;
             if carry_in == self.carry {
                 self.take(start, len, r);
             } else {
@@ -539,7 +550,7 @@ impl ParallelRedactor {
                 let mut out = r.out;
                 out.clear();
                 let carry = self.take_carry();
-                let redone = redact_part(&self.engine, carry, &input, false, out);
+                let redone = redact_part(&self.engine, carry, &input, ctx, false, out);
                 self.take(start, len, redone);
             }
             self.recycle(input);

@@ -226,6 +226,34 @@ impl<'e> Redactor<'e> {
         }
     }
 
+    /// Feeds the whole lines `input[ctx..]` when `input[..ctx]` is exactly the look-behind this redactor
+    /// holds, nothing is held back and they fit the window: they are redacted where they are, not copied
+    /// into the window first, and the redactor ends as [`Redactor::push`] of them would leave it (the same
+    /// region, the same offsets, the same bytes). False, with nothing done, otherwise.
+    pub fn push_after_context(&mut self, input: &[u8], ctx: usize, out: &mut Vec<u8>) -> bool {
+        let Some(lines) = input.get(ctx..) else {
+            return false;
+        };
+        let fits = self.window.pending() == 0
+            && lines.last() == Some(&b'\n')
+            && lines.len() <= self.window.room()
+            && self.window.buf() == &input[..ctx];
+        if !fits {
+            return false;
+        }
+        let done = self.engine.redact_region(
+            input,
+            ctx,
+            input.len(),
+            &mut self.st,
+            out,
+            &mut self.findings,
+        );
+        let buf = std::mem::take(&mut self.window.buf);
+        self.window = Window::at_line_start_in(buf, &input[..done], self.window.max_line);
+        true
+    }
+
     /// End of input: redacts and appends whatever is left (a last line without newline included).
     pub fn finish(&mut self, out: &mut Vec<u8>) {
         self.process(out, true);
@@ -342,5 +370,49 @@ mod tests {
         }
         assert!(!cuts.is_empty(), "the line was cut");
         assert!(w.pending() <= 2 * HOLD + HOLD, "memory stays bounded");
+    }
+
+    #[test]
+    fn whole_lines_after_the_held_context_are_redacted_in_place_as_push_would() {
+        let engine = Engine::new(&super::super::EngineConfig::default()).unwrap();
+        // The first part leaves look-behind that a detector of the second reads (`手机` before the number).
+        let first = "x".repeat(700) + "\n联系人手机 ";
+        let first = first + "\n";
+        let second = "号码 13812345678 mail a@b.cn\nnext 110105194912310025\n";
+        let mut a = Redactor::new(&engine);
+        let mut out_a = Vec::new();
+        a.push(first.as_bytes(), &mut out_a);
+        let carry = a.into_carry();
+        assert_eq!(carry.pending(), 0);
+
+        let ctx_bytes = carry.window.buf().to_vec();
+        let mut input = ctx_bytes.clone();
+        input.extend_from_slice(second.as_bytes());
+        let (mut slow, mut fast) = (
+            Redactor::resume(&engine, carry.clone()),
+            Redactor::resume(&engine, carry.clone()),
+        );
+        let (mut out_slow, mut out_fast) = (Vec::new(), Vec::new());
+        slow.push(second.as_bytes(), &mut out_slow);
+        assert!(fast.push_after_context(&input, ctx_bytes.len(), &mut out_fast));
+        assert_eq!(out_fast, out_slow);
+        assert!(
+            out_fast.windows(13).all(|w| w != b"13812345678 m"),
+            "the number was redacted"
+        );
+        assert_eq!(fast.findings(), slow.findings());
+        assert_eq!(fast.into_carry(), slow.into_carry());
+
+        // Not the held context, a line without its newline, or bytes held back: nothing is done.
+        let mut r = Redactor::resume(&engine, carry.clone());
+        let mut out = Vec::new();
+        let mut other = input.clone();
+        other[0] ^= 1;
+        assert!(!r.push_after_context(&other, ctx_bytes.len(), &mut out));
+        assert!(!r.push_after_context(&input[..input.len() - 1], ctx_bytes.len(), &mut out));
+        r.push(b"partial", &mut out);
+        assert!(!r.push_after_context(&input, ctx_bytes.len(), &mut out));
+        assert!(out.is_empty());
+        assert_eq!(r.pending(), b"partial".len());
     }
 }
