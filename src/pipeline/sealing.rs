@@ -390,7 +390,7 @@ impl<'e> SealingStream<'e> {
             self.retry();
         }
         let result = self.writer.as_mut().map(|w| {
-            w.write(&self.out, input_end, now)
+            w.write_vec(&mut self.out, input_end, now)
                 .map(|sealed| (sealed, w.is_open()))
         });
         let written = match result {
