@@ -262,7 +262,7 @@ impl SegmentWriter {
     }
 
     /// As [`SegmentWriter::write`], and the writer may take `redacted`'s buffer as the next block instead
-    /// of copying it (when no block is started and it is at least half a block): `redacted` is then
+    /// of copying it (when no block is started and it holds half a block to a block): `redacted` is then
     /// another, empty buffer. Either way it is empty afterwards.
     pub fn write_vec(
         &mut self,
@@ -342,8 +342,11 @@ impl SegmentWriter {
             self.start(now)?;
         }
         let mut rest = match redacted {
-            Bytes::Owned(v) if self.block.is_empty() && v.len() >= BLOCK_SIZE / 2 => {
-                // Taken as it is: the caller gets the empty block buffer back.
+            Bytes::Owned(v)
+                if self.block.is_empty() && (BLOCK_SIZE / 2..=BLOCK_SIZE).contains(&v.len()) =>
+            {
+                // Taken as it is (a member still holds at most a block): the caller gets the empty
+                // block buffer back.
                 let spare = if self.block.capacity() == 0 {
                     self.queue.buffer()
                 } else {
@@ -836,13 +839,29 @@ mod tests {
         }
         sealed.extend(w.finish(t).unwrap());
         assert!(sealed.len() >= 2, "{} segments", sealed.len());
-        let mut joined = Vec::new();
+        let (mut joined, mut members) = (Vec::new(), 0);
         for s in &sealed {
             let data = read(&s.path, &k);
             assert_eq!(data.len() as u64, s.input_bytes);
             joined.extend(data);
             assert_eq!(s.input_end, joined.len() as u64);
+            // Every member holds at most a block (what `cat` verifies before it prints).
+            let f = io::BufReader::new(File::open(&s.path).unwrap());
+            let dec = age::Decryptor::new_buffered(f).unwrap();
+            let mut gz = io::BufReader::new(
+                dec.decrypt(std::iter::once(&k.id as &dyn age::Identity))
+                    .unwrap(),
+            );
+            while !io::BufRead::fill_buf(&mut gz).unwrap().is_empty() {
+                let mut m = Vec::new();
+                flate2::bufread::GzDecoder::new(&mut gz)
+                    .read_to_end(&mut m)
+                    .unwrap();
+                assert!(m.len() <= BLOCK_SIZE, "a member of {} bytes", m.len());
+                members += 1;
+            }
         }
+        assert!(members > sealed.len(), "{members} members");
         assert!(joined == all, "segments concatenate to the input");
     }
 
