@@ -25,9 +25,10 @@ struct Job {
     reply: SyncSender<Done>,
 }
 
-/// A compressed member, and the input buffer handed back for reuse.
+/// A compressed member (`member[..len]`), and the input buffer handed back for reuse.
 pub(crate) struct Done {
     pub member: Vec<u8>,
+    pub len: usize,
     pub data: Vec<u8>,
 }
 
@@ -65,18 +66,20 @@ fn worker(rx: &Mutex<Receiver<Job>>) {
             guard.recv()
         };
         let Ok(mut job) = job else { return };
-        job.out.clear();
-        let member = compress(&job.data, job.level, std::mem::take(&mut job.out));
+        let len = compress(&job.data, job.level, &mut job.out);
         // The writer may have given up on this block (abort, drop): then nobody listens.
         let _ = job.reply.send(Done {
-            member,
+            member: job.out,
+            len,
             data: job.data,
         });
     }
 }
 
-/// One gzip member of `data` at `level` (0-9, as gzip's), written into `out`.
-pub(crate) fn compress(data: &[u8], level: u32, mut out: Vec<u8>) -> Vec<u8> {
+/// One gzip member of `data` at `level` (0-9, as gzip's), written to the start of `out`: its length.
+/// `out` keeps the length libdeflate may need (bytes after the member are left over from earlier ones),
+/// so that a buffer reused for the next member is not zeroed again.
+pub(crate) fn compress(data: &[u8], level: u32, out: &mut Vec<u8>) -> usize {
     use libdeflater::{CompressionLvl, Compressor};
     use std::cell::RefCell;
     thread_local! {
@@ -93,14 +96,12 @@ pub(crate) fn compress(data: &[u8], level: u32, mut out: Vec<u8>) -> Vec<u8> {
                 &mut slot.insert((level, Compressor::new(lvl))).1
             }
         };
-        out.clear();
-        out.resize(comp.gzip_compress_bound(data.len()), 0);
+        let bound = comp.gzip_compress_bound(data.len());
+        if out.len() < bound {
+            out.resize(bound, 0);
+        }
         // The buffer has the size libdeflate says is always enough, so this cannot fail.
-        let n = comp
-            .gzip_compress(data, &mut out)
-            .expect("gzip output bound");
-        out.truncate(n);
-        out
+        comp.gzip_compress(data, out).expect("gzip output bound")
     })
 }
 
@@ -217,9 +218,9 @@ impl MemberQueue {
     }
 
     fn deliver(&mut self, mut done: Done, sink: &mut dyn Write) -> Result<(), QueueError> {
-        sink.write_all(&done.member).map_err(QueueError::Write)?;
+        sink.write_all(&done.member[..done.len])
+            .map_err(QueueError::Write)?;
         done.data.clear();
-        done.member.clear();
         if self.spare_data.len() < self.max_inflight {
             self.spare_data.push(done.data);
         }
@@ -269,8 +270,9 @@ mod tests {
     fn level_zero_and_nine_are_valid_gzip() {
         let data = b"line one\nline two\n".repeat(1000);
         for level in [0, 1, 6, 9] {
-            let m = compress(&data, level, Vec::new());
-            assert_eq!(gunzip_all(&m), data, "level {level}");
+            let mut m = vec![7; 3];
+            let n = compress(&data, level, &mut m);
+            assert_eq!(gunzip_all(&m[..n]), data, "level {level}");
         }
     }
 }
