@@ -360,8 +360,9 @@ impl Keyed {
 }
 
 /// A bot holding its log open on descriptor 3 (as a logging library does), started in `dir` on `log`; on
-/// SIGHUP it reopens the log by its name (what a bot's reload command makes it do after logrotate's
-/// `create`) and says so in it. Its `sleep`s do not inherit the descriptor.
+/// SIGUSR1 it reopens the log by its name (what a bot's reload command makes it do after logrotate's
+/// `create`) and says so in it. Its `sleep`s do not inherit the descriptor. Not SIGHUP: a shell cannot trap a
+/// signal that was ignored when it started, and a test run under `nohup` starts every child so.
 struct Bot(std::process::Child);
 
 impl Bot {
@@ -370,7 +371,7 @@ impl Bot {
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(
-                "trap 'exec 3>>\"$1\"; echo reopened >&3' HUP; exec 3>>\"$1\" || exit 9; echo open; \
+                "trap 'exec 3>>\"$1\"; echo reopened >&3' USR1; exec 3>>\"$1\" || exit 9; echo open; \
                  while :; do sleep 0.1 3>&-; done",
             )
             .arg("sh")
@@ -388,7 +389,7 @@ impl Bot {
 
     fn reopen(&self) {
         let ok = Command::new("kill")
-            .args(["-HUP", &self.0.id().to_string()])
+            .args(["-USR1", &self.0.id().to_string()])
             .status()
             .unwrap()
             .success();
