@@ -421,8 +421,7 @@ impl ParallelRedactor {
         // With nothing in flight the true carry is known; otherwise the usual one at a line start is
         // assumed, and checked when the piece is taken.
         let carry = if self.busy() {
-            let mut buf = self.spare_buf();
-            buf.clear();
+            let buf = self.spare_buf();
             Carry::at_line_start_in(buf, &self.buf[..self.head], self.opts.max_line)
         } else {
             self.carry.clone()
@@ -475,7 +474,6 @@ impl ParallelRedactor {
         let end = self.head + len;
         let keep_from = end.saturating_sub(CONTEXT);
         let mut rest = self.spare_buf();
-        rest.clear();
         rest.extend_from_slice(&self.buf[keep_from..]);
         self.buf.truncate(end);
         let input = std::mem::replace(&mut self.buf, rest);
